@@ -1,0 +1,31 @@
+/**
+ * sqs-to-kinesis: drains any number of SQS queues (standard or FIFO, any account) into
+ * the Kinesis streams their routes name; unmappable messages go to the DLQ stream, and
+ * messages that could not be written anywhere go back to SQS (batchItemFailures).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import rawConfig from '../../config/pipeline.json' with { type: 'json' };
+import { createKinesisClient } from '../../shared/aws-clients.js';
+import { configFromEnvironment } from '../../shared/config/load.js';
+import { powertoolsMetrics } from '../../shared/observability.js';
+import { HANDLER_NAME, prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+
+const logger = new Logger({ serviceName: HANDLER_NAME });
+const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
+const kinesis = createKinesisClient();
+const mapper = prepareMapper(config);
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processSqsBatch(event, {
+    ...mapper,
+    kinesis,
+    logger,
+    metrics: powertoolsMetrics(metrics),
+    now: () => new Date(),
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+};

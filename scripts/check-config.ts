@@ -1,0 +1,44 @@
+/**
+ * npm run check-config [-- --stage NAME] [--param key=value ...]
+ *
+ * Validates config/pipeline.json for every stage in config/stages.json (or the one
+ * given): the schema, the placeholders, and the cross-field rules. Also checks that
+ * config/pipeline.schema.json is up to date. Exits non-zero on any error.
+ */
+import { readFileSync } from 'node:fs';
+import { loadStageConfig, readStages } from '../shared/config/files.js';
+import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../shared/config/json-schema.js';
+import { ConfigError } from '../shared/errors.js';
+import { parseArgs } from './cli-args.js';
+
+const args = parseArgs(process.argv.slice(2));
+let failed = false;
+try {
+  const stages = args.stage
+    ? [args.stage]
+    : [...new Set(['dev', ...Object.keys(readStages()).filter((s) => s !== 'default')])];
+  for (const stage of stages) {
+    try {
+      const { config, warnings } = loadStageConfig(stage, args.params);
+      const routes = config.sqsToKinesis?.routes.length ?? 0;
+      console.log(`stage ${stage}: ok (${routes} SQS routes, ${Object.keys(config.streams).length} streams)`);
+      for (const warning of warnings) console.log(`  warning: ${warning}`);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      failed = true;
+      console.error(`stage ${stage}: ${error.message}`);
+    }
+  }
+  let committed = '';
+  try {
+    committed = readFileSync(JSON_SCHEMA_FILE, 'utf8');
+  } catch {}
+  if (committed !== configJsonSchemaText()) {
+    failed = true;
+    console.error(`${JSON_SCHEMA_FILE} is out of date: run npm run config-schema`);
+  }
+} catch (error) {
+  failed = true;
+  console.error(error instanceof ConfigError ? error.message : error);
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,34 @@
+/**
+ * SDK clients, built once per container at module scope by the handlers.
+ *
+ * Every client uses an HTTP/1.1 keep-alive handler: the Kinesis client's default
+ * HTTP/2 handler fails against the local emulators and opens a session per request
+ * against AWS. Endpoints come from the SDK's standard AWS_ENDPOINT_URL_<SERVICE>
+ * variables, so nothing here knows whether it talks to AWS or to an emulator.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Connection set-up budget and per-request budget for data-plane calls. */
+export const CONNECTION_TIMEOUT_MS = 3_000;
+export const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_SOCKETS = 50;
+
+export function keepAliveHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+  });
+}
+
+/**
+ * A Kinesis client for the shared writer. The SDK's own retries are off (maxAttempts 1):
+ * the writer retries only the failed entries, with jitter, inside the invocation's time.
+ */
+export function createKinesisClient(): KinesisClient {
+  return new KinesisClient({ requestHandler: keepAliveHandler(), maxAttempts: 1 });
+}

@@ -1,0 +1,118 @@
+/**
+ * Cross-field rules the schema alone cannot express: AWS's event-source constraints,
+ * the queue visibility timeout against the function timeout, and partition-key rules
+ * that could never produce a valid 1-256 character key.
+ */
+import { formatPath } from '../json-path.js';
+import type { PipelineConfig, Route } from './schema.js';
+
+/** AWS's advice: a queue's visibility timeout of at least 6x the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** Event-source limits (AWS Lambda, SQS event source mapping). */
+export const MAX_BATCH_WITHOUT_WINDOW = 10;
+export const MAX_FIFO_BATCH_SIZE = 10;
+
+export interface RuleIssues {
+  errors: string[];
+  warnings: string[];
+}
+
+export function isFifoQueue(queueArn: string): boolean {
+  return queueArn.endsWith('.fifo');
+}
+
+export function queueNameOf(queueArn: string): string {
+  return queueArn.slice(queueArn.lastIndexOf(':') + 1);
+}
+
+/** The route's name in metrics and logs: its own name, or its queue's name. */
+export function routeName(route: Route): string {
+  return route.name ?? queueNameOf(route.queueArn).replace(/\.fifo$/, '-fifo');
+}
+
+export function crossFieldIssues(config: PipelineConfig): RuleIssues {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const dlqName = config.dlq.stream;
+  if (dlqName in config.streams) {
+    errors.push(`streams.${dlqName}: is the DLQ stream; it is configured under dlq, not streams`);
+  }
+  const mapper = config.sqsToKinesis;
+  if (!mapper) return { errors, warnings };
+
+  const seenQueues = new Map<string, number>();
+  const seenNames = new Map<string, number>();
+  mapper.routes.forEach((route, i) => {
+    const at = (...keys: PropertyKey[]) => formatPath(['sqsToKinesis', 'routes', i, ...keys]);
+    const fifo = isFifoQueue(route.queueArn);
+    const { batchSize, maximumBatchingWindowInSeconds: window } = route.eventSource;
+
+    const firstQueue = seenQueues.get(route.queueArn);
+    if (firstQueue !== undefined)
+      errors.push(`${at('queueArn')}: same queue as sqsToKinesis.routes[${firstQueue}]`);
+    else seenQueues.set(route.queueArn, i);
+    const name = routeName(route);
+    const firstName = seenNames.get(name);
+    if (firstName !== undefined)
+      errors.push(`${at('name')}: route name "${name}" is used by routes[${firstName}] too`);
+    else seenNames.set(name, i);
+
+    if (fifo) {
+      if (batchSize > MAX_FIFO_BATCH_SIZE) {
+        errors.push(`${at('eventSource', 'batchSize')}: a FIFO queue takes at most ${MAX_FIFO_BATCH_SIZE}`);
+      }
+      if (window !== undefined) {
+        errors.push(`${at('eventSource', 'maximumBatchingWindowInSeconds')}: not allowed on a FIFO queue`);
+      }
+    } else if (batchSize > MAX_BATCH_WITHOUT_WINDOW && !window) {
+      errors.push(
+        `${at('eventSource', 'maximumBatchingWindowInSeconds')}: a batch size over ${MAX_BATCH_WITHOUT_WINDOW} needs a batching window of at least 1 second`,
+      );
+    }
+
+    const timeout = mapper.timeoutSeconds;
+    if (route.visibilityTimeoutSeconds < timeout) {
+      errors.push(
+        `${at('visibilityTimeoutSeconds')}: ${route.visibilityTimeoutSeconds}s is below the function timeout (sqsToKinesis.timeoutSeconds = ${timeout}s); AWS rejects such an event source`,
+      );
+    } else if (route.visibilityTimeoutSeconds < VISIBILITY_TIMEOUT_FACTOR * timeout) {
+      warnings.push(
+        `${at('visibilityTimeoutSeconds')}: ${route.visibilityTimeoutSeconds}s is under ${VISIBILITY_TIMEOUT_FACTOR}x the function timeout (${VISIBILITY_TIMEOUT_FACTOR * timeout}s), as AWS advises; retried batches may be delivered twice`,
+      );
+    }
+
+    const key = route.partitionKey;
+    if (key.from === 'messageGroupId' && !fifo) {
+      errors.push(
+        `${at('partitionKey', 'from')}: messageGroupId exists only on FIFO queues; this queue is standard`,
+      );
+    }
+    if (key.from === 'body' && route.body.format !== 'json') {
+      errors.push(`${at('partitionKey', 'path')}: a path into the body needs body.format "json"`);
+    }
+    if (route.body.format === 'json') {
+      if (route.body.addMetadata?.messageGroupId !== undefined && !fifo) {
+        errors.push(
+          `${at('body', 'addMetadata', 'messageGroupId')}: a standard queue has no message group id`,
+        );
+      }
+      const outputs = [
+        ...Object.values(route.body.rename ?? {}),
+        ...Object.values(route.body.addMetadata ?? {}),
+      ];
+      const dup = outputs.find((field, j) => outputs.indexOf(field) !== j);
+      if (dup !== undefined) errors.push(`${at('body')}: output field "${dup}" is written twice`);
+    }
+
+    if (!route.target.startsWith('arn:')) {
+      if (route.target === dlqName) {
+        errors.push(`${at('target')}: is the DLQ stream; a route cannot target it`);
+      } else if (!(route.target in config.streams)) {
+        errors.push(
+          `${at('target')}: stream "${route.target}" is not declared under streams; declare it there or give an existing stream's ARN`,
+        );
+      }
+    }
+  });
+  return { errors, warnings };
+}

@@ -1,0 +1,175 @@
+/**
+ * The one schema for the bundle's config file (config/pipeline.json).
+ *
+ * It validates the file, gives the code its types (`z.infer`), and is exported as a
+ * JSON Schema for editors (config/pipeline.schema.json). Every object is strict, so a
+ * misspelt key is an error that names its path rather than a setting silently ignored.
+ */
+import { z } from 'zod';
+
+/** Kinesis record size bounds, in KiB: 1 MiB by default, raisable per stream to 10 MiB. */
+export const DEFAULT_MAX_RECORD_SIZE_KIB = 1024;
+export const MAX_MAX_RECORD_SIZE_KIB = 10 * 1024;
+
+const queueArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/,
+    'must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>)',
+  );
+
+const streamName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be a Kinesis stream name (1-128 of A-Z a-z 0-9 _ . -)');
+
+const streamArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.-]{1,128}$/,
+    'must be a Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)',
+  );
+
+/** A target is a stream declared in `streams` (by name) or an existing stream elsewhere (by ARN). */
+const streamRef = z.union([streamArn, streamName], {
+  error: 'must be a Kinesis stream name or stream ARN',
+});
+
+const streamCapacity = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('PROVISIONED'),
+    shards: z.int().min(1).max(10_000).describe('Number of shards.'),
+  }),
+  z.strictObject({ mode: z.literal('ON_DEMAND') }),
+]);
+
+export const streamSchema = z
+  .strictObject({
+    capacity: streamCapacity.default({ mode: 'PROVISIONED', shards: 1 }),
+    retentionHours: z.int().min(24).max(8760).default(24),
+    maxRecordSizeKiB: z
+      .int()
+      .min(DEFAULT_MAX_RECORD_SIZE_KIB)
+      .max(MAX_MAX_RECORD_SIZE_KIB)
+      .default(DEFAULT_MAX_RECORD_SIZE_KIB)
+      .describe('Largest record (data + partition key) the stream accepts, 1024-10240 KiB.'),
+  })
+  .describe('A Kinesis stream this stack creates (KMS-encrypted).');
+
+/** A dotted path into a JSON object: `user.id`, `items.0.sku`. */
+export const jsonPath = z
+  .string()
+  .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted path such as "user.id" (no empty segments or spaces)')
+  .max(512);
+
+export const partitionKeySchema = z
+  .discriminatedUnion('from', [
+    z.strictObject({ from: z.literal('messageId') }),
+    z.strictObject({ from: z.literal('messageGroupId') }),
+    z.strictObject({ from: z.literal('body'), path: jsonPath }),
+    z.strictObject({
+      from: z.literal('attribute'),
+      name: z
+        .string()
+        .regex(
+          /^[A-Za-z0-9_.-]{1,256}$/,
+          'must be an SQS message attribute name (1-256 of A-Z a-z 0-9 _ - .)',
+        ),
+    }),
+  ])
+  .describe('Where the Kinesis partition key comes from; the messageId when omitted.');
+
+export const METADATA_FIELDS = [
+  'queueArn',
+  'messageId',
+  'sentTimestamp',
+  'approximateReceiveCount',
+  'messageGroupId',
+] as const;
+export type MetadataField = (typeof METADATA_FIELDS)[number];
+
+const outputField = z.string().min(1).max(256);
+
+export const bodySchema = z.discriminatedUnion('format', [
+  z
+    .strictObject({
+      format: z.literal('json'),
+      keep: z.array(jsonPath).min(1).optional().describe('Only these paths are kept (before renaming).'),
+      rename: z
+        .record(jsonPath, outputField)
+        .optional()
+        .describe('Top-level output field names, by input path.'),
+      addMetadata: z
+        .partialRecord(z.enum(METADATA_FIELDS), outputField)
+        .optional()
+        .describe('Source metadata to add, as metadata name -> output field name.'),
+    })
+    .describe('The body must be a JSON object; it is reshaped and written as JSON.'),
+  z.strictObject({ format: z.literal('raw') }).describe('The body is written byte for byte, unparsed.'),
+]);
+
+export const sqsEventSourceSchema = z.strictObject({
+  batchSize: z.int().min(1).max(10_000).default(10),
+  maximumBatchingWindowInSeconds: z.int().min(0).max(300).optional(),
+  maximumConcurrency: z.int().min(2).max(1000).optional(),
+});
+
+export const routeSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 -')
+    .optional()
+    .describe('Short name used in metrics and logs; the queue name when omitted.'),
+  queueArn,
+  visibilityTimeoutSeconds: z
+    .int()
+    .min(0)
+    .max(43_200)
+    .describe("The queue's VisibilityTimeout as set on the queue; checked against the function timeout."),
+  kmsKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN')
+    .optional()
+    .describe('Customer-managed key the queue is encrypted with (grants kms:Decrypt).'),
+  target: streamRef,
+  partitionKey: partitionKeySchema.default({ from: 'messageId' }),
+  body: bodySchema.default({ format: 'json' }),
+  eventSource: sqsEventSourceSchema.default({ batchSize: 10 }),
+});
+
+export const dlqSchema = z.strictObject({
+  stream: streamName.describe('Name of the dead-letter stream (DLQStream) this stack creates.'),
+  settings: streamSchema.default({
+    capacity: { mode: 'PROVISIONED', shards: 1 },
+    retentionHours: 168,
+    maxRecordSizeKiB: 2048,
+  }),
+  alarm: z
+    .strictObject({
+      threshold: z.int().min(1).default(1),
+      periodSeconds: z.union([z.literal(60), z.literal(300), z.literal(900), z.literal(3600)]).default(300),
+    })
+    .default({ threshold: 1, periodSeconds: 300 }),
+});
+
+export const sqsToKinesisSchema = z.strictObject({
+  timeoutSeconds: z.int().min(1).max(900).default(30),
+  memorySize: z.int().min(128).max(10_240).default(512),
+  routes: z.array(routeSchema).min(1),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    metricsNamespace: z.string().min(1).max(255).default('StreamingPipeline'),
+    streams: z.record(streamName, streamSchema).default({}),
+    dlq: dlqSchema,
+    sqsToKinesis: sqsToKinesisSchema.optional(),
+  })
+  .describe('Configuration of the streaming-pipeline bundle: one file for every handler.');
+
+export type PipelineConfig = z.infer<typeof configSchema>;
+export type RawPipelineConfig = z.input<typeof configSchema>;
+export type Route = z.infer<typeof routeSchema>;
+export type PartitionKeyRule = z.infer<typeof partitionKeySchema>;
+export type BodyRule = z.infer<typeof bodySchema>;
+export type StreamSettings = z.infer<typeof streamSchema>;

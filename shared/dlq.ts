@@ -1,0 +1,66 @@
+/**
+ * The DLQ envelope every handler writes to the dead-letter stream: why the record
+ * could not be delivered, where it came from, and the original payload, so that it
+ * can be inspected and redriven once the cause is fixed.
+ */
+import type { DlqReason } from './errors.js';
+import type { WriteEntry } from './kinesis-writer.js';
+
+export const DLQ_ENVELOPE_VERSION = 1;
+
+export interface DlqSource {
+  /** `sqs`, `kinesis`, `firehose`, `eventbridge`. */
+  type: string;
+  /** The queue, stream or bus ARN the record came from. */
+  arn: string;
+  /** The record's id at its source (SQS messageId, Kinesis sequence number, ...). */
+  id: string;
+  [detail: string]: unknown;
+}
+
+export interface DlqEnvelope {
+  version: typeof DLQ_ENVELOPE_VERSION;
+  reason: DlqReason;
+  message: string;
+  handler: string;
+  failedAt: string;
+  source: DlqSource;
+  /** Where the record was headed, when that was known. */
+  target?: string;
+  /** The original payload: UTF-8 text as is, anything else base64. */
+  payload: { encoding: 'utf8' | 'base64'; data: string };
+}
+
+export interface DlqRecordInput {
+  reason: DlqReason;
+  message: string;
+  handler: string;
+  source: DlqSource;
+  target?: string;
+  payload: DlqEnvelope['payload'];
+}
+
+/** The envelope as a write entry for the DLQ stream, keyed by the record's source id. */
+export function dlqEntry(dlqStream: string, input: DlqRecordInput, now: Date): WriteEntry {
+  const envelope: DlqEnvelope = {
+    version: DLQ_ENVELOPE_VERSION,
+    reason: input.reason,
+    message: input.message,
+    handler: input.handler,
+    failedAt: now.toISOString(),
+    source: input.source,
+    ...(input.target === undefined ? {} : { target: input.target }),
+    payload: input.payload,
+  };
+  const key = input.source.id.slice(0, 256);
+  return {
+    stream: dlqStream,
+    partitionKey: key.length > 0 ? key : input.source.arn.slice(-256),
+    data: Buffer.from(JSON.stringify(envelope), 'utf8'),
+  };
+}
+
+/** Reads an envelope back (tests, the local runner, redrive). */
+export function parseDlqEnvelope(data: Uint8Array): DlqEnvelope {
+  return JSON.parse(Buffer.from(data).toString('utf8')) as DlqEnvelope;
+}

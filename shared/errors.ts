@@ -1,0 +1,58 @@
+/**
+ * The bundle's typed errors. Each sets `name`, keeps its cause, and (for record-level
+ * errors) carries a stable `reason` code that ends up in the DLQ envelope.
+ */
+
+export class PipelineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A config that fails the schema or a cross-field rule. `issues` each name a key path. */
+export class ConfigError extends PipelineError {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[], options?: { cause?: unknown }) {
+    super(`Invalid pipeline config:\n  - ${issues.join('\n  - ')}`, options);
+    this.issues = issues;
+  }
+}
+
+/** Why a record went to the DLQ stream. Stable: consumers and the redrive tool filter on it. */
+export type DlqReason =
+  | 'NO_ROUTE'
+  | 'BODY_NOT_JSON'
+  | 'BODY_NOT_OBJECT'
+  | 'PARTITION_KEY_MISSING'
+  | 'PARTITION_KEY_INVALID'
+  | 'RECORD_TOO_LARGE'
+  | 'UNEXPECTED_ERROR';
+
+/** A record that cannot be mapped to its target. It goes to the DLQ stream with `reason`. */
+export class MappingError extends PipelineError {
+  readonly reason: DlqReason;
+  constructor(reason: DlqReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+export class NoRouteError extends MappingError {
+  constructor(sourceArn: string) {
+    super('NO_ROUTE', `No route is configured for source ${sourceArn}`);
+  }
+}
+
+export class PartitionKeyError extends MappingError {}
+
+/** A record bigger than its stream accepts (data + partition key). */
+export class OversizeRecordError extends MappingError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super('RECORD_TOO_LARGE', `Record is ${size} bytes; the stream accepts at most ${limit}`);
+    this.size = size;
+    this.limit = limit;
+  }
+}

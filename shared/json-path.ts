@@ -1,0 +1,64 @@
+/**
+ * Dotted paths into parsed JSON (`user.id`, `items.0.sku`), compiled once per route.
+ * Only own properties are followed, so `constructor` or `__proto__` never reach a prototype.
+ */
+
+export type CompiledPath = readonly string[];
+
+export function compilePath(path: string): CompiledPath {
+  return path.split('.');
+}
+
+/** The value at `path`, or undefined when any step is missing. */
+export function getPath(root: unknown, path: CompiledPath): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    if (!Object.hasOwn(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+/** Sets `value` at `path` in `target`, creating plain objects on the way. */
+export function setPath(target: Record<string, unknown>, path: CompiledPath, value: unknown): void {
+  let current = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const segment = path[i] as string;
+    const next = Object.hasOwn(current, segment) ? current[segment] : undefined;
+    if (typeof next === 'object' && next !== null && !Array.isArray(next)) {
+      current = next as Record<string, unknown>;
+    } else {
+      const created: Record<string, unknown> = {};
+      defineOwn(current, segment, created);
+      current = created;
+    }
+  }
+  defineOwn(current, path[path.length - 1] as string, value);
+}
+
+/** Removes the value at `path`; returns it (undefined when absent). */
+export function takePath(root: Record<string, unknown>, path: CompiledPath): unknown {
+  const parent = path.length === 1 ? root : getPath(root, path.slice(0, -1));
+  const last = path[path.length - 1] as string;
+  if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) return undefined;
+  const value = (parent as Record<string, unknown>)[last];
+  if (Array.isArray(parent)) return value; // leave array positions in place
+  delete (parent as Record<string, unknown>)[last];
+  return value;
+}
+
+/** Assignment that treats `__proto__` as an ordinary key. */
+export function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A JSON-ish key path for messages: `sqsToKinesis.routes[0].queueArn`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(root)' : out;
+}

@@ -1,0 +1,172 @@
+/**
+ * The config-driven mapping from an SQS message to a Kinesis record: which stream,
+ * which partition key, which bytes. Routes are compiled once (paths split, limits
+ * looked up); mapping a message either returns a record or throws a MappingError
+ * whose `reason` says why it belongs in the DLQ stream.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import { isFifoQueue, routeName } from './config/rules.js';
+import type { MetadataField, PipelineConfig, Route } from './config/schema.js';
+import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from './errors.js';
+import { compilePath, defineOwn, getPath, setPath, takePath } from './json-path.js';
+import { DEFAULT_MAX_RECORD_BYTES, type WriteEntry } from './kinesis-writer.js';
+
+/** Kinesis partition keys: 1-256 characters. Counted in UTF-16 code units, never laxer than AWS. */
+export const MAX_PARTITION_KEY_LENGTH = 256;
+
+export interface CompiledRoute {
+  name: string;
+  queueArn: string;
+  fifo: boolean;
+  stream: string;
+  maxRecordBytes: number;
+  format: 'json' | 'raw';
+  partitionKey: (record: SQSRecord, body: unknown) => string;
+  /** Null when the body is written as received. */
+  reshape: ((body: Record<string, unknown>, record: SQSRecord) => Record<string, unknown>) | null;
+}
+
+export type Router = ReadonlyMap<string, CompiledRoute>;
+
+/** Max record bytes of a stream: its declared size, the DLQ's, or AWS's 1 MiB default. */
+export function maxRecordBytesOf(config: PipelineConfig, stream: string): number {
+  if (stream === config.dlq.stream) return config.dlq.settings.maxRecordSizeKiB * 1024;
+  const declared = config.streams[stream];
+  return declared ? declared.maxRecordSizeKiB * 1024 : DEFAULT_MAX_RECORD_BYTES;
+}
+
+export function compileRouter(config: PipelineConfig): Router {
+  const router = new Map<string, CompiledRoute>();
+  for (const route of config.sqsToKinesis?.routes ?? []) {
+    router.set(route.queueArn, {
+      name: routeName(route),
+      queueArn: route.queueArn,
+      fifo: isFifoQueue(route.queueArn),
+      stream: route.target,
+      maxRecordBytes: maxRecordBytesOf(config, route.target),
+      format: route.body.format,
+      partitionKey: compilePartitionKey(route),
+      reshape: compileReshape(route),
+    });
+  }
+  return router;
+}
+
+export function checkPartitionKey(key: string): string {
+  if (key.length === 0 || key.length > MAX_PARTITION_KEY_LENGTH) {
+    throw new PartitionKeyError(
+      'PARTITION_KEY_INVALID',
+      `Partition key has ${key.length} characters; Kinesis takes 1-${MAX_PARTITION_KEY_LENGTH}`,
+    );
+  }
+  return key;
+}
+
+function keyFromValue(value: unknown, where: string): string {
+  if (value === undefined || value === null) {
+    throw new PartitionKeyError('PARTITION_KEY_MISSING', `Partition key ${where} is missing`);
+  }
+  if (typeof value === 'string') return checkPartitionKey(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return checkPartitionKey(String(value));
+  throw new PartitionKeyError(
+    'PARTITION_KEY_INVALID',
+    `Partition key ${where} is ${Array.isArray(value) ? 'an array' : 'an object'}; it must be a string or number`,
+  );
+}
+
+function compilePartitionKey(route: Route): CompiledRoute['partitionKey'] {
+  const rule = route.partitionKey;
+  switch (rule.from) {
+    case 'messageId':
+      return (record) => checkPartitionKey(record.messageId);
+    case 'messageGroupId':
+      return (record) => keyFromValue(record.attributes.MessageGroupId, 'MessageGroupId');
+    case 'attribute': {
+      const where = `message attribute "${rule.name}"`;
+      return (record) => {
+        const attribute = Object.hasOwn(record.messageAttributes ?? {}, rule.name)
+          ? record.messageAttributes[rule.name]
+          : undefined;
+        return keyFromValue(attribute?.stringValue, where);
+      };
+    }
+    case 'body': {
+      const path = compilePath(rule.path);
+      const where = `at body path "${rule.path}"`;
+      return (_record, body) => keyFromValue(getPath(body, path), where);
+    }
+  }
+}
+
+const METADATA_VALUES: Record<MetadataField, (record: SQSRecord) => unknown> = {
+  queueArn: (record) => record.eventSourceARN,
+  messageId: (record) => record.messageId,
+  sentTimestamp: (record) => {
+    const ms = Number(record.attributes.SentTimestamp);
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+  },
+  approximateReceiveCount: (record) => Number(record.attributes.ApproximateReceiveCount),
+  messageGroupId: (record) => record.attributes.MessageGroupId ?? null,
+};
+
+function compileReshape(route: Route): CompiledRoute['reshape'] {
+  if (route.body.format !== 'json') return null;
+  const { keep, rename, addMetadata } = route.body;
+  if (!keep && !rename && !addMetadata) return null;
+  const keepPaths = keep?.map(compilePath);
+  const renames = Object.entries(rename ?? {}).map(([from, to]) => [compilePath(from), to] as const);
+  const metadata = Object.entries(addMetadata ?? {}).map(
+    ([field, to]) => [METADATA_VALUES[field as MetadataField], to as string] as const,
+  );
+  return (body, record) => {
+    let out = body;
+    if (keepPaths) {
+      out = {};
+      for (const path of keepPaths) {
+        const value = getPath(body, path);
+        if (value !== undefined) setPath(out, path, value);
+      }
+    }
+    for (const [from, to] of renames) {
+      const value = takePath(out, from);
+      if (value !== undefined) defineOwn(out, to, value);
+    }
+    for (const [read, to] of metadata) defineOwn(out, to, read(record));
+    return out;
+  };
+}
+
+function parseJsonObject(body: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (cause) {
+    throw new MappingError('BODY_NOT_JSON', `Body is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new MappingError('BODY_NOT_OBJECT', `Body is JSON but ${kind}, not an object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Maps one message through its route. Throws a MappingError for anything unmappable. */
+export function mapSqsRecord(record: SQSRecord, router: Router): WriteEntry & { route: CompiledRoute } {
+  const route = router.get(record.eventSourceARN);
+  if (!route) throw new NoRouteError(record.eventSourceARN);
+  const body = record.body ?? '';
+  let data: Buffer;
+  let partitionKey: string;
+  if (route.format === 'raw') {
+    partitionKey = route.partitionKey(record, undefined);
+    data = Buffer.from(body, 'utf8');
+  } else {
+    const parsed = parseJsonObject(body);
+    partitionKey = route.partitionKey(record, parsed);
+    // Unchanged bodies are written as received: no re-serialisation, big numbers intact.
+    data = Buffer.from(route.reshape ? JSON.stringify(route.reshape(parsed, record)) : body, 'utf8');
+  }
+  const size = data.byteLength + Buffer.byteLength(partitionKey, 'utf8');
+  if (size > route.maxRecordBytes) throw new OversizeRecordError(size, route.maxRecordBytes);
+  return { stream: route.stream, partitionKey, data, route };
+}

@@ -1,0 +1,155 @@
+/**
+ * Local run of sqs-to-kinesis: queues and streams from the config on the emulators,
+ * sample traffic sent to the queues, the real handler driven the way Lambda's SQS event
+ * source drives it, then every stream read back to show (and check) where each went.
+ */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { parseDlqEnvelope } from '../../shared/dlq.js';
+import { lambdaContext } from '../lambda-context.js';
+import { createQueue, createStreams } from '../provision.js';
+import { type SampleMessage, sampleTraffic, unroutedQueueArn } from '../sample-traffic.js';
+import { drainQueues, type QueueBinding, type SqsHandler } from '../sqs-event-source.js';
+import { readStream } from '../stream-reader.js';
+import type { LocalRunContext, Scenario } from './types.js';
+
+/** Locally, handed-back messages come back after 1 s rather than the deployed queue's timeout. */
+export const LOCAL_VISIBILITY_TIMEOUT_SECONDS = 1;
+
+export interface Placement {
+  tag: string;
+  where: string;
+  reason?: string;
+  partitionKey: string;
+}
+
+export interface SqsToKinesisReport {
+  sent: SampleMessage[];
+  placements: Placement[];
+  /** Tags found in more than one place, or not where they were expected. */
+  misplaced: string[];
+  missing: string[];
+  drain: Awaited<ReturnType<typeof drainQueues>>;
+}
+
+export async function runSqsToKinesis(
+  ctx: LocalRunContext,
+  handler: SqsHandler,
+): Promise<SqsToKinesisReport> {
+  const { config } = ctx.stage;
+  const routes = config.sqsToKinesis?.routes ?? [];
+  const streams = await createStreams(ctx.kinesis, config);
+  const region = ctx.stage.ctx.params.region ?? 'us-east-1';
+
+  const bindings: QueueBinding[] = [];
+  const urlByArn = new Map<string, string>();
+  const sources = [
+    ...routes.map((route) => ({ arn: route.queueArn, source: route.eventSource })),
+    { arn: unroutedQueueArn(config), source: { batchSize: 10, maximumBatchingWindowInSeconds: 0 } },
+  ];
+  for (const { arn, source } of sources) {
+    const queueUrl = await createQueue(ctx.sqs, arn, LOCAL_VISIBILITY_TIMEOUT_SECONDS);
+    urlByArn.set(arn, queueUrl);
+    bindings.push({
+      queueUrl,
+      eventSourceARN: arn,
+      batchSize: source.batchSize,
+      batchingWindowSeconds: source.maximumBatchingWindowInSeconds ?? 0,
+      region,
+    });
+  }
+
+  const sent = sampleTraffic(config);
+  const tagById = new Map<string, string>();
+  for (const message of sent) {
+    const result = await ctx.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: urlByArn.get(message.queueArn),
+        MessageBody: message.body,
+        ...(message.groupId ? { MessageGroupId: message.groupId } : {}),
+        MessageAttributes: Object.fromEntries(
+          Object.entries(message.attributes ?? {}).map(([name, value]) => [
+            name,
+            { DataType: 'String', StringValue: value },
+          ]),
+        ),
+      }),
+    );
+    tagById.set(result.MessageId as string, message.tag);
+  }
+  ctx.log(`sent ${sent.length} messages to ${bindings.length} queues`);
+
+  const timeout = config.sqsToKinesis?.timeoutSeconds ?? 30;
+  const drain = await drainQueues(ctx.sqs, bindings, handler, () => lambdaContext('sqsToKinesis', timeout), {
+    maxMillis: 20_000,
+  });
+  ctx.log(
+    `event source: ${drain.invocations} invocations, ${drain.deleted} deleted, ${drain.handedBack} handed back, ${drain.remaining} left`,
+  );
+
+  const placements: Placement[] = [];
+  for (const stream of streams) {
+    for (const record of await readStream(ctx.kinesis, stream)) {
+      if (stream === config.dlq.stream) {
+        const envelope = parseDlqEnvelope(record.data);
+        const tag = tagById.get(envelope.source.id) ?? envelope.source.id;
+        placements.push({ tag, where: stream, reason: envelope.reason, partitionKey: record.partitionKey });
+      } else {
+        const body = JSON.parse(Buffer.from(record.data).toString('utf8')) as {
+          tag?: string;
+          _messageId?: string;
+        };
+        const tag = body.tag ?? tagById.get(body._messageId ?? '') ?? '?';
+        placements.push({ tag, where: stream, partitionKey: record.partitionKey });
+      }
+    }
+  }
+
+  const misplaced: string[] = [];
+  const missing: string[] = [];
+  for (const message of sent) {
+    const found = placements.filter((p) => p.tag === message.tag);
+    if (found.length === 0) missing.push(message.tag);
+    const expected = message.expect;
+    const right = found.filter((p) =>
+      'stream' in expected
+        ? p.where === expected.stream
+        : p.where === config.dlq.stream && p.reason === expected.dlq,
+    );
+    if (found.length > 0 && right.length !== found.length) misplaced.push(message.tag);
+  }
+  return { sent, placements, misplaced, missing, drain };
+}
+
+function printReport(ctx: LocalRunContext, report: SqsToKinesisReport): void {
+  const byPlace = new Map<string, Placement[]>();
+  for (const placement of report.placements) {
+    const key = placement.reason ? `${placement.where} (${placement.reason})` : placement.where;
+    byPlace.set(key, [...(byPlace.get(key) ?? []), placement]);
+  }
+  ctx.log('where each message went:');
+  for (const [place, list] of [...byPlace].sort()) {
+    const shown = list
+      .slice(0, 6)
+      .map((p) => `${p.tag}[key ${p.partitionKey.slice(0, 12)}]`)
+      .join(', ');
+    ctx.log(
+      `  ${place.padEnd(44)} ${String(list.length).padStart(3)}  ${shown}${list.length > 6 ? ', ...' : ''}`,
+    );
+  }
+  ctx.log(
+    `sent ${report.sent.length}, placed ${report.placements.length}, missing ${report.missing.length}, misplaced ${report.misplaced.length}`,
+  );
+}
+
+export const sqsToKinesisScenario: Scenario = {
+  name: 'sqs-to-kinesis',
+  async run(ctx) {
+    const { handler } = (await import('../../functions/sqs-to-kinesis/handler.js')) as {
+      handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+    };
+    const report = await runSqsToKinesis(ctx, handler);
+    printReport(ctx, report);
+    return report.missing.length === 0 && report.misplaced.length === 0;
+  },
+};

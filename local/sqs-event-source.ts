@@ -1,0 +1,199 @@
+/**
+ * A local stand-in for Lambda's SQS event source mapping: it polls a queue, gathers a
+ * batch (batch size, batching window), invokes the handler with an event shaped as
+ * Lambda shapes it, deletes what succeeded and leaves the batchItemFailures to become
+ * visible again after the queue's visibility timeout (a thrown error leaves them all).
+ */
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+
+/** ReceiveMessage returns at most 10 messages per call. */
+const MAX_RECEIVE = 10;
+const DELETE_BATCH = 10;
+
+export interface QueueBinding {
+  queueUrl: string;
+  /** The ARN the records carry (the configured one, as Lambda would report it). */
+  eventSourceARN: string;
+  batchSize: number;
+  batchingWindowSeconds: number;
+  region: string;
+}
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+export interface PollResult {
+  received: number;
+  deleted: number;
+  handedBack: number;
+  threw: boolean;
+}
+
+function toAttributes(message: Message): SQSRecord['attributes'] {
+  const attributes = message.Attributes ?? {};
+  const out: Record<string, string> = {
+    ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+    SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+    SenderId: attributes.SenderId ?? 'LOCAL',
+    ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+  };
+  for (const key of ['MessageGroupId', 'MessageDeduplicationId', 'SequenceNumber'] as const) {
+    const value = attributes[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as unknown as SQSRecord['attributes'];
+}
+
+function toMessageAttributes(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+): SQSMessageAttributes {
+  const out: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    out[name] = {
+      dataType: value.DataType ?? 'String',
+      stringListValues: [],
+      binaryListValues: [],
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined
+        ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+        : {}),
+    };
+  }
+  return out;
+}
+
+export function toSqsRecord(message: Message, binding: QueueBinding): SQSRecord {
+  return {
+    messageId: message.MessageId as string,
+    receiptHandle: message.ReceiptHandle as string,
+    body: message.Body ?? '',
+    attributes: toAttributes(message),
+    messageAttributes: toMessageAttributes(message.MessageAttributes),
+    md5OfBody: message.MD5OfBody ?? '',
+    ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: binding.eventSourceARN,
+    awsRegion: binding.region,
+  };
+}
+
+async function gatherBatch(sqs: SQSClient, binding: QueueBinding): Promise<Message[]> {
+  const batch: Message[] = [];
+  const windowEnds = Date.now() + binding.batchingWindowSeconds * 1000;
+  while (batch.length < binding.batchSize) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: binding.queueUrl,
+        MaxNumberOfMessages: Math.min(MAX_RECEIVE, binding.batchSize - batch.length),
+        MessageSystemAttributeNames: ['All'],
+        AttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    const messages = received.Messages ?? [];
+    batch.push(...messages);
+    if (messages.length === 0 && (batch.length > 0 || Date.now() >= windowEnds)) break;
+    if (messages.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return batch;
+}
+
+/** One poll: gather a batch, invoke, delete what succeeded. */
+export async function pollOnce(
+  sqs: SQSClient,
+  binding: QueueBinding,
+  handler: SqsHandler,
+  context: () => Context,
+): Promise<PollResult> {
+  const messages = await gatherBatch(sqs, binding);
+  if (messages.length === 0) return { received: 0, deleted: 0, handedBack: 0, threw: false };
+  const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, binding)) };
+  let response: SQSBatchResponse | undefined;
+  try {
+    response = await handler(event, context());
+  } catch {
+    return { received: messages.length, deleted: 0, handedBack: messages.length, threw: true };
+  }
+  const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+  const done = messages.filter((message) => !failed.has(message.MessageId as string));
+  for (let i = 0; i < done.length; i += DELETE_BATCH) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: binding.queueUrl,
+        Entries: done.slice(i, i + DELETE_BATCH).map((message, j) => ({
+          Id: String(j),
+          ReceiptHandle: message.ReceiptHandle as string,
+        })),
+      }),
+    );
+  }
+  return { received: messages.length, deleted: done.length, handedBack: failed.size, threw: false };
+}
+
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+export interface DrainOptions {
+  /** Stop after this long even if messages remain (some may keep failing). */
+  maxMillis: number;
+  /** Polls in parallel per queue, like several concurrent Lambda invocations. */
+  concurrency?: number;
+}
+
+export interface DrainResult {
+  invocations: number;
+  received: number;
+  deleted: number;
+  handedBack: number;
+  /** Messages still in the queues when the drain stopped. */
+  remaining: number;
+}
+
+/** Polls every binding until all queues are empty or time runs out. */
+export async function drainQueues(
+  sqs: SQSClient,
+  bindings: readonly QueueBinding[],
+  handler: SqsHandler,
+  context: () => Context,
+  options: DrainOptions,
+): Promise<DrainResult> {
+  const total: DrainResult = { invocations: 0, received: 0, deleted: 0, handedBack: 0, remaining: 0 };
+  const deadline = Date.now() + options.maxMillis;
+  const pollers = bindings.flatMap((binding) =>
+    Array.from({ length: options.concurrency ?? 1 }, async () => {
+      while (Date.now() < deadline) {
+        const result = await pollOnce(sqs, binding, handler, context);
+        if (result.received > 0) {
+          total.invocations++;
+          total.received += result.received;
+          total.deleted += result.deleted;
+          total.handedBack += result.handedBack;
+          continue;
+        }
+        if ((await queueDepth(sqs, binding.queueUrl)) === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 100)); // in flight elsewhere, or invisible
+      }
+    }),
+  );
+  await Promise.all(pollers);
+  for (const binding of bindings) total.remaining += await queueDepth(sqs, binding.queueUrl);
+  return total;
+}

@@ -1,0 +1,45 @@
+/** Reads a whole stream back, shard by shard, from the trim horizon (local runs and tests). */
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+} from '@aws-sdk/client-kinesis';
+
+export interface StreamRecord {
+  shardId: string;
+  sequenceNumber: string;
+  partitionKey: string;
+  data: Uint8Array;
+}
+
+export async function readStream(kinesis: KinesisClient, streamName: string): Promise<StreamRecord[]> {
+  const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+  const out: StreamRecord[] = [];
+  for (const shard of shards.Shards ?? []) {
+    const shardId = shard.ShardId as string;
+    let iterator = (
+      await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: streamName,
+          ShardId: shardId,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      )
+    ).ShardIterator;
+    while (iterator) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      for (const record of page.Records ?? []) {
+        out.push({
+          shardId,
+          sequenceNumber: record.SequenceNumber as string,
+          partitionKey: record.PartitionKey as string,
+          data: record.Data as Uint8Array,
+        });
+      }
+      if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
+      iterator = page.NextShardIterator;
+    }
+  }
+  return out;
+}

@@ -37,14 +37,23 @@ export function setPath(target: Record<string, unknown>, path: CompiledPath, val
   defineOwn(current, path[path.length - 1] as string, value);
 }
 
-/** Removes the value at `path`; returns it (undefined when absent). */
+/** Removes the value at `path` and returns it; objects left empty on the way are removed too. */
 export function takePath(root: Record<string, unknown>, path: CompiledPath): unknown {
-  const parent = path.length === 1 ? root : getPath(root, path.slice(0, -1));
+  const parents: Record<string, unknown>[] = [root];
+  for (const segment of path.slice(0, -1)) {
+    const next = getPath(parents[parents.length - 1], [segment]);
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) return undefined;
+    parents.push(next as Record<string, unknown>);
+  }
   const last = path[path.length - 1] as string;
-  if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) return undefined;
-  const value = (parent as Record<string, unknown>)[last];
-  if (Array.isArray(parent)) return value; // leave array positions in place
-  delete (parent as Record<string, unknown>)[last];
+  const parent = parents[parents.length - 1] as Record<string, unknown>;
+  if (!Object.hasOwn(parent, last)) return undefined;
+  const value = parent[last];
+  delete parent[last];
+  for (let depth = parents.length - 1; depth > 0; depth--) {
+    if (Object.keys(parents[depth] as object).length > 0) break;
+    delete (parents[depth - 1] as Record<string, unknown>)[path[depth - 1] as string];
+  }
   return value;
 }
 

@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadStageConfig, readStages } from '../../shared/config/files.js';
+import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../../shared/config/json-schema.js';
+import {
+  checkConfig,
+  configFromEnvironment,
+  referencedParams,
+  resolvePlaceholders,
+  stageParams,
+} from '../../shared/config/load.js';
+import { ConfigError } from '../../shared/errors.js';
+import { queueArn, rawTestConfig } from '../helpers/fixtures.js';
+
+const ctx = { stage: 'test', params: {} };
+
+/** The issues a raw config raises (fails the test if it raises none). */
+function issuesOf(raw: unknown, context = ctx): string[] {
+  try {
+    checkConfig(raw, context);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).issues];
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('config file', () => {
+  it('is valid for every stage the stages file defines', () => {
+    const stages = Object.keys(readStages()).filter((s) => s !== 'default');
+    for (const stage of ['dev', ...stages]) {
+      const { config } = loadStageConfig(stage);
+      expect(config.sqsToKinesis?.routes.length).toBeGreaterThan(0);
+      expect(config.dlq.stream).toBe(`pipeline-dlq-${stage}`);
+    }
+  });
+
+  it('takes account ids from the stage, not from code', () => {
+    const dev = loadStageConfig('dev').config.sqsToKinesis?.routes[1]?.queueArn;
+    const prod = loadStageConfig('prod').config.sqsToKinesis?.routes[1]?.queueArn;
+    expect(dev).toBe('arn:aws:sqs:eu-west-1:222222222222:clicks');
+    expect(prod).toBe('arn:aws:sqs:eu-west-1:444444444444:clicks');
+    const overridden = loadStageConfig('dev', { partnerAccountId: '999999999999' });
+    expect(overridden.config.sqsToKinesis?.routes[1]?.queueArn).toContain(':999999999999:');
+    expect(overridden.functionParams.partnerAccountId).toBe('999999999999');
+  });
+
+  it('has an up-to-date JSON Schema for editors', () => {
+    expect(readFileSync(JSON_SCHEMA_FILE, 'utf8')).toBe(configJsonSchemaText());
+    const schema = JSON.parse(configJsonSchemaText());
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['streams', 'dlq', 'sqsToKinesis', 'metricsNamespace']),
+    );
+  });
+});
+
+describe('config validation', () => {
+  it('accepts the minimal config and fills in defaults', () => {
+    const { config, warnings } = checkConfig(rawTestConfig(), ctx);
+    const route = config.sqsToKinesis?.routes[0];
+    expect(route?.eventSource).toEqual({ batchSize: 10 });
+    expect(route?.body).toEqual({ format: 'json' });
+    expect(config.streams['events-test']?.maxRecordSizeKiB).toBe(1024);
+    expect(warnings).toEqual([]);
+  });
+
+  it('rejects an unknown key and names its path', () => {
+    const issues = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].eventSource = { batchsize: 5 };
+      }),
+    );
+    expect(issues).toEqual(['sqsToKinesis.routes[0].eventSource: unknown key "batchsize"']);
+  });
+
+  it('rejects a bad value and names its path', () => {
+    const issues = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].queueArn = 'arn:aws:sqs:us-east-1:12345:events';
+        raw.streams['events-${stage}'] = { maxRecordSizeKiB: 20_000 };
+      }),
+    );
+    expect(issues.join('\n')).toContain('sqsToKinesis.routes[0].queueArn: must be an SQS queue ARN');
+    expect(issues.join('\n')).toContain('streams.events-test.maxRecordSizeKiB');
+  });
+
+  it('rejects a "__proto__" key instead of letting it reach a prototype', () => {
+    const raw = JSON.parse('{"dlq":{"stream":"d","__proto__":{"polluted":true}}}');
+    expect(issuesOf(raw)).toContain('dlq: unknown key "__proto__"');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('names the key that uses an undefined stage parameter', () => {
+    const raw = rawTestConfig((r) => {
+      r.sqsToKinesis.routes[0].queueArn = 'arn:aws:sqs:us-east-1:${param:partner}:events';
+    });
+    expect(referencedParams(raw)).toEqual(['partner']);
+    expect(issuesOf(raw)).toEqual([
+      'sqsToKinesis.routes[0].queueArn: uses ${param:partner}, which stage "test" does not define',
+    ]);
+    const resolved = resolvePlaceholders(raw, { stage: 'x', params: { partner: '111122223333' } }) as typeof raw;
+    expect(resolved.sqsToKinesis.routes[0].queueArn).toBe('arn:aws:sqs:us-east-1:111122223333:events');
+    expect(Object.keys(resolved.streams)).toEqual(['events-x']);
+  });
+
+  it('requires a batching window for a batch size over 10 on a standard queue', () => {
+    const issues = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].eventSource = { batchSize: 100 };
+      }),
+    );
+    expect(issues).toEqual([
+      'sqsToKinesis.routes[0].eventSource.maximumBatchingWindowInSeconds: a batch size over 10 needs a batching window of at least 1 second',
+    ]);
+    const ok = rawTestConfig((raw) => {
+      raw.sqsToKinesis.routes[0].eventSource = { batchSize: 100, maximumBatchingWindowInSeconds: 1 };
+    });
+    expect(() => checkConfig(ok, ctx)).not.toThrow();
+  });
+
+  it('holds FIFO queues to at most 10 messages and no batching window', () => {
+    const issues = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].queueArn = queueArn('orders.fifo');
+        raw.sqsToKinesis.routes[0].eventSource = { batchSize: 20, maximumBatchingWindowInSeconds: 5 };
+      }),
+    );
+    expect(issues).toEqual([
+      'sqsToKinesis.routes[0].eventSource.batchSize: a FIFO queue takes at most 10',
+      'sqsToKinesis.routes[0].eventSource.maximumBatchingWindowInSeconds: not allowed on a FIFO queue',
+    ]);
+  });
+
+  it('rejects a visibility timeout under the function timeout and warns under 6x', () => {
+    const issues = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].visibilityTimeoutSeconds = 20;
+      }),
+    );
+    expect(issues[0]).toMatch(/^sqsToKinesis\.routes\[0\]\.visibilityTimeoutSeconds: 20s is below the function timeout/);
+    const { warnings } = checkConfig(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].visibilityTimeoutSeconds = 60;
+      }),
+      ctx,
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('under 6x the function timeout (180s)');
+  });
+
+  it('rejects partition-key rules that cannot produce a key', () => {
+    const groupOnStandard = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].partitionKey = { from: 'messageGroupId' };
+      }),
+    );
+    expect(groupOnStandard).toEqual([
+      'sqsToKinesis.routes[0].partitionKey.from: messageGroupId exists only on FIFO queues; this queue is standard',
+    ]);
+    const pathIntoRaw = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].body = { format: 'raw' };
+      }),
+    );
+    expect(pathIntoRaw).toEqual(['sqsToKinesis.routes[0].partitionKey.path: a path into the body needs body.format "json"']);
+    const emptySegment = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].partitionKey = { from: 'body', path: 'user..id' };
+      }),
+    );
+    expect(emptySegment[0]).toMatch(/^sqsToKinesis\.routes\[0\]\.partitionKey\.path: must be a dotted path/);
+    const badAttribute = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].partitionKey = { from: 'attribute', name: 'has space' };
+      }),
+    );
+    expect(badAttribute[0]).toMatch(/^sqsToKinesis\.routes\[0\]\.partitionKey\.name: must be an SQS message attribute name/);
+  });
+
+  it('rejects a target stream that is neither declared nor an ARN, and duplicate queues', () => {
+    const issues = issuesOf(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].target = 'nowhere';
+        raw.sqsToKinesis.routes.push({ ...raw.sqsToKinesis.routes[0], name: 'second' });
+      }),
+    );
+    expect(issues).toContain(
+      'sqsToKinesis.routes[0].target: stream "nowhere" is not declared under streams; declare it there or give an existing stream\'s ARN',
+    );
+    expect(issues).toContain('sqsToKinesis.routes[1].queueArn: same queue as sqsToKinesis.routes[0]');
+    const external = rawTestConfig((raw) => {
+      raw.sqsToKinesis.routes[0].target = 'arn:aws:kinesis:us-east-1:123456789012:stream/elsewhere';
+    });
+    expect(() => checkConfig(external, ctx)).not.toThrow();
+  });
+
+  it('reads the stage from the environment in a deployed function, naming a missing variable', () => {
+    const raw = rawTestConfig();
+    expect(() => configFromEnvironment(raw, {})).toThrow(/PIPELINE_STAGE: environment variable is not set/);
+    expect(() => configFromEnvironment(raw, { PIPELINE_STAGE: 'x', PIPELINE_PARAMS: '{oops' })).toThrow(
+      /PIPELINE_PARAMS: is not valid JSON/,
+    );
+    const config = configFromEnvironment(raw, { PIPELINE_STAGE: 'prod', PIPELINE_PARAMS: '{}' });
+    expect(config.dlq.stream).toBe('dlq-prod');
+  });
+
+  it('layers stage parameters: default, then the stage, then the command line', () => {
+    const stages = { default: { a: '1', b: '1' }, prod: { b: '2' } };
+    expect(stageParams(stages, 'prod', { c: '3' })).toEqual({ a: '1', b: '2', c: '3' });
+    expect(() => stageParams({ prod: { b: 2 } }, 'prod')).toThrow(/prod: must map parameter names to strings/);
+  });
+});
+
+describe('npm run check-config', () => {
+  const run = promisify(execFile);
+  const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
+  const script = join(process.cwd(), 'scripts/check-config.ts');
+
+  it('passes on the project config and fails, naming the key, on a broken one', async () => {
+    // Prepare: a copy of the config folder with one typo.
+    const dir = mkdtempSync(join(tmpdir(), 'check-config-'));
+    cpSync('config', join(dir, 'config'), { recursive: true });
+    const good = await run(tsx, [script], { cwd: dir });
+    expect(good.stdout).toContain('stage dev: ok');
+    const raw = JSON.parse(readFileSync(join(dir, 'config/pipeline.json'), 'utf8'));
+    raw.sqsToKinesis.routes[0].eventSource.batchSize = 20_000;
+    writeFileSync(join(dir, 'config/pipeline.json'), JSON.stringify(raw));
+    // Act
+    const bad = await run(tsx, [script, '--stage', 'dev'], { cwd: dir }).catch((error) => error);
+    // Assess
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('sqsToKinesis.routes[0].eventSource.batchSize');
+  });
+});

@@ -1,0 +1,239 @@
+import {
+  KinesisClient,
+  PutRecordsCommand,
+  type PutRecordsCommandInput,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableCallError,
+  MAX_PUT_RECORDS_BYTES,
+  MAX_PUT_RECORDS_ENTRIES,
+  type WriteEntry,
+  writeRecords,
+} from '../../shared/kinesis-writer.js';
+import { noSleep } from '../helpers/doubles.js';
+
+const kinesisMock = mockClient(KinesisClient);
+const kinesis = new KinesisClient({ region: 'us-east-1' });
+
+const entry = (i: number, stream = 'events', size = 10, partitionKey = `pk-${i}`): WriteEntry => ({
+  stream,
+  partitionKey,
+  data: Buffer.alloc(size, i % 256),
+});
+
+/** A PutRecords double that writes everything, numbering records per call. */
+function acceptAll() {
+  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
+    FailedRecordCount: 0,
+    Records: (input.Records ?? []).map((_, i) => ({ SequenceNumber: `seq-${i}`, ShardId: 'shardId-000000000000' })),
+  }));
+}
+
+const sentInputs = () => kinesisMock.commandCalls(PutRecordsCommand).map((call) => call.args[0].input);
+const requestBytes = (input: PutRecordsCommandInput) =>
+  (input.Records ?? []).reduce((sum, r) => sum + (r.Data?.byteLength ?? 0) + Buffer.byteLength(r.PartitionKey ?? ''), 0);
+
+describe('kinesis writer', () => {
+  beforeEach(() => {
+    kinesisMock.reset();
+  });
+
+  it('splits entries into requests of at most 500, per stream, keeping input order in the outcomes', async () => {
+    // Prepare
+    acceptAll();
+    const entries = [
+      ...Array.from({ length: 1201 }, (_, i) => entry(i)),
+      ...Array.from({ length: 3 }, (_, i) => entry(i, 'arn:aws:kinesis:us-east-1:123456789012:stream/other')),
+    ];
+    // Act
+    const result = await writeRecords(entries, { kinesis, sleep: noSleep });
+    // Assess
+    const inputs = sentInputs();
+    expect(inputs.map((input) => input.Records?.length)).toEqual([500, 500, 201, 3]);
+    expect(inputs[0]?.StreamName).toBe('events');
+    expect(inputs[3]).toMatchObject({ StreamARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/other' });
+    expect(inputs[3]?.StreamName).toBeUndefined();
+    expect(result.requests).toBe(4);
+    expect(result.outcomes).toHaveLength(1204);
+    expect(result.outcomes.every((o) => o.status === 'written')).toBe(true);
+    expect(result.outcomes[501]).toMatchObject({ status: 'written', sequenceNumber: 'seq-1', attempts: 1 });
+    expect(inputs[1]?.Records?.[0]?.PartitionKey).toBe('pk-500');
+    expect(MAX_PUT_RECORDS_ENTRIES).toBe(500);
+  });
+
+  it('keeps every request under 5 MiB, partition-key bytes included', async () => {
+    // Prepare: ten entries whose data alone is exactly 5 MiB; the keys push it over.
+    acceptAll();
+    const size = MAX_PUT_RECORDS_BYTES / 10;
+    const entries = Array.from({ length: 10 }, (_, i) => entry(i, 'events', size, `key-${i}`));
+    // Act
+    await writeRecords(entries, { kinesis, sleep: noSleep, maxRecordBytes: () => 1024 * 1024 });
+    // Assess
+    const inputs = sentInputs();
+    expect(inputs.map((input) => input.Records?.length)).toEqual([9, 1]);
+    for (const input of inputs) expect(requestBytes(input)).toBeLessThanOrEqual(MAX_PUT_RECORDS_BYTES);
+  });
+
+  it('never sends an entry over its stream max record size and reports it as oversize', async () => {
+    acceptAll();
+    const entries = [
+      entry(0, 'events', 1024 * 1024 - 4, 'abcd'), // exactly 1 MiB with its key: fits
+      entry(1, 'events', 1024 * 1024 - 4, 'abcde'), // one byte over
+      entry(2, 'big', 2 * 1024 * 1024 - 10, 'k'), // fits a 2 MiB stream
+    ];
+    const result = await writeRecords(entries, {
+      kinesis,
+      sleep: noSleep,
+      maxRecordBytes: (stream) => (stream === 'big' ? 2 * 1024 * 1024 : 1024 * 1024),
+    });
+    expect(result.outcomes[0]?.status).toBe('written');
+    expect(result.outcomes[1]).toEqual({ status: 'oversize', size: 1024 * 1024 + 1, limit: 1024 * 1024 });
+    expect(result.outcomes[2]?.status).toBe('written');
+    const sentKeys = sentInputs().flatMap((input) => input.Records?.map((r) => r.PartitionKey));
+    expect(sentKeys).not.toContain('abcde');
+  });
+
+  it('retries only the failed entries, and reports every entry written in the end', async () => {
+    // Prepare: the first call fails entries 1 and 3; the retry succeeds.
+    kinesisMock
+      .on(PutRecordsCommand)
+      .resolvesOnce({
+        FailedRecordCount: 2,
+        Records: [
+          { SequenceNumber: 's0', ShardId: 'shard-0' },
+          { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' },
+          { SequenceNumber: 's2', ShardId: 'shard-0' },
+          { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' },
+        ],
+      })
+      .resolvesOnce({
+        FailedRecordCount: 0,
+        Records: [
+          { SequenceNumber: 's1', ShardId: 'shard-1' },
+          { SequenceNumber: 's3', ShardId: 'shard-1' },
+        ],
+      });
+    const delays: number[] = [];
+    // Act
+    const result = await writeRecords([0, 1, 2, 3].map((i) => entry(i)), {
+      kinesis,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 0.5,
+    });
+    // Assess
+    const inputs = sentInputs();
+    expect(inputs[1]?.Records?.map((r) => r.PartitionKey)).toEqual(['pk-1', 'pk-3']);
+    expect(result.outcomes.map((o) => (o.status === 'written' ? o.sequenceNumber : o.status))).toEqual([
+      's0',
+      's1',
+      's2',
+      's3',
+    ]);
+    expect(result.outcomes[1]).toMatchObject({ attempts: 2 });
+    expect(result.retriedEntries).toBe(2);
+    expect(result.requests).toBe(2);
+    expect(delays).toEqual([25]); // full jitter: 0.5 * min(cap, 50 * 2^0)
+  });
+
+  it('does not retry an entry that failed with a non-retryable code', async () => {
+    kinesisMock.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 1,
+      Records: [{ ErrorCode: 'KMSAccessDeniedException', ErrorMessage: 'denied' }],
+    });
+    const result = await writeRecords([entry(0)], { kinesis, sleep: noSleep });
+    expect(result.outcomes[0]).toEqual({
+      status: 'failed',
+      errorCode: 'KMSAccessDeniedException',
+      errorMessage: 'denied',
+      attempts: 1,
+    });
+    expect(result.requests).toBe(1);
+  });
+
+  it('retries a whole call that failed with a 5xx or a dropped connection', async () => {
+    const unavailable = Object.assign(new Error('Service Unavailable'), {
+      name: 'ServiceUnavailable',
+      $metadata: { httpStatusCode: 503 },
+    });
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    kinesisMock
+      .on(PutRecordsCommand)
+      .rejectsOnce(unavailable)
+      .rejectsOnce(reset)
+      .resolves({ FailedRecordCount: 0, Records: [{ SequenceNumber: 's', ShardId: 'shard-0' }] });
+    const result = await writeRecords([entry(0)], { kinesis, sleep: noSleep });
+    expect(result.outcomes[0]).toMatchObject({ status: 'written', attempts: 3 });
+    expect(result.requests).toBe(3);
+  });
+
+  it('fails at once, without retrying, when the call itself is refused (4xx)', async () => {
+    kinesisMock
+      .on(PutRecordsCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Stream events not found', $metadata: { httpStatusCode: 400 } }));
+    const result = await writeRecords([entry(0), entry(1)], { kinesis, sleep: noSleep });
+    expect(result.outcomes).toEqual([
+      { status: 'failed', errorCode: 'ResourceNotFoundException', errorMessage: 'Stream events not found', attempts: 1 },
+      { status: 'failed', errorCode: 'ResourceNotFoundException', errorMessage: 'Stream events not found', attempts: 1 },
+    ]);
+    expect(result.requests).toBe(1);
+  });
+
+  it('gives up after the configured number of attempts', async () => {
+    kinesisMock.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 1,
+      Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }],
+    });
+    const result = await writeRecords([entry(0)], { kinesis, sleep: noSleep, policy: { maxAttempts: 4 } });
+    expect(result.requests).toBe(4);
+    expect(result.outcomes[0]).toMatchObject({
+      status: 'failed',
+      errorCode: 'ProvisionedThroughputExceededException',
+      attempts: 4,
+    });
+    expect(result.outcomes[0]?.status === 'failed' && result.outcomes[0].errorMessage).toContain('after 4 attempts');
+  });
+
+  it('stops retrying when the invocation has no time left for another attempt', async () => {
+    kinesisMock.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 1,
+      Records: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' }],
+    });
+    let remaining = 10_000;
+    const result = await writeRecords([entry(0)], {
+      kinesis,
+      remainingTimeMs: () => remaining,
+      sleep: async (ms) => {
+        remaining -= 4_000 + ms; // each attempt and its wait use up time
+      },
+      random: () => 1,
+    });
+    // 10 s: attempt 1 and its wait use 4.05 s (5.95 s left); attempt 2 and its wait 4.1 s
+    // (1.85 s left); after attempt 3 the next wait would end inside the 3 s reserve: stop.
+    expect(result.requests).toBe(3);
+    expect(remaining).toBe(1_850);
+    expect(result.outcomes[0]?.status === 'failed' && result.outcomes[0].errorMessage).toContain('no time left');
+  });
+
+  it('draws backoff delays with full jitter under an exponential, capped ceiling', () => {
+    const policy = DEFAULT_RETRY_POLICY;
+    expect(backoffDelay(1, policy, () => 0)).toBe(0);
+    expect(backoffDelay(1, policy, () => 0.999)).toBeLessThan(policy.baseDelayMs);
+    expect(backoffDelay(4, policy, () => 0.999)).toBe(Math.floor(0.999 * policy.baseDelayMs * 8));
+    expect(backoffDelay(20, policy, () => 0.999)).toBe(Math.floor(0.999 * policy.maxDelayMs));
+  });
+
+  it('classifies call errors: throttling and 5xx retry, other 4xx do not', () => {
+    expect(isRetryableCallError({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).toBe(true);
+    expect(isRetryableCallError({ name: 'InternalFailure', $metadata: { httpStatusCode: 500 } })).toBe(true);
+    expect(isRetryableCallError(new Error('socket hang up'))).toBe(true);
+    expect(isRetryableCallError({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } })).toBe(false);
+    expect(isRetryableCallError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(false);
+  });
+});

@@ -1,0 +1,178 @@
+import type { SQSRecord } from 'aws-lambda';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MappingError, NoRouteError, OversizeRecordError } from '../../shared/errors.js';
+import { compileRouter, mapSqsRecord } from '../../shared/sqs-mapping.js';
+import { loadEvent, localConfig, queueArn, testConfig } from '../helpers/fixtures.js';
+
+const router = compileRouter(localConfig());
+const decode = (data: Uint8Array) => JSON.parse(Buffer.from(data).toString('utf8'));
+
+/** The reason a record is refused with (fails the test when it maps). */
+function reasonOf(record: SQSRecord, using = router): string {
+  try {
+    mapSqsRecord(record, using);
+  } catch (error) {
+    expect(error).toBeInstanceOf(MappingError);
+    return (error as MappingError).reason;
+  }
+  throw new Error('expected a MappingError');
+}
+
+describe('sqs mapping', () => {
+  it('routes a page visit by queue, keys it by user id and reshapes the body', () => {
+    // Prepare
+    const [first, , numericId] = loadEvent('sqs-standard.json').Records as SQSRecord[];
+    // Act
+    const mapped = mapSqsRecord(first as SQSRecord, router);
+    // Assess
+    expect(mapped.stream).toBe('page-visits-local');
+    expect(mapped.partitionKey).toBe('u-1842');
+    expect(decode(mapped.data)).toEqual({
+      page: '/pricing',
+      userId: 'u-1842',
+      referrer: 'https://www.example.org/',
+      at: '2026-11-21T08:15:02Z',
+      _queue: 'arn:aws:sqs:us-east-1:123456789012:page-visits-local',
+      _messageId: first?.messageId,
+      _sentAt: '2026-11-21T08:33:20.000Z',
+    });
+    // Fields not kept (email, sessionId) are gone; a number key is written as text.
+    expect(mapSqsRecord(numericId as SQSRecord, router).partitionKey).toBe('42');
+  });
+
+  it('keys FIFO messages by their message group and adds the group to the body', () => {
+    const records = loadEvent('sqs-fifo.json').Records;
+    const mapped = records.map((record) => mapSqsRecord(record, router));
+    expect(mapped.map((m) => m.partitionKey)).toEqual(['customer-17', 'customer-4', 'customer-17', 'customer-17']);
+    expect(decode(mapped[0]?.data as Uint8Array)).toMatchObject({ orderId: 'o-1001', _group: 'customer-17' });
+    expect(mapped.every((m) => m.stream === 'orders-local')).toBe(true);
+  });
+
+  it('routes each message of a mixed batch by its own queue, keeping unchanged bodies byte for byte', () => {
+    const records = loadEvent('sqs-multi-queue.json').Records;
+    const mapped = records.map((record) => mapSqsRecord(record, router));
+    expect(mapped.map((m) => m.stream)).toEqual(['page-visits-local', 'clicks-local', 'orders-local', 'clicks-local']);
+    expect(mapped.map((m) => m.partitionKey)).toEqual(['u-5', 'acme', 'customer-9', 'globex']);
+    expect(Buffer.from(mapped[1]?.data as Uint8Array).toString()).toBe(records[1]?.body);
+  });
+
+  it('refuses malformed messages with a reason for each', () => {
+    const records = loadEvent('sqs-malformed.json').Records;
+    expect(records.slice(0, 5).map((record) => reasonOf(record))).toEqual([
+      'BODY_NOT_JSON',
+      'BODY_NOT_OBJECT',
+      'PARTITION_KEY_MISSING',
+      'PARTITION_KEY_INVALID',
+      'PARTITION_KEY_MISSING',
+    ]);
+    expect(mapSqsRecord(records[5] as SQSRecord, router).partitionKey).toBe('u-ok');
+  });
+
+  it('refuses a message from a queue with no route', () => {
+    const [unrouted, routed] = loadEvent('sqs-no-route.json').Records as SQSRecord[];
+    expect(() => mapSqsRecord(unrouted as SQSRecord, router)).toThrow(NoRouteError);
+    expect(reasonOf(unrouted as SQSRecord)).toBe('NO_ROUTE');
+    expect(mapSqsRecord(routed as SQSRecord, router).stream).toBe('page-visits-local');
+  });
+
+  it('accepts partition keys of exactly 256 characters, multi-byte ones included, and refuses 257', () => {
+    const using = compileRouter(testConfig());
+    const record = (id: string) => {
+      const r = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+      r.eventSourceARN = queueArn('events');
+      r.body = JSON.stringify({ user: { id } });
+      return r;
+    };
+    expect(mapSqsRecord(record('é'.repeat(256)), using).partitionKey).toHaveLength(256);
+    expect(reasonOf(record('a'.repeat(257)), using)).toBe('PARTITION_KEY_INVALID');
+    expect(reasonOf(record(''), using)).toBe('PARTITION_KEY_INVALID');
+  });
+
+  it('refuses a record over its stream max size, counting the partition key', () => {
+    const using = compileRouter(testConfig());
+    const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+    record.eventSourceARN = queueArn('events');
+    const id = 'k';
+    const filler = 1024 * 1024 - JSON.stringify({ user: { id }, pad: '' }).length - id.length;
+    record.body = JSON.stringify({ user: { id }, pad: 'x'.repeat(filler) });
+    expect(mapSqsRecord(record, using).data.byteLength + id.length).toBe(1024 * 1024);
+    record.body = JSON.stringify({ user: { id }, pad: 'x'.repeat(filler + 1) });
+    const error = (() => {
+      try {
+        mapSqsRecord(record, using);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(OversizeRecordError);
+    expect(error).toMatchObject({ reason: 'RECORD_TOO_LARGE', size: 1024 * 1024 + 1, limit: 1024 * 1024 });
+  });
+
+  it('follows only own properties on a body path', () => {
+    const using = compileRouter(
+      testConfig((raw) => {
+        raw.sqsToKinesis.routes[0].partitionKey = { from: 'body', path: 'constructor.name' };
+      }),
+    );
+    const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+    record.eventSourceARN = queueArn('events');
+    record.body = '{"a":1}';
+    expect(reasonOf(record, using)).toBe('PARTITION_KEY_MISSING');
+    record.body = '{"constructor":{"name":"mine"}}';
+    expect(mapSqsRecord(record, using).partitionKey).toBe('mine');
+  });
+});
+
+describe('sqs mapping, property-based', () => {
+  const template = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+  const arns = [...localConfig().sqsToKinesis!.routes.map((r) => r.queueArn), queueArn('unknown')];
+  const jsonish = fc.oneof(
+    fc.string(),
+    fc.json(),
+    fc.jsonValue().map((value) => JSON.stringify(value)),
+    fc
+      .record({
+        user: fc.oneof(
+          fc.record({ id: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null), fc.object()) }),
+          fc.jsonValue(),
+        ),
+        __proto__: fc.jsonValue(),
+        constructor: fc.jsonValue(),
+        page: fc.string(),
+      })
+      .map((value) => JSON.stringify(value)),
+  );
+
+  it('either maps a random body or refuses it with a typed MappingError, never anything else', () => {
+    fc.assert(
+      fc.property(
+        jsonish,
+        fc.constantFrom(...arns),
+        fc.option(fc.string({ maxLength: 300 })),
+        fc.option(fc.string({ maxLength: 300 })),
+        (body, arn, tenant, group) => {
+          const record = structuredClone(template);
+          record.body = body;
+          record.eventSourceARN = arn;
+          if (tenant !== null) {
+            record.messageAttributes = {
+              tenant: { dataType: 'String', stringValue: tenant, stringListValues: [], binaryListValues: [] },
+            };
+          }
+          if (group !== null) record.attributes.MessageGroupId = group;
+          try {
+            const mapped = mapSqsRecord(record, router);
+            expect(mapped.partitionKey.length).toBeGreaterThanOrEqual(1);
+            expect(mapped.partitionKey.length).toBeLessThanOrEqual(256);
+            expect(mapped.data).toBeInstanceOf(Uint8Array);
+          } catch (error) {
+            if (!(error instanceof MappingError)) throw error;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

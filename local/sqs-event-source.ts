@@ -138,17 +138,16 @@ export async function pollOnce(
   return { received: messages.length, deleted: done.length, handedBack: failed.size, threw: false };
 }
 
+/**
+ * Messages still in a queue, in flight included. local-aws-sqs counts in-flight messages in
+ * ApproximateNumberOfMessages already (AWS would need ...NotVisible added), and this event
+ * source only ever polls the emulator.
+ */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
   );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0);
 }
 
 export interface DrainOptions {

@@ -103,7 +103,10 @@ describe('config validation', () => {
     expect(issuesOf(raw)).toEqual([
       'sqsToKinesis.routes[0].queueArn: uses ${param:partner}, which stage "test" does not define',
     ]);
-    const resolved = resolvePlaceholders(raw, { stage: 'x', params: { partner: '111122223333' } }) as typeof raw;
+    const resolved = resolvePlaceholders(raw, {
+      stage: 'x',
+      params: { partner: '111122223333' },
+    }) as typeof raw;
     expect(resolved.sqsToKinesis.routes[0].queueArn).toBe('arn:aws:sqs:us-east-1:111122223333:events');
     expect(Object.keys(resolved.streams)).toEqual(['events-x']);
   });
@@ -142,7 +145,9 @@ describe('config validation', () => {
         raw.sqsToKinesis.routes[0].visibilityTimeoutSeconds = 20;
       }),
     );
-    expect(issues[0]).toMatch(/^sqsToKinesis\.routes\[0\]\.visibilityTimeoutSeconds: 20s is below the function timeout/);
+    expect(issues[0]).toMatch(
+      /^sqsToKinesis\.routes\[0\]\.visibilityTimeoutSeconds: 20s is below the function timeout/,
+    );
     const { warnings } = checkConfig(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].visibilityTimeoutSeconds = 60;
@@ -167,7 +172,9 @@ describe('config validation', () => {
         raw.sqsToKinesis.routes[0].body = { format: 'raw' };
       }),
     );
-    expect(pathIntoRaw).toEqual(['sqsToKinesis.routes[0].partitionKey.path: a path into the body needs body.format "json"']);
+    expect(pathIntoRaw).toEqual([
+      'sqsToKinesis.routes[0].partitionKey.path: a path into the body needs body.format "json"',
+    ]);
     const emptySegment = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].partitionKey = { from: 'body', path: 'user..id' };
@@ -179,7 +186,9 @@ describe('config validation', () => {
         raw.sqsToKinesis.routes[0].partitionKey = { from: 'attribute', name: 'has space' };
       }),
     );
-    expect(badAttribute[0]).toMatch(/^sqsToKinesis\.routes\[0\]\.partitionKey\.name: must be an SQS message attribute name/);
+    expect(badAttribute[0]).toMatch(
+      /^sqsToKinesis\.routes\[0\]\.partitionKey\.name: must be an SQS message attribute name/,
+    );
   });
 
   it('rejects a target stream that is neither declared nor an ARN, and duplicate queues', () => {
@@ -212,7 +221,9 @@ describe('config validation', () => {
   it('layers stage parameters: default, then the stage, then the command line', () => {
     const stages = { default: { a: '1', b: '1' }, prod: { b: '2' } };
     expect(stageParams(stages, 'prod', { c: '3' })).toEqual({ a: '1', b: '2', c: '3' });
-    expect(() => stageParams({ prod: { b: 2 } }, 'prod')).toThrow(/prod: must map parameter names to strings/);
+    expect(() => stageParams({ prod: { b: 2 } }, 'prod')).toThrow(
+      /prod: must map parameter names to strings/,
+    );
   });
 });
 

@@ -30,13 +30,19 @@ const entry = (i: number, stream = 'events', size = 10, partitionKey = `pk-${i}`
 function acceptAll() {
   kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
     FailedRecordCount: 0,
-    Records: (input.Records ?? []).map((_, i) => ({ SequenceNumber: `seq-${i}`, ShardId: 'shardId-000000000000' })),
+    Records: (input.Records ?? []).map((_, i) => ({
+      SequenceNumber: `seq-${i}`,
+      ShardId: 'shardId-000000000000',
+    })),
   }));
 }
 
 const sentInputs = () => kinesisMock.commandCalls(PutRecordsCommand).map((call) => call.args[0].input);
 const requestBytes = (input: PutRecordsCommandInput) =>
-  (input.Records ?? []).reduce((sum, r) => sum + (r.Data?.byteLength ?? 0) + Buffer.byteLength(r.PartitionKey ?? ''), 0);
+  (input.Records ?? []).reduce(
+    (sum, r) => sum + (r.Data?.byteLength ?? 0) + Buffer.byteLength(r.PartitionKey ?? ''),
+    0,
+  );
 
 describe('kinesis writer', () => {
   beforeEach(() => {
@@ -120,13 +126,16 @@ describe('kinesis writer', () => {
       });
     const delays: number[] = [];
     // Act
-    const result = await writeRecords([0, 1, 2, 3].map((i) => entry(i)), {
-      kinesis,
-      sleep: async (ms) => {
-        delays.push(ms);
+    const result = await writeRecords(
+      [0, 1, 2, 3].map((i) => entry(i)),
+      {
+        kinesis,
+        sleep: async (ms) => {
+          delays.push(ms);
+        },
+        random: () => 0.5,
       },
-      random: () => 0.5,
-    });
+    );
     // Assess
     const inputs = sentInputs();
     expect(inputs[1]?.Records?.map((r) => r.PartitionKey)).toEqual(['pk-1', 'pk-3']);
@@ -176,11 +185,26 @@ describe('kinesis writer', () => {
   it('fails at once, without retrying, when the call itself is refused (4xx)', async () => {
     kinesisMock
       .on(PutRecordsCommand)
-      .rejects(new ResourceNotFoundException({ message: 'Stream events not found', $metadata: { httpStatusCode: 400 } }));
+      .rejects(
+        new ResourceNotFoundException({
+          message: 'Stream events not found',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
     const result = await writeRecords([entry(0), entry(1)], { kinesis, sleep: noSleep });
     expect(result.outcomes).toEqual([
-      { status: 'failed', errorCode: 'ResourceNotFoundException', errorMessage: 'Stream events not found', attempts: 1 },
-      { status: 'failed', errorCode: 'ResourceNotFoundException', errorMessage: 'Stream events not found', attempts: 1 },
+      {
+        status: 'failed',
+        errorCode: 'ResourceNotFoundException',
+        errorMessage: 'Stream events not found',
+        attempts: 1,
+      },
+      {
+        status: 'failed',
+        errorCode: 'ResourceNotFoundException',
+        errorMessage: 'Stream events not found',
+        attempts: 1,
+      },
     ]);
     expect(result.requests).toBe(1);
   });
@@ -197,7 +221,9 @@ describe('kinesis writer', () => {
       errorCode: 'ProvisionedThroughputExceededException',
       attempts: 4,
     });
-    expect(result.outcomes[0]?.status === 'failed' && result.outcomes[0].errorMessage).toContain('after 4 attempts');
+    expect(result.outcomes[0]?.status === 'failed' && result.outcomes[0].errorMessage).toContain(
+      'after 4 attempts',
+    );
   });
 
   it('stops retrying when the invocation has no time left for another attempt', async () => {
@@ -218,7 +244,9 @@ describe('kinesis writer', () => {
     // (1.85 s left); after attempt 3 the next wait would end inside the 3 s reserve: stop.
     expect(result.requests).toBe(3);
     expect(remaining).toBe(1_850);
-    expect(result.outcomes[0]?.status === 'failed' && result.outcomes[0].errorMessage).toContain('no time left');
+    expect(result.outcomes[0]?.status === 'failed' && result.outcomes[0].errorMessage).toContain(
+      'no time left',
+    );
   });
 
   it('draws backoff delays with full jitter under an exponential, capped ceiling', () => {
@@ -230,10 +258,16 @@ describe('kinesis writer', () => {
   });
 
   it('classifies call errors: throttling and 5xx retry, other 4xx do not', () => {
-    expect(isRetryableCallError({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).toBe(true);
+    expect(isRetryableCallError({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).toBe(
+      true,
+    );
     expect(isRetryableCallError({ name: 'InternalFailure', $metadata: { httpStatusCode: 500 } })).toBe(true);
     expect(isRetryableCallError(new Error('socket hang up'))).toBe(true);
-    expect(isRetryableCallError({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } })).toBe(false);
-    expect(isRetryableCallError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(false);
+    expect(isRetryableCallError({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } })).toBe(
+      false,
+    );
+    expect(isRetryableCallError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(
+      false,
+    );
   });
 });

@@ -44,7 +44,12 @@ describe('sqs mapping', () => {
   it('keys FIFO messages by their message group and adds the group to the body', () => {
     const records = loadEvent('sqs-fifo.json').Records;
     const mapped = records.map((record) => mapSqsRecord(record, router));
-    expect(mapped.map((m) => m.partitionKey)).toEqual(['customer-17', 'customer-4', 'customer-17', 'customer-17']);
+    expect(mapped.map((m) => m.partitionKey)).toEqual([
+      'customer-17',
+      'customer-4',
+      'customer-17',
+      'customer-17',
+    ]);
     expect(decode(mapped[0]?.data as Uint8Array)).toMatchObject({ orderId: 'o-1001', _group: 'customer-17' });
     expect(mapped.every((m) => m.stream === 'orders-local')).toBe(true);
   });
@@ -52,7 +57,12 @@ describe('sqs mapping', () => {
   it('routes each message of a mixed batch by its own queue, keeping unchanged bodies byte for byte', () => {
     const records = loadEvent('sqs-multi-queue.json').Records;
     const mapped = records.map((record) => mapSqsRecord(record, router));
-    expect(mapped.map((m) => m.stream)).toEqual(['page-visits-local', 'clicks-local', 'orders-local', 'clicks-local']);
+    expect(mapped.map((m) => m.stream)).toEqual([
+      'page-visits-local',
+      'clicks-local',
+      'orders-local',
+      'clicks-local',
+    ]);
     expect(mapped.map((m) => m.partitionKey)).toEqual(['u-5', 'acme', 'customer-9', 'globex']);
     expect(Buffer.from(mapped[1]?.data as Uint8Array).toString()).toBe(records[1]?.body);
   });
@@ -134,7 +144,9 @@ describe('sqs mapping, property-based', () => {
     fc
       .record({
         user: fc.oneof(
-          fc.record({ id: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null), fc.object()) }),
+          fc.record({
+            id: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null), fc.object()),
+          }),
           fc.jsonValue(),
         ),
         __proto__: fc.jsonValue(),

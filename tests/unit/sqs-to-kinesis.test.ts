@@ -1,0 +1,251 @@
+import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { PipelineConfig } from '../../shared/config/schema.js';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
+import {
+  applyFifoOrdering,
+  type MapperDeps,
+  prepareMapper,
+  processSqsBatch,
+} from '../../shared/sqs-to-kinesis.js';
+import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
+import { loadEvent, localConfig } from '../helpers/fixtures.js';
+
+const kinesisMock = mockClient(KinesisClient);
+const kinesis = new KinesisClient({ region: 'us-east-1' });
+const DLQ = 'pipeline-dlq-local';
+
+type Put = { stream: string; partitionKey: string; data: Uint8Array };
+
+/** A PutRecords double: `fail` decides per entry whether Kinesis refuses it. */
+function kinesisDouble(fail: (put: Put) => string | undefined = () => undefined) {
+  const written: Put[] = [];
+  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+    const stream = input.StreamName ?? input.StreamARN ?? '';
+    const records = (input.Records ?? []).map((r) => {
+      const put = { stream, partitionKey: r.PartitionKey as string, data: r.Data as Uint8Array };
+      const code = fail(put);
+      if (code) return { ErrorCode: code, ErrorMessage: `${code} (injected)` };
+      written.push(put);
+      return { SequenceNumber: String(written.length), ShardId: 'shardId-000000000000' };
+    });
+    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
+  });
+  return written;
+}
+
+function deps(config: PipelineConfig = localConfig()): MapperDeps & {
+  logger: ReturnType<typeof recordingLogger>;
+  metrics: ReturnType<typeof recordingMetrics>;
+} {
+  return {
+    ...prepareMapper(config),
+    kinesis,
+    logger: recordingLogger(),
+    metrics: recordingMetrics(),
+    now: fixedNow,
+    sleep: noSleep,
+    policy: { maxAttempts: 3 },
+  };
+}
+
+const envelopes = (written: Put[]): DlqEnvelope[] =>
+  written.filter((w) => w.stream === DLQ).map((w) => parseDlqEnvelope(w.data));
+
+describe('sqs-to-kinesis core', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  it('writes every message of a standard batch to its stream and reports no failures', async () => {
+    // Prepare
+    const written = kinesisDouble();
+    const event = loadEvent('sqs-standard.json');
+    const d = deps();
+    // Act
+    const response = await processSqsBatch(event, d);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(written.map((w) => [w.stream, w.partitionKey])).toEqual([
+      ['page-visits-local', 'u-1842'],
+      ['page-visits-local', 'u-77'],
+      ['page-visits-local', '42'],
+    ]);
+    expect(d.metrics.published.get('route=page-visits')).toEqual({
+      received: 3,
+      written: 3,
+      sentToDlq: 0,
+      handedBack: 0,
+      retried: 0,
+    });
+  });
+
+  it('sends each malformed message to the DLQ stream in an envelope with its reason and original body', async () => {
+    const written = kinesisDouble();
+    const event = loadEvent('sqs-malformed.json');
+    const d = deps();
+    const response = await processSqsBatch(event, d);
+    expect(response.batchItemFailures).toEqual([]);
+    const dlq = envelopes(written);
+    expect(dlq.map((e) => e.reason)).toEqual([
+      'BODY_NOT_JSON',
+      'BODY_NOT_OBJECT',
+      'PARTITION_KEY_MISSING',
+      'PARTITION_KEY_INVALID',
+      'PARTITION_KEY_MISSING',
+    ]);
+    const first = event.Records[0] as SQSRecord;
+    expect(dlq[0]).toEqual({
+      version: 1,
+      reason: 'BODY_NOT_JSON',
+      message: expect.stringContaining('Body is not valid JSON'),
+      handler: 'sqs-to-kinesis',
+      failedAt: '2026-11-21T10:00:00.000Z',
+      source: {
+        type: 'sqs',
+        arn: first.eventSourceARN,
+        id: first.messageId,
+        approximateReceiveCount: 1,
+        sentTimestamp: first.attributes.SentTimestamp,
+        messageAttributes: {},
+      },
+      target: 'page-visits-local',
+      payload: { encoding: 'utf8', data: first.body },
+    });
+    expect(dlq[4]?.source.messageAttributes).toEqual({});
+    expect(written.filter((w) => w.stream === DLQ).map((w) => w.partitionKey)).toEqual(
+      event.Records.slice(0, 5).map((r) => r.messageId),
+    );
+    expect(written.filter((w) => w.stream === 'page-visits-local')).toHaveLength(1);
+    expect(d.metrics.published.get('route=page-visits')).toMatchObject({
+      received: 5,
+      written: 1,
+      sentToDlq: 4,
+    });
+    expect(d.metrics.published.get('route=partner-clicks')).toMatchObject({ received: 1, sentToDlq: 1 });
+  });
+
+  it('sends a message from a queue with no route to the DLQ stream, counted as unrouted', async () => {
+    const written = kinesisDouble();
+    const d = deps();
+    const response = await processSqsBatch(loadEvent('sqs-no-route.json'), d);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(envelopes(written).map((e) => [e.reason, e.target])).toEqual([['NO_ROUTE', undefined]]);
+    expect(d.metrics.published.get('route=unrouted')).toMatchObject({ received: 1, sentToDlq: 1 });
+  });
+
+  it('routes a mixed batch from several queues in one pass', async () => {
+    const written = kinesisDouble();
+    const response = await processSqsBatch(loadEvent('sqs-multi-queue.json'), deps());
+    expect(response.batchItemFailures).toEqual([]);
+    expect(written.map((w) => w.stream).sort()).toEqual([
+      'clicks-local',
+      'clicks-local',
+      'orders-local',
+      'page-visits-local',
+    ]);
+  });
+
+  it('hands back exactly the messages whose write still fails after the retries', async () => {
+    // Prepare: the stream keeps refusing user u-77's record.
+    const written = kinesisDouble((put) =>
+      put.partitionKey === 'u-77' ? 'ProvisionedThroughputExceededException' : undefined,
+    );
+    const event = loadEvent('sqs-standard.json');
+    const d = deps();
+    // Act
+    const response = await processSqsBatch(event, d);
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]?.messageId }]);
+    expect(written).toHaveLength(2);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(3); // one call, two retries of one entry
+    expect(d.metrics.published.get('route=page-visits')).toMatchObject({
+      written: 2,
+      handedBack: 1,
+      retried: 1,
+    });
+    const errorLine = d.logger.lines.find((line) => line.level === 'error');
+    expect(errorLine?.extra[0]).toMatchObject({
+      handedBack: 1,
+      errors: { ProvisionedThroughputExceededException: 1 },
+    });
+  });
+
+  it('hands back a malformed message whose DLQ write fails, instead of acknowledging it', async () => {
+    kinesisDouble((put) => (put.stream === DLQ ? 'InternalFailure' : undefined));
+    const event = loadEvent('sqs-malformed.json');
+    const response = await processSqsBatch(event, deps());
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      event.Records.slice(0, 5).map((r) => r.messageId),
+    );
+  });
+
+  it('hands back every later message of a FIFO group once one of them fails', async () => {
+    // Prepare: the first write of customer-17's first order fails for good.
+    const event = loadEvent('sqs-fifo.json');
+    const firstOrder = event.Records[0]?.body as string;
+    kinesisDouble((put) =>
+      Buffer.from(put.data).toString().includes('"status":"created","total":59.9')
+        ? 'InternalFailure'
+        : undefined,
+    );
+    // Act
+    const response = await processSqsBatch(event, deps());
+    // Assess: customer-17's three messages come back, customer-4's does not.
+    expect(firstOrder).toContain('59.9');
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      event.Records[0]?.messageId,
+      event.Records[2]?.messageId,
+      event.Records[3]?.messageId,
+    ]);
+  });
+
+  it('applies FIFO ordering per queue and group, and not to standard queues', () => {
+    const record = (arn: string, group: string | undefined): SQSRecord =>
+      ({ eventSourceARN: arn, attributes: group ? { MessageGroupId: group } : {} }) as SQSRecord;
+    const records = [
+      record('q.fifo', 'a'),
+      record('q.fifo', 'b'),
+      record('q.fifo', 'a'),
+      record('other.fifo', 'a'),
+      record('std', undefined),
+      record('std', undefined),
+    ];
+    const handedBack = [true, false, false, false, true, false];
+    applyFifoOrdering(records, handedBack);
+    expect(handedBack).toEqual([true, false, true, false, true, false]);
+  });
+
+  it('sends a record over its stream size to the DLQ stream with the original body', async () => {
+    const written = kinesisDouble();
+    const event: SQSEvent = loadEvent('sqs-multi-queue.json');
+    const big = event.Records[1] as SQSRecord; // a click: the body goes out unchanged
+    big.body = JSON.stringify({ button: 'buy', pad: 'x'.repeat(1024 * 1024) });
+    const response = await processSqsBatch(event, deps());
+    expect(response.batchItemFailures).toEqual([]);
+    const [envelope] = envelopes(written);
+    expect(envelope).toMatchObject({ reason: 'RECORD_TOO_LARGE', target: 'clicks-local' });
+    expect(envelope?.payload.data).toBe(big.body);
+  });
+
+  it('hands back a message whose DLQ envelope would not fit the DLQ stream', async () => {
+    const written = kinesisDouble();
+    const event: SQSEvent = loadEvent('sqs-multi-queue.json');
+    const big = event.Records[1] as SQSRecord;
+    big.body = JSON.stringify({ button: 'buy', pad: 'x'.repeat(2 * 1024 * 1024) }); // over the 2 MiB DLQ
+    const response = await processSqsBatch(event, deps());
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: big.messageId }]);
+    expect(written.filter((w) => w.stream === DLQ)).toEqual([]);
+  });
+
+  it('never logs a message body', async () => {
+    kinesisDouble((put) => (put.partitionKey === 'u-ok' ? 'InternalFailure' : undefined));
+    const event = loadEvent('sqs-malformed.json');
+    const secret = 'body-secret-7f3a';
+    for (const record of event.Records) record.body = record.body.replace('"page"', `"${secret}":1,"page"`);
+    const d = deps();
+    await processSqsBatch(event, d);
+    expect(d.logger.lines.length).toBeGreaterThan(0);
+    expect(JSON.stringify(d.logger.lines)).not.toContain(secret);
+  });
+});

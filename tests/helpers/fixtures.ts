@@ -21,9 +21,13 @@ export function localConfig(): PipelineConfig {
 export const ACCOUNT = '123456789012';
 export const queueArn = (name: string, account = ACCOUNT) => `arn:aws:sqs:us-east-1:${account}:${name}`;
 
+/** A raw config as a test edits it, before validation gives it types. */
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into raw configs freely; the schema checks them after.
+export type RawConfig = Record<string, any>;
+
 /** A small valid raw config; `patch` edits it before parsing. */
-export function rawTestConfig(patch: (raw: Record<string, any>) => void = () => {}): Record<string, any> {
-  const raw: Record<string, any> = {
+export function rawTestConfig(patch: (raw: RawConfig) => void = () => {}): RawConfig {
+  const raw: RawConfig = {
     streams: { 'events-${stage}': {} },
     dlq: { stream: 'dlq-${stage}' },
     sqsToKinesis: {
@@ -42,6 +46,6 @@ export function rawTestConfig(patch: (raw: Record<string, any>) => void = () => 
   return raw;
 }
 
-export function testConfig(patch?: (raw: Record<string, any>) => void): PipelineConfig {
+export function testConfig(patch?: (raw: RawConfig) => void): PipelineConfig {
   return parseConfig(rawTestConfig(patch), { stage: 'test', params: {} });
 }

@@ -183,14 +183,12 @@ describe('kinesis writer', () => {
   });
 
   it('fails at once, without retrying, when the call itself is refused (4xx)', async () => {
-    kinesisMock
-      .on(PutRecordsCommand)
-      .rejects(
-        new ResourceNotFoundException({
-          message: 'Stream events not found',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    kinesisMock.on(PutRecordsCommand).rejects(
+      new ResourceNotFoundException({
+        message: 'Stream events not found',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const result = await writeRecords([entry(0), entry(1)], { kinesis, sleep: noSleep });
     expect(result.outcomes).toEqual([
       {

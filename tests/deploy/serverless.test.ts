@@ -1,0 +1,168 @@
+/**
+ * What `serverless package` produces from the config, checked as CloudFormation, and
+ * `serverless invoke local` run against the emulators. One file, so the two never share
+ * the .esbuild folder at the same time.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadStageConfig } from '../../shared/config/files.js';
+import { createStreams } from '../../local/provision.js';
+import { type LocalSession, startLocalSession } from '../../local/session.js';
+import { readStream } from '../../local/stream-reader.js';
+import { loadEvent } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const serverless = join(process.cwd(), 'node_modules/.bin/serverless');
+const ROOT = process.cwd();
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
+type Template = { Resources: Record<string, Resource> };
+type Statement = { Sid?: string; Effect: string; Action: string[] | string; Resource: unknown[] };
+
+let outDir: string;
+let template: Template;
+const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'sls-package-'));
+  rmSync(join(ROOT, '.esbuild'), { recursive: true, force: true });
+  await run(serverless, ['package', '--stage', 'dev', '--package', outDir], {
+    cwd: ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+  });
+  template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 120_000);
+
+describe('serverless package', () => {
+  const config = loadStageConfig('dev').config;
+  const routes = config.sqsToKinesis?.routes ?? [];
+
+  it('has one SQS event source per configured queue, with the configured batch settings', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(mappings.map((m) => m.EventSourceArn).sort()).toEqual(routes.map((r) => r.queueArn).sort());
+    for (const route of routes) {
+      const mapping = mappings.find((m) => m.EventSourceArn === route.queueArn);
+      expect(mapping?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      expect(mapping?.BatchSize).toBe(route.eventSource.batchSize);
+      expect(mapping?.MaximumBatchingWindowInSeconds).toBe(route.eventSource.maximumBatchingWindowInSeconds);
+      expect(mapping?.ScalingConfig?.MaximumConcurrency).toBe(route.eventSource.maximumConcurrency);
+    }
+  });
+
+  it('creates the target streams and DLQStream, KMS-encrypted, sized from the config', () => {
+    const streams = Object.fromEntries(ofType('AWS::Kinesis::Stream').map(([id, r]) => [id, r.Properties]));
+    expect(Object.keys(streams).sort()).toEqual(['ClicksStream', 'DLQStream', 'OrdersStream', 'PageVisitsStream']);
+    for (const stream of Object.values(streams)) {
+      expect(stream.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+    }
+    expect(streams.DLQStream).toMatchObject({ Name: 'pipeline-dlq-dev', MaxRecordSizeInKiB: 2048, ShardCount: 1 });
+    expect(streams.PageVisitsStream).toMatchObject({ Name: 'page-visits-dev', ShardCount: 2 });
+    expect(streams.ClicksStream).toMatchObject({ StreamModeDetails: { StreamMode: 'ON_DEMAND' } });
+    expect(streams.ClicksStream?.ShardCount).toBeUndefined();
+  });
+
+  it("alarms on DLQStream's IncomingRecords to an encrypted SNS topic", () => {
+    const [[, alarm]] = ofType('AWS::CloudWatch::Alarm') as [[string, Resource]];
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/Kinesis',
+      MetricName: 'IncomingRecords',
+      Dimensions: [{ Name: 'StreamName', Value: { Ref: 'DLQStream' } }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(template.Resources.AlarmTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlarmTopicKey' });
+    const keyPolicy = template.Resources.AlarmTopicKey?.Properties.KeyPolicy.Statement as Statement[];
+    expect(keyPolicy.find((s) => s.Sid === 'CloudWatchAlarmsPublish')).toBeDefined();
+  });
+
+  it('gives the function a role allowing only what it does, on only what it touches', () => {
+    const fn = template.Resources.SqsToKinesisLambdaFunction?.Properties;
+    expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['SqsToKinesisRole', 'Arn'] });
+    expect(fn?.Runtime).toBe('nodejs22.x');
+    expect(fn?.Environment.Variables.PIPELINE_STAGE).toBe('dev');
+    expect(ofType('AWS::IAM::Role').map(([id]) => id)).toEqual(['SqsToKinesisRole']);
+    const statements = template.Resources.SqsToKinesisRole?.Properties.Policies[0].PolicyDocument
+      .Statement as Statement[];
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    expect(bySid.ConsumeConfiguredQueues?.Action).toEqual([
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+    ]);
+    expect(bySid.ConsumeConfiguredQueues?.Resource).toEqual(routes.map((r) => r.queueArn));
+    expect(bySid.WriteTargetAndDlqStreams?.Action).toEqual(['kinesis:PutRecord', 'kinesis:PutRecords']);
+    expect(bySid.WriteTargetAndDlqStreams?.Resource).toEqual(
+      ['PageVisitsStream', 'ClicksStream', 'OrdersStream', 'DLQStream'].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+    );
+    expect(JSON.stringify(bySid.OwnLogs?.Resource)).toContain('log-group:/aws/lambda/streaming-pipeline-dev-sqsToKinesis:*');
+    for (const statement of statements) {
+      expect([statement.Action].flat()).not.toContain('*');
+      expect(statement.Resource).not.toContain('*');
+    }
+  });
+
+  it('keeps logs for 7 days and ships only the bundled handler', async () => {
+    const [[, logGroup]] = ofType('AWS::Logs::LogGroup') as [[string, Resource]];
+    expect(logGroup.Properties.RetentionInDays).toBe(7);
+    const { stdout } = await run('unzip', ['-Z1', join(outDir, 'sqsToKinesis.zip')]);
+    expect(stdout.trim().split('\n').sort()).toEqual([
+      'functions/sqs-to-kinesis/handler.cjs',
+      'functions/sqs-to-kinesis/handler.cjs.map',
+    ]);
+  });
+
+  it('fails on a bad config, naming the key', async () => {
+    // Prepare: the project in a scratch folder with one typo in the config.
+    const dir = mkdtempSync(join(tmpdir(), 'sls-bad-'));
+    for (const part of ['serverless.yml', 'package.json', 'infra', 'shared', 'functions', 'config']) {
+      cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+    }
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const raw = JSON.parse(readFileSync(join(dir, 'config/pipeline.json'), 'utf8'));
+    raw.sqsToKinesis.routes[2].eventSource.maximumBatchingWindowInSeconds = 5; // not allowed on FIFO
+    writeFileSync(join(dir, 'config/pipeline.json'), JSON.stringify(raw));
+    // Act
+    const result = await run(serverless, ['package', '--stage', 'dev'], { cwd: dir }).catch((error) => error);
+    // Assess
+    expect(result.code).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toContain(
+      'sqsToKinesis.routes[2].eventSource.maximumBatchingWindowInSeconds: not allowed on a FIFO queue',
+    );
+  });
+});
+
+describe('serverless invoke local against the emulators', () => {
+  let session: LocalSession;
+  beforeAll(async () => {
+    session = await startLocalSession({}, {});
+  });
+  afterAll(async () => {
+    await session?.stop();
+  });
+
+  it('runs the bundled handler on a sample event and writes to the emulated streams', async () => {
+    // Prepare
+    await createStreams(session.kinesis, session.stage.config);
+    const event = loadEvent('sqs-multi-queue.json');
+    mkdirSync(join(ROOT, '.esbuild'), { recursive: true });
+    // Act
+    const { stdout } = await run(
+      serverless,
+      ['invoke', 'local', '-f', 'sqsToKinesis', '--stage', 'local', '-p', 'events/sqs-multi-queue.json'],
+      { cwd: ROOT, env: { ...process.env, ...session.aws.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } },
+    );
+    // Assess
+    expect(stdout).toMatch(/"batchItemFailures": \[\]/);
+    const clicks = await readStream(session.kinesis, 'clicks-local');
+    expect(clicks.map((r) => r.partitionKey).sort()).toEqual(['acme', 'globex']);
+    expect(clicks.map((r) => Buffer.from(r.data).toString()).sort()).toEqual(
+      [event.Records[1]?.body, event.Records[3]?.body].sort(),
+    );
+  }, 120_000);
+});

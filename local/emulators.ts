@@ -92,6 +92,29 @@ export async function startKinesis(options: EmulatorOptions): Promise<Emulator> 
   return { endpoint, stop };
 }
 
+/**
+ * kinesalite in a child process: lighter than kinesis-local and flat in cost as streams
+ * grow, so the bench uses it; but it rejects StreamARN-only calls and never fails single
+ * PutRecords entries, so tests and the local runner use kinesis-local.
+ */
+export async function startKinesalite(): Promise<Emulator> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'kinesalite-server.cjs'), String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+  if (!line.toString().startsWith('listening')) throw new Error(`kinesalite did not start: ${line}`);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+    },
+  };
+}
+
 export async function startSqs(options: EmulatorOptions): Promise<Emulator> {
   const server: Server & { closeAllConnections?: () => void } = await createSqsServer({
     port: 0,

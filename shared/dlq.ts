@@ -56,11 +56,11 @@ export function dlqEntry(dlqStream: string, input: DlqRecordInput, now: Date): W
   return {
     stream: dlqStream,
     partitionKey: key.length > 0 ? key : input.source.arn.slice(-256),
-    data: Buffer.from(JSON.stringify(envelope), 'utf8'),
+    data: JSON.stringify(envelope),
   };
 }
 
 /** Reads an envelope back (tests, the local runner, redrive). */
-export function parseDlqEnvelope(data: Uint8Array): DlqEnvelope {
-  return JSON.parse(Buffer.from(data).toString('utf8')) as DlqEnvelope;
+export function parseDlqEnvelope(data: Uint8Array | string): DlqEnvelope {
+  return JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')) as DlqEnvelope;
 }

@@ -57,9 +57,16 @@ export function takePath(root: Record<string, unknown>, path: CompiledPath): unk
   return value;
 }
 
-/** Assignment that treats `__proto__` as an ordinary key. */
+/**
+ * Assignment that treats `__proto__` as an ordinary key. Only that key reaches a prototype
+ * through plain assignment on a plain object, so every other key takes the fast path.
+ */
 export function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
 
 /** A JSON-ish key path for messages: `sqsToKinesis.routes[0].queueArn`. */

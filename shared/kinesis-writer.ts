@@ -22,7 +22,8 @@ export const MAX_CONCURRENT_REQUESTS = 4;
 export interface WriteEntry {
   /** Stream name or ARN. */
   stream: string;
-  data: Uint8Array;
+  /** The record's bytes; a string stands for its UTF-8 encoding. */
+  data: Uint8Array | string;
   partitionKey: string;
   explicitHashKey?: string;
 }
@@ -85,7 +86,8 @@ const utf8Length = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 /** Bytes an entry counts against the record and request limits. */
 export function entrySize(entry: WriteEntry): number {
-  return entry.data.byteLength + utf8Length(entry.partitionKey);
+  const dataBytes = typeof entry.data === 'string' ? utf8Length(entry.data) : entry.data.byteLength;
+  return dataBytes + utf8Length(entry.partitionKey);
 }
 
 /** Whether a failed call (not a per-entry failure) is worth retrying. */
@@ -143,7 +145,9 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function toRequestEntry(entry: WriteEntry): PutRecordsRequestEntry {
-  const out: PutRecordsRequestEntry = { Data: entry.data, PartitionKey: entry.partitionKey };
+  // The SDK's JSON serializer base64-encodes a string blob natively from its UTF-8 bytes,
+  // where a Uint8Array goes through a byte-by-byte loop in JavaScript: text stays text.
+  const out: PutRecordsRequestEntry = { Data: entry.data as Uint8Array, PartitionKey: entry.partitionKey };
   if (entry.explicitHashKey !== undefined) out.ExplicitHashKey = entry.explicitHashKey;
   return out;
 }

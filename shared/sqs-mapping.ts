@@ -111,20 +111,27 @@ const METADATA_VALUES: Record<MetadataField, (record: SQSRecord) => unknown> = {
 
 function compileReshape(route: Route): CompiledRoute['reshape'] {
   if (route.body.format !== 'json') return null;
-  const { keep, rename, addMetadata } = route.body;
-  if (!keep && !rename && !addMetadata) return null;
-  const keepPaths = keep?.map(compilePath);
-  const renames = Object.entries(rename ?? {}).map(([from, to]) => [compilePath(from), to] as const);
+  const { keep, rename = {}, addMetadata } = route.body;
+  if (!keep && Object.keys(rename).length === 0 && !addMetadata) return null;
+  // A kept path that is also renamed goes straight to its new name: no copy-then-delete,
+  // which would also turn the output into a slow dictionary-mode object.
+  const kept = keep?.map((path) => ({ path: compilePath(path), renamedTo: rename[path] }));
+  const keptNames = new Set(keep);
+  const renames = Object.entries(rename)
+    .filter(([from]) => !keptNames.has(from))
+    .map(([from, to]) => [compilePath(from), to] as const);
   const metadata = Object.entries(addMetadata ?? {}).map(
     ([field, to]) => [METADATA_VALUES[field as MetadataField], to as string] as const,
   );
   return (body, record) => {
     let out = body;
-    if (keepPaths) {
+    if (kept) {
       out = {};
-      for (const path of keepPaths) {
+      for (const { path, renamedTo } of kept) {
         const value = getPath(body, path);
-        if (value !== undefined) setPath(out, path, value);
+        if (value === undefined) continue;
+        if (renamedTo === undefined) setPath(out, path, value);
+        else defineOwn(out, renamedTo, value);
       }
     }
     for (const [from, to] of renames) {
@@ -155,18 +162,18 @@ export function mapSqsRecord(record: SQSRecord, router: Router): WriteEntry & { 
   const route = router.get(record.eventSourceARN);
   if (!route) throw new NoRouteError(record.eventSourceARN);
   const body = record.body ?? '';
-  let data: Buffer;
+  let data: string;
   let partitionKey: string;
   if (route.format === 'raw') {
     partitionKey = route.partitionKey(record, undefined);
-    data = Buffer.from(body, 'utf8');
+    data = body;
   } else {
     const parsed = parseJsonObject(body);
     partitionKey = route.partitionKey(record, parsed);
     // Unchanged bodies are written as received: no re-serialisation, big numbers intact.
-    data = Buffer.from(route.reshape ? JSON.stringify(route.reshape(parsed, record)) : body, 'utf8');
+    data = route.reshape ? JSON.stringify(route.reshape(parsed, record)) : body;
   }
-  const size = data.byteLength + Buffer.byteLength(partitionKey, 'utf8');
+  const size = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (size > route.maxRecordBytes) throw new OversizeRecordError(size, route.maxRecordBytes);
   return { stream: route.stream, partitionKey, data, route };
 }

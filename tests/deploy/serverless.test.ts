@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../shared/config/files.js';
 import { createStreams } from '../../local/provision.js';
 import { type LocalSession, startLocalSession } from '../../local/session.js';
 import { readStream } from '../../local/stream-reader.js';
+import { loadStageConfig } from '../../shared/config/files.js';
 import { loadEvent } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
@@ -55,11 +55,20 @@ describe('serverless package', () => {
 
   it('creates the target streams and DLQStream, KMS-encrypted, sized from the config', () => {
     const streams = Object.fromEntries(ofType('AWS::Kinesis::Stream').map(([id, r]) => [id, r.Properties]));
-    expect(Object.keys(streams).sort()).toEqual(['ClicksStream', 'DLQStream', 'OrdersStream', 'PageVisitsStream']);
+    expect(Object.keys(streams).sort()).toEqual([
+      'ClicksStream',
+      'DLQStream',
+      'OrdersStream',
+      'PageVisitsStream',
+    ]);
     for (const stream of Object.values(streams)) {
       expect(stream.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
     }
-    expect(streams.DLQStream).toMatchObject({ Name: 'pipeline-dlq-dev', MaxRecordSizeInKiB: 2048, ShardCount: 1 });
+    expect(streams.DLQStream).toMatchObject({
+      Name: 'pipeline-dlq-dev',
+      MaxRecordSizeInKiB: 2048,
+      ShardCount: 1,
+    });
     expect(streams.PageVisitsStream).toMatchObject({ Name: 'page-visits-dev', ShardCount: 2 });
     expect(streams.ClicksStream).toMatchObject({ StreamModeDetails: { StreamMode: 'ON_DEMAND' } });
     expect(streams.ClicksStream?.ShardCount).toBeUndefined();
@@ -98,9 +107,13 @@ describe('serverless package', () => {
     expect(bySid.ConsumeConfiguredQueues?.Resource).toEqual(routes.map((r) => r.queueArn));
     expect(bySid.WriteTargetAndDlqStreams?.Action).toEqual(['kinesis:PutRecord', 'kinesis:PutRecords']);
     expect(bySid.WriteTargetAndDlqStreams?.Resource).toEqual(
-      ['PageVisitsStream', 'ClicksStream', 'OrdersStream', 'DLQStream'].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+      ['PageVisitsStream', 'ClicksStream', 'OrdersStream', 'DLQStream'].map((id) => ({
+        'Fn::GetAtt': [id, 'Arn'],
+      })),
     );
-    expect(JSON.stringify(bySid.OwnLogs?.Resource)).toContain('log-group:/aws/lambda/streaming-pipeline-dev-sqsToKinesis:*');
+    expect(JSON.stringify(bySid.OwnLogs?.Resource)).toContain(
+      'log-group:/aws/lambda/streaming-pipeline-dev-sqsToKinesis:*',
+    );
     for (const statement of statements) {
       expect([statement.Action].flat()).not.toContain('*');
       expect(statement.Resource).not.toContain('*');

@@ -18,5 +18,4 @@ describe('sqs-to-kinesis cold start', () => {
       'sqsToKinesis.routes[1].queueArn: uses ${param:partnerAccountId}, which stage "dev" does not define',
     );
   });
-
 });

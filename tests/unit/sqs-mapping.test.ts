@@ -2,11 +2,12 @@ import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MappingError, NoRouteError, OversizeRecordError } from '../../shared/errors.js';
+import { entrySize } from '../../shared/kinesis-writer.js';
 import { compileRouter, mapSqsRecord } from '../../shared/sqs-mapping.js';
 import { loadEvent, localConfig, queueArn, testConfig } from '../helpers/fixtures.js';
 
 const router = compileRouter(localConfig());
-const decode = (data: Uint8Array) => JSON.parse(Buffer.from(data).toString('utf8'));
+const decode = (data: Uint8Array | string) => JSON.parse(Buffer.from(data).toString('utf8'));
 
 /** The reason a record is refused with (fails the test when it maps). */
 function reasonOf(record: SQSRecord, using = router): string {
@@ -50,7 +51,7 @@ describe('sqs mapping', () => {
       'customer-17',
       'customer-17',
     ]);
-    expect(decode(mapped[0]?.data as Uint8Array)).toMatchObject({ orderId: 'o-1001', _group: 'customer-17' });
+    expect(decode(mapped[0]?.data ?? '')).toMatchObject({ orderId: 'o-1001', _group: 'customer-17' });
     expect(mapped.every((m) => m.stream === 'orders-local')).toBe(true);
   });
 
@@ -64,7 +65,7 @@ describe('sqs mapping', () => {
       'clicks-local',
     ]);
     expect(mapped.map((m) => m.partitionKey)).toEqual(['u-5', 'acme', 'customer-9', 'globex']);
-    expect(Buffer.from(mapped[1]?.data as Uint8Array).toString()).toBe(records[1]?.body);
+    expect(mapped[1]?.data).toBe(records[1]?.body);
   });
 
   it('refuses malformed messages with a reason for each', () => {
@@ -106,7 +107,7 @@ describe('sqs mapping', () => {
     const id = 'k';
     const filler = 1024 * 1024 - JSON.stringify({ user: { id }, pad: '' }).length - id.length;
     record.body = JSON.stringify({ user: { id }, pad: 'x'.repeat(filler) });
-    expect(mapSqsRecord(record, using).data.byteLength + id.length).toBe(1024 * 1024);
+    expect(entrySize(mapSqsRecord(record, using))).toBe(1024 * 1024);
     record.body = JSON.stringify({ user: { id }, pad: 'x'.repeat(filler + 1) });
     const error = (() => {
       try {
@@ -117,6 +118,26 @@ describe('sqs mapping', () => {
     })();
     expect(error).toBeInstanceOf(OversizeRecordError);
     expect(error).toMatchObject({ reason: 'RECORD_TOO_LARGE', size: 1024 * 1024 + 1, limit: 1024 * 1024 });
+  });
+
+  it('renames without keep by moving the value, dropping objects it leaves empty', () => {
+    const using = compileRouter(
+      testConfig((raw) => {
+        raw.sqsToKinesis.routes[0].body = {
+          format: 'json',
+          rename: { 'user.id': 'userId', 'meta.v': 'version' },
+        };
+      }),
+    );
+    const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+    record.eventSourceARN = queueArn('events');
+    record.body = JSON.stringify({ user: { id: 'u1', name: 'Ana' }, meta: { v: 2 }, a: 1 });
+    expect(decode(mapSqsRecord(record, using).data)).toEqual({
+      user: { name: 'Ana' },
+      a: 1,
+      userId: 'u1',
+      version: 2,
+    });
   });
 
   it('follows only own properties on a body path', () => {
@@ -177,7 +198,7 @@ describe('sqs mapping, property-based', () => {
             const mapped = mapSqsRecord(record, router);
             expect(mapped.partitionKey.length).toBeGreaterThanOrEqual(1);
             expect(mapped.partitionKey.length).toBeLessThanOrEqual(256);
-            expect(mapped.data).toBeInstanceOf(Uint8Array);
+            expect(typeof mapped.data).toBe('string');
           } catch (error) {
             if (!(error instanceof MappingError)) throw error;
           }

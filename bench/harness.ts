@@ -1,0 +1,79 @@
+/**
+ * The bench harness every handler's suite plugs into: one Kinesis emulator (kinesalite in a
+ * child process, so its CPU is not ours, and with a per-record cost that stays flat as a
+ * stream fills, unlike kinesis-local's), suites that each return rows of "our figure beside a
+ * baseline measured in the same run", a table on stdout and optionally JSON.
+ */
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { Emulator } from '../local/emulators.js';
+import { createKinesisClient } from '../shared/aws-clients.js';
+
+export interface BenchRow {
+  suite: string;
+  metric: string;
+  unit: string;
+  ours: number;
+  baseline: number | null;
+  /** What we promise, as text, and whether this run met it. */
+  target: string;
+  met: boolean;
+}
+
+export interface BenchContext {
+  kinesisEmulator: Emulator;
+  region: string;
+  /** A Kinesis client as the handlers build it, pointed at the emulator, counting HTTP requests. */
+  kinesisClient(): { client: KinesisClient; requests: () => number };
+  log(line: string): void;
+}
+
+export interface BenchSuite {
+  name: string;
+  run(ctx: BenchContext): Promise<BenchRow[]>;
+}
+
+export function countingKinesisClient(endpoint: string, region: string) {
+  const client = createKinesisClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  let requests = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      requests++;
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'countRequests' },
+  );
+  return { client, requests: () => requests };
+}
+
+/** CPU microseconds (user + system) this process spends in `fn`, with its wall time. */
+export async function measure<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; cpuMicros: number; wallMs: number }> {
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const result = await fn();
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { result, cpuMicros: used.user + used.system, wallMs };
+}
+
+export function formatTable(rows: readonly BenchRow[]): string {
+  const header = ['suite', 'metric', 'ours', 'baseline', 'ratio', 'target', 'met'];
+  const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
+  const lines = rows.map((row) => [
+    row.suite,
+    row.metric,
+    `${fmt(row.ours)} ${row.unit}`,
+    row.baseline === null ? '-' : `${fmt(row.baseline)} ${row.unit}`,
+    row.baseline === null || row.baseline === 0 ? '-' : `${(row.ours / row.baseline).toFixed(2)}x`,
+    row.target,
+    row.met ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  const render = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+  return [render(header), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n');
+}

@@ -1,0 +1,38 @@
+/**
+ * npm run bench [-- --json FILE] [--only SUITE]
+ * Prints each suite's figures beside a baseline measured in the same run.
+ */
+import { writeFileSync } from 'node:fs';
+import { startKinesalite } from '../local/emulators.js';
+import { parseArgs } from '../scripts/cli-args.js';
+import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
+import { sqsToKinesisBench } from './suites/sqs-to-kinesis.js';
+
+const SUITES: BenchSuite[] = [sqsToKinesisBench];
+const REGION = 'us-east-1';
+
+const args = parseArgs(process.argv.slice(2));
+const only = args.values.get('only');
+const kinesisEmulator = await startKinesalite();
+const rows: BenchRow[] = [];
+try {
+  for (const suite of SUITES.filter((s) => !only || s.name === only)) {
+    console.log(`== ${suite.name}`);
+    rows.push(
+      ...(await suite.run({
+        kinesisEmulator,
+        region: REGION,
+        kinesisClient: () => countingKinesisClient(kinesisEmulator.endpoint, REGION),
+        log: (line) => console.log(`  ${line}`),
+      })),
+    );
+  }
+} finally {
+  await kinesisEmulator.stop();
+}
+console.log(`\n${formatTable(rows)}`);
+console.log(
+  `\nnode ${process.version}, ${process.arch}; emulator: kinesalite (child process, not counted in CPU)`,
+);
+const jsonPath = args.values.get('json');
+if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);

@@ -19,6 +19,7 @@ const run = promisify(execFile);
 const serverless = join(process.cwd(), 'node_modules/.bin/serverless');
 const ROOT = process.cwd();
 
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are read as loose JSON here.
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
 type Template = { Resources: Record<string, Resource> };
 type Statement = { Sid?: string; Effect: string; Action: string[] | string; Resource: unknown[] };

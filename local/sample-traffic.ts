@@ -13,7 +13,8 @@ export interface SampleMessage {
   groupId?: string;
   /** A unique tag inside the body (or the body itself), to find the message again. */
   tag: string;
-  expect: { stream: string } | { dlq: DlqReason };
+  /** Its target stream and partition key, or the DLQ reason. */
+  expect: { stream: string; key: string } | { dlq: DlqReason };
 }
 
 /** A queue the local run polls although no route names it (as after a route was removed). */
@@ -40,7 +41,7 @@ export function sampleTraffic(config: PipelineConfig): SampleMessage[] {
         queueArn: visits.queueArn,
         body: JSON.stringify(body),
         tag,
-        expect: { stream: visits.target },
+        expect: { stream: visits.target, key: `u-${i % 4}` },
       });
     }
     out.push({
@@ -65,7 +66,7 @@ export function sampleTraffic(config: PipelineConfig): SampleMessage[] {
         body: JSON.stringify({ button: 'buy', tag }),
         attributes: { tenant: `tenant-${i % 2}` },
         tag,
-        expect: { stream: clicks.target },
+        expect: { stream: clicks.target, key: `tenant-${i % 2}` },
       });
     }
     out.push({
@@ -84,7 +85,7 @@ export function sampleTraffic(config: PipelineConfig): SampleMessage[] {
         body: JSON.stringify({ orderId: `o-${i}`, step: i, tag }),
         groupId: `customer-${i % 3}`,
         tag,
-        expect: { stream: orders.target },
+        expect: { stream: orders.target, key: `customer-${i % 3}` },
       });
     }
   }

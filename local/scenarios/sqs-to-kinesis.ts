@@ -26,7 +26,7 @@ export interface Placement {
 export interface SqsToKinesisReport {
   sent: SampleMessage[];
   placements: Placement[];
-  /** Tags found in more than one place, or not where they were expected. */
+  /** Tags found somewhere other than expected (wrong stream, key or DLQ reason). */
   misplaced: string[];
   missing: string[];
   drain: Awaited<ReturnType<typeof drainQueues>>;

@@ -36,14 +36,14 @@ export function prepareMapper(config: PipelineConfig): Pick<MapperDeps, 'config'
   return { config, router: compileRouter(config) };
 }
 
-type Fate = 'written' | 'dlq' | 'handedBack';
-
 interface RecordPlan {
   route: CompiledRoute | undefined;
   /** Index of this record's entry in the write (its target, or its DLQ envelope). */
   entry: number;
   toDlq: boolean;
-  fate?: Fate;
+  /** Needed more than one attempt. */
+  retried?: boolean;
+  /** The DLQ reason, or why the record is handed back. */
   error?: string;
 }
 
@@ -98,8 +98,8 @@ function increment(counts: Counts, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-export async function processSqsBatch(event: SQSEvent, deps: MapperDeps): Promise<SQSBatchResponse> {
-  const records = event.Records ?? [];
+/** Step 1: every record becomes one write entry, to its target or (unmappable) to the DLQ. */
+function mapBatch(records: readonly SQSRecord[], deps: MapperDeps) {
   const entries: WriteEntry[] = [];
   const plans: RecordPlan[] = records.map((record) => {
     try {
@@ -117,98 +117,104 @@ export async function processSqsBatch(event: SQSEvent, deps: MapperDeps): Promis
       return { route, entry: entries.length - 1, toDlq: true, error: reason };
     }
   });
+  return { entries, plans };
+}
 
+/**
+ * Step 2: one write for all entries; a target entry the writer still refused as oversize
+ * (mapping checks first, so rare) goes to the DLQ in a second write. Returns, per record,
+ * whether it was written nowhere and must go back to SQS.
+ */
+async function writeBatch(
+  records: readonly SQSRecord[],
+  entries: WriteEntry[],
+  plans: RecordPlan[],
+  deps: MapperDeps,
+) {
   const maxRecordBytes = (stream: string) => maxRecordBytesOf(deps.config, stream);
   const first = await writeRecords(entries, { ...deps, maxRecordBytes });
-  let requests = first.requests;
-  let retried = first.retriedEntries;
-
-  // A target entry the writer refused as oversize (mapping checks first, so rare) goes to the DLQ.
   const second: WriteEntry[] = [];
   const secondOf = new Map<number, number>();
   plans.forEach((plan, i) => {
     const outcome = first.outcomes[plan.entry];
     if (outcome?.status === 'oversize' && !plan.toDlq) {
-      const record = records[i] as SQSRecord;
       const message = `Record is ${outcome.size} bytes; the stream accepts at most ${outcome.limit}`;
-      secondOf.set(i, second.push(toDlqEntry(record, 'RECORD_TOO_LARGE', message, plan.route, deps)) - 1);
+      const entry = toDlqEntry(records[i] as SQSRecord, 'RECORD_TOO_LARGE', message, plan.route, deps);
+      secondOf.set(i, second.push(entry) - 1);
       plan.toDlq = true;
       plan.error = 'RECORD_TOO_LARGE';
     }
   });
-  const secondResult =
-    second.length > 0 ? await writeRecords(second, { ...deps, maxRecordBytes }) : undefined;
-  if (secondResult) {
-    requests += secondResult.requests;
-    retried += secondResult.retriedEntries;
-  }
+  const retry = second.length > 0 ? await writeRecords(second, { ...deps, maxRecordBytes }) : undefined;
 
   const handedBack = plans.map((plan, i) => {
     const index = secondOf.get(i);
-    const outcome = index === undefined ? first.outcomes[plan.entry] : secondResult?.outcomes[index];
+    const outcome = index === undefined ? first.outcomes[plan.entry] : retry?.outcomes[index];
+    if (outcome && outcome.status !== 'oversize' && outcome.attempts > 1) plan.retried = true;
     if (outcome?.status === 'written') return false;
-    plan.error =
-      outcome?.status === 'failed'
-        ? outcome.errorCode
-        : plan.toDlq
-          ? 'DLQ_RECORD_TOO_LARGE'
-          : (plan.error ?? 'NOT_WRITTEN');
+    if (outcome?.status === 'failed') plan.error = outcome.errorCode;
+    else if (plan.toDlq) plan.error = 'DLQ_RECORD_TOO_LARGE';
     return true;
   });
-  applyFifoOrdering(records, handedBack);
+  return {
+    handedBack,
+    requests: first.requests + (retry?.requests ?? 0),
+    retriedEntries: first.retriedEntries + (retry?.retriedEntries ?? 0),
+  };
+}
 
-  const counts = new Map<string, Counts>();
+/** Step 3: per-route counts, the failures to return, and a summary for the log. */
+function tally(records: readonly SQSRecord[], plans: readonly RecordPlan[], handedBack: readonly boolean[]) {
+  const byRoute = new Map<string, Counts>();
   const failures: { itemIdentifier: string }[] = [];
-  const handedBackIds: string[] = [];
-  const dlqIds: string[] = [];
   const dlqByReason: Counts = {};
   const failedByCode: Counts = {};
+  const dlqIds: string[] = [];
   plans.forEach((plan, i) => {
-    const record = records[i] as SQSRecord;
-    plan.fate = handedBack[i] ? 'handedBack' : plan.toDlq ? 'dlq' : 'written';
+    const messageId = (records[i] as SQSRecord).messageId;
     const name = plan.route?.name ?? UNROUTED;
-    const routeCounts = counts.get(name) ?? {
-      received: 0,
-      written: 0,
-      sentToDlq: 0,
-      handedBack: 0,
-      retried: 0,
-    };
-    counts.set(name, routeCounts);
-    increment(routeCounts, 'received');
-    if (plan.fate === 'written') increment(routeCounts, 'written');
-    if (plan.fate === 'dlq') {
-      increment(routeCounts, 'sentToDlq');
-      increment(dlqByReason, plan.error ?? 'UNKNOWN');
-      if (dlqIds.length < MAX_IDS_LOGGED) dlqIds.push(record.messageId);
-    }
-    if (plan.fate === 'handedBack') {
-      increment(routeCounts, 'handedBack');
+    const counts = byRoute.get(name) ?? { received: 0, written: 0, sentToDlq: 0, handedBack: 0, retried: 0 };
+    byRoute.set(name, counts);
+    increment(counts, 'received');
+    if (plan.retried) increment(counts, 'retried');
+    if (handedBack[i]) {
+      increment(counts, 'handedBack');
       increment(failedByCode, plan.error ?? 'FIFO_GROUP_BLOCKED');
-      failures.push({ itemIdentifier: record.messageId });
-      if (handedBackIds.length < MAX_IDS_LOGGED) handedBackIds.push(record.messageId);
+      failures.push({ itemIdentifier: messageId });
+    } else if (plan.toDlq) {
+      increment(counts, 'sentToDlq');
+      increment(dlqByReason, plan.error ?? 'UNKNOWN');
+      if (dlqIds.length < MAX_IDS_LOGGED) dlqIds.push(messageId);
+    } else {
+      increment(counts, 'written');
     }
-    const outcome = first.outcomes[plan.entry];
-    if (outcome && outcome.status !== 'oversize' && outcome.attempts > 1) increment(routeCounts, 'retried');
   });
+  return { byRoute, failures, dlqByReason, failedByCode, dlqIds };
+}
 
-  for (const [route, routeCounts] of counts) {
-    deps.metrics.publish({ name: 'route', value: route }, routeCounts);
-  }
+export async function processSqsBatch(event: SQSEvent, deps: MapperDeps): Promise<SQSBatchResponse> {
+  const records = event.Records ?? [];
+  const { entries, plans } = mapBatch(records, deps);
+  const written = await writeBatch(records, entries, plans, deps);
+  applyFifoOrdering(records, written.handedBack);
+  const { byRoute, failures, dlqByReason, failedByCode, dlqIds } = tally(records, plans, written.handedBack);
+
+  for (const [route, counts] of byRoute) deps.metrics.publish({ name: 'route', value: route }, counts);
+  const sentToDlq = Object.values(dlqByReason).reduce((a, b) => a + b, 0);
   const summary = {
     received: records.length,
-    written: records.length - failures.length - Object.values(dlqByReason).reduce((a, b) => a + b, 0),
+    written: records.length - failures.length - sentToDlq,
     sentToDlq: dlqByReason,
     ...(dlqIds.length > 0 ? { dlqMessageIds: dlqIds } : {}),
     handedBack: failures.length,
-    requests,
-    retriedEntries: retried,
+    requests: written.requests,
+    retriedEntries: written.retriedEntries,
   };
   if (failures.length > 0) {
     deps.logger.error('Messages handed back to SQS for a retry', {
       ...summary,
       errors: failedByCode,
-      messageIds: handedBackIds,
+      messageIds: failures.slice(0, MAX_IDS_LOGGED).map((f) => f.itemIdentifier),
     });
   } else {
     deps.logger.info('Batch processed', summary);

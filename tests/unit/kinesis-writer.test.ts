@@ -104,6 +104,16 @@ describe('kinesis writer', () => {
     expect(sentKeys).not.toContain('abcde');
   });
 
+  it('counts text data in UTF-8 bytes, not characters', async () => {
+    acceptAll();
+    const half = 512 * 1024; // 'é' is two bytes: half a MiB of characters fills 1 MiB
+    const fits = { stream: 'events', partitionKey: 'k', data: 'é'.repeat(half - 1) + 'a' }; // 1 MiB - 1 + key
+    const over = { stream: 'events', partitionKey: 'kk', data: 'é'.repeat(half) };
+    const result = await writeRecords([fits, over], { kinesis, sleep: noSleep });
+    expect(result.outcomes[0]?.status).toBe('written');
+    expect(result.outcomes[1]).toEqual({ status: 'oversize', size: 1024 * 1024 + 2, limit: 1024 * 1024 });
+  });
+
   it('retries only the failed entries, and reports every entry written in the end', async () => {
     // Prepare: the first call fails entries 1 and 3; the retry succeeds.
     kinesisMock

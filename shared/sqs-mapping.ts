@@ -8,8 +8,9 @@ import type { SQSRecord } from 'aws-lambda';
 import { isFifoQueue, routeName } from './config/rules.js';
 import type { MetadataField, PipelineConfig, Route } from './config/schema.js';
 import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from './errors.js';
-import { compilePath, defineOwn, getPath, setPath, takePath } from './json-path.js';
+import { compilePath, defineOwn, getPath } from './json-path.js';
 import { DEFAULT_MAX_RECORD_BYTES, type WriteEntry } from './kinesis-writer.js';
+import { compileProjection } from './projection.js';
 
 /** Kinesis partition keys: 1-256 characters. Counted in UTF-16 code units, never laxer than AWS. */
 export const MAX_PARTITION_KEY_LENGTH = 256;
@@ -111,33 +112,13 @@ const METADATA_VALUES: Record<MetadataField, (record: SQSRecord) => unknown> = {
 
 function compileReshape(route: Route): CompiledRoute['reshape'] {
   if (route.body.format !== 'json') return null;
-  const { keep, rename = {}, addMetadata } = route.body;
-  if (!keep && Object.keys(rename).length === 0 && !addMetadata) return null;
-  // A kept path that is also renamed goes straight to its new name: no copy-then-delete,
-  // which would also turn the output into a slow dictionary-mode object.
-  const kept = keep?.map((path) => ({ path: compilePath(path), renamedTo: rename[path] }));
-  const keptNames = new Set(keep);
-  const renames = Object.entries(rename)
-    .filter(([from]) => !keptNames.has(from))
-    .map(([from, to]) => [compilePath(from), to] as const);
-  const metadata = Object.entries(addMetadata ?? {}).map(
+  const project = compileProjection(route.body);
+  const metadata = Object.entries(route.body.addMetadata ?? {}).map(
     ([field, to]) => [METADATA_VALUES[field as MetadataField], to as string] as const,
   );
+  if (!project && metadata.length === 0) return null;
   return (body, record) => {
-    let out = body;
-    if (kept) {
-      out = {};
-      for (const { path, renamedTo } of kept) {
-        const value = getPath(body, path);
-        if (value === undefined) continue;
-        if (renamedTo === undefined) setPath(out, path, value);
-        else defineOwn(out, renamedTo, value);
-      }
-    }
-    for (const [from, to] of renames) {
-      const value = takePath(out, from);
-      if (value !== undefined) defineOwn(out, to, value);
-    }
+    const out = project ? project(body) : body;
     for (const [read, to] of metadata) defineOwn(out, to, read(record));
     return out;
   };

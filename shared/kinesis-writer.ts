@@ -8,7 +8,6 @@ import {
   type BatchSink,
   isRetryableCallError,
   type RetryDeps,
-  type WriteOutcome,
   type WriteResult,
   writeBatches,
 } from './batch-writer.js';

@@ -107,7 +107,7 @@ describe('kinesis writer', () => {
   it('counts text data in UTF-8 bytes, not characters', async () => {
     acceptAll();
     const half = 512 * 1024; // 'é' is two bytes: half a MiB of characters fills 1 MiB
-    const fits = { stream: 'events', partitionKey: 'k', data: 'é'.repeat(half - 1) + 'a' }; // 1 MiB - 1 + key
+    const fits = { stream: 'events', partitionKey: 'k', data: `${'é'.repeat(half - 1)}a` }; // 1 MiB - 1 + key
     const over = { stream: 'events', partitionKey: 'kk', data: 'é'.repeat(half) };
     const result = await writeRecords([fits, over], { kinesis, sleep: noSleep });
     expect(result.outcomes[0]?.status).toBe('written');

@@ -19,7 +19,10 @@ export class ConfigError extends PipelineError {
   }
 }
 
-/** Why a record went to the DLQ stream. Stable: consumers and the redrive tool filter on it. */
+/**
+ * Why a record could not be delivered (in a DLQ envelope, or a Firehose ProcessingFailed
+ * log line). Stable: consumers and the redrive tool filter on it.
+ */
 export type DlqReason =
   | 'NO_ROUTE'
   | 'BODY_NOT_JSON'
@@ -27,6 +30,11 @@ export type DlqReason =
   | 'PARTITION_KEY_MISSING'
   | 'PARTITION_KEY_INVALID'
   | 'RECORD_TOO_LARGE'
+  | 'NOT_BASE64'
+  | 'NOT_UTF8'
+  | 'NOT_AN_SES_EVENT'
+  | 'OUTPUT_TOO_LARGE'
+  | 'REINGEST_FAILED'
   | 'UNEXPECTED_ERROR';
 
 /** A record that cannot be mapped to its target. It goes to the DLQ stream with `reason`. */
@@ -56,3 +64,6 @@ export class OversizeRecordError extends MappingError {
     this.limit = limit;
   }
 }
+
+/** The response would not fit Lambda's limit even after re-ingestion: the invocation must fail. */
+export class ResponseTooLargeError extends PipelineError {}

@@ -78,3 +78,30 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out === '' ? '(root)' : out;
 }
+
+/**
+ * Calls `visit(parent, key)` for every place `path` reaches, where a `*` segment stands for
+ * every element of an array or every own value of an object. Own properties only.
+ */
+export function visitPath(
+  root: unknown,
+  path: CompiledPath,
+  visit: (parent: Record<string, unknown> | unknown[], key: string | number) => void,
+  depth = 0,
+): void {
+  if (typeof root !== 'object' || root === null) return;
+  const segment = path[depth] as string;
+  const last = depth === path.length - 1;
+  const keys: (string | number)[] =
+    segment === '*'
+      ? Array.isArray(root)
+        ? root.map((_, i) => i)
+        : Object.keys(root)
+      : Object.hasOwn(root, segment)
+        ? [Array.isArray(root) ? Number(segment) : segment]
+        : [];
+  for (const key of keys) {
+    if (last) visit(root as Record<string, unknown>, key);
+    else visitPath((root as Record<string | number, unknown>)[key], path, visit, depth + 1);
+  }
+}

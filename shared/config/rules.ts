@@ -37,6 +37,7 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
   if (dlqName in config.streams) {
     errors.push(`streams.${dlqName}: is the DLQ stream; it is configured under dlq, not streams`);
   }
+  errors.push(...firehoseIssues(config));
   const mapper = config.sqsToKinesis;
   if (!mapper) return { errors, warnings };
 
@@ -115,4 +116,30 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
     }
   });
   return { errors, warnings };
+}
+
+/** Firehose needs at least 64 MiB of S3 buffering when dynamic partitioning is on. */
+export const MIN_S3_BUFFER_MIB_WITH_PARTITIONING = 64;
+
+function firehoseIssues(config: PipelineConfig): string[] {
+  const transform = config.firehoseTransform;
+  if (!transform) return [];
+  const errors: string[] = [];
+  const at = (...keys: PropertyKey[]) => formatPath(['firehoseTransform', ...keys]);
+  if (transform.mode === 'ses' && transform.json) errors.push(`${at('json')}: only for mode "json"`);
+  if (transform.mode === 'json' && transform.keepEventTypes) {
+    errors.push(`${at('keepEventTypes')}: only for mode "ses"`);
+  }
+  if (transform.hash.length > 0 && !transform.hashKeyParameter) {
+    errors.push(`${at('hashKeyParameter')}: hash paths need a key; name the SSM SecureString that holds it`);
+  }
+  if (
+    transform.partitionKeys &&
+    transform.deliveryStream.s3Buffer.sizeMiB < MIN_S3_BUFFER_MIB_WITH_PARTITIONING
+  ) {
+    errors.push(
+      `${at('deliveryStream', 's3Buffer', 'sizeMiB')}: dynamic partitioning needs at least ${MIN_S3_BUFFER_MIB_WITH_PARTITIONING}`,
+    );
+  }
+  return errors;
 }

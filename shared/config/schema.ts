@@ -157,6 +157,96 @@ export const sqsToKinesisSchema = z.strictObject({
   routes: z.array(routeSchema).min(1),
 });
 
+/** SES event types, as `eventType` names them in event publishing. */
+export const SES_EVENT_TYPES = [
+  'Send',
+  'Reject',
+  'Bounce',
+  'Complaint',
+  'Delivery',
+  'Open',
+  'Click',
+  'Rendering Failure',
+  'DeliveryDelay',
+  'Subscription',
+] as const;
+export type SesEventType = (typeof SES_EVENT_TYPES)[number];
+
+/** A dotted path where `*` stands for every element of an array (or value of an object). */
+export const wildcardPath = z
+  .string()
+  .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted path such as "mail.destination.*" (no empty segments)')
+  .max(512);
+
+export const firehosePartitionKeySchema = z.strictObject({
+  path: jsonPath.describe('Path into the output document.'),
+  as: z
+    .enum(['value', 'date', 'year', 'month', 'day', 'hour'])
+    .default('value')
+    .describe('`value` as is, or a part of the timestamp found at the path (UTC).'),
+});
+
+export const firehoseTransformSchema = z.strictObject({
+  timeoutSeconds: z.int().min(1).max(900).default(60),
+  memorySize: z.int().min(128).max(10_240).default(1024),
+  mode: z
+    .enum(['ses', 'json'])
+    .default('ses')
+    .describe('`ses`: SES event normalisation; `json`: any JSON object.'),
+  keepEventTypes: z
+    .array(z.enum(SES_EVENT_TYPES))
+    .min(1)
+    .optional()
+    .describe('SES mode: the event types kept; others are Dropped. All when omitted.'),
+  json: z
+    .strictObject({
+      keep: z.array(jsonPath).min(1).optional(),
+      rename: z.record(jsonPath, outputField).optional(),
+      drop: z.array(jsonPath).min(1).optional(),
+      timestampPath: jsonPath.optional().describe('Where to read @timestamp from (ISO string or epoch ms).'),
+    })
+    .optional()
+    .describe('JSON mode: how to reshape each object.'),
+  remove: z.array(wildcardPath).default([]).describe('Paths removed from the output (after normalisation).'),
+  hash: z
+    .array(wildcardPath)
+    .default([])
+    .describe(
+      'Paths whose string values are replaced by a keyed hash (HMAC-SHA256), joinable but unreadable.',
+    ),
+  hashKeyParameter: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_./-]{1,1010}$/, 'must be an SSM parameter name starting with "/"')
+    .optional()
+    .describe('SSM SecureString holding the hash key (read once per container).'),
+  appendNewline: z.boolean().default(true).describe('End each output record with a newline (S3, Athena).'),
+  partitionKeys: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _'),
+      firehosePartitionKeySchema,
+    )
+    .optional()
+    .describe('Dynamic-partitioning keys added to each Ok record (metadata.partitionKeys).'),
+  deliveryStream: z.strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a delivery stream name (1-64 of A-Z a-z 0-9 _ . -)'),
+    processorBuffer: z
+      .strictObject({
+        sizeMiB: z.number().min(0.2).max(3).default(1),
+        intervalSeconds: z.int().min(0).max(900).default(60),
+      })
+      .default({ sizeMiB: 1, intervalSeconds: 60 }),
+    s3Buffer: z
+      .strictObject({
+        sizeMiB: z.int().min(1).max(128).default(64),
+        intervalSeconds: z.int().min(0).max(900).default(300),
+      })
+      .default({ sizeMiB: 64, intervalSeconds: 300 }),
+    prefix: z.string().max(512).default('events/'),
+  }),
+});
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -164,6 +254,7 @@ export const configSchema = z
     streams: z.record(streamName, streamSchema).default({}),
     dlq: dlqSchema,
     sqsToKinesis: sqsToKinesisSchema.optional(),
+    firehoseTransform: firehoseTransformSchema.optional(),
   })
   .describe('Configuration of the streaming-pipeline bundle: one file for every handler.');
 
@@ -173,3 +264,4 @@ export type Route = z.infer<typeof routeSchema>;
 export type PartitionKeyRule = z.infer<typeof partitionKeySchema>;
 export type BodyRule = z.infer<typeof bodySchema>;
 export type StreamSettings = z.infer<typeof streamSchema>;
+export type FirehoseTransformConfig = z.infer<typeof firehoseTransformSchema>;

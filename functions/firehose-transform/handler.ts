@@ -1,0 +1,47 @@
+/**
+ * firehose-transform: a Firehose data-transformation processor. Each record comes back
+ * Ok (normalised), Dropped (filtered out, or re-ingested because the response was full)
+ * or ProcessingFailed (with its original data), never lost.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import rawConfig from '../../config/pipeline.json' with { type: 'json' };
+import { createKinesisClient } from '../../shared/aws-clients.js';
+import { configFromEnvironment } from '../../shared/config/load.js';
+import { ConfigError } from '../../shared/errors.js';
+import { createFirehoseClient, secretLoader } from '../../shared/firehose-clients.js';
+import {
+  compileTransform,
+  HANDLER_NAME,
+  type RecordTransform,
+  transformBatch,
+} from '../../shared/firehose-transform.js';
+import { powertoolsMetrics } from '../../shared/observability.js';
+
+const logger = new Logger({ serviceName: HANDLER_NAME });
+const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+const settings = config.firehoseTransform;
+if (!settings) throw new ConfigError(['firehoseTransform: is not configured']);
+const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
+const kinesis = createKinesisClient();
+const firehose = createFirehoseClient();
+const hashKey = secretLoader('PIPELINE_HASH_KEY', settings.hashKeyParameter, process.env);
+let transform: RecordTransform | undefined =
+  settings.hash.length === 0 ? compileTransform(settings) : undefined;
+
+export const handler = async (
+  event: FirehoseTransformationEvent,
+  context: Context,
+): Promise<FirehoseTransformationResult> => {
+  logger.addContext(context);
+  transform ??= compileTransform(settings, await hashKey());
+  return transformBatch(event, {
+    transform,
+    logger,
+    metrics: powertoolsMetrics(metrics),
+    kinesis,
+    firehose,
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+};

@@ -1,0 +1,39 @@
+/**
+ * Clients only the Firehose transform needs, kept apart so that other functions' bundles
+ * do not carry them: Firehose for re-ingestion, SSM for the hash key.
+ */
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { keepAliveHandler } from './aws-clients.js';
+
+/** A Firehose client for re-ingestion; retries are the writer's, as for Kinesis. */
+export function createFirehoseClient(): FirehoseClient {
+  const client = new FirehoseClient({ requestHandler: keepAliveHandler(), maxAttempts: 1 });
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
+/**
+ * A secret for the handler, read once per container: from `envName` when set (local runs,
+ * tests), else from the SSM SecureString `parameter`. Never logged.
+ */
+export function secretLoader(envName: string, parameter: string | undefined, env: NodeJS.ProcessEnv) {
+  let loading: Promise<Buffer> | undefined;
+  return (): Promise<Buffer> => {
+    loading ??= (async () => {
+      const fromEnv = env[envName];
+      if (fromEnv) return Buffer.from(fromEnv, 'utf8');
+      if (!parameter) throw new Error(`No ${envName} and no SSM parameter configured for the secret`);
+      const ssm = new SSMClient({ requestHandler: keepAliveHandler() });
+      const response = await ssm.send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
+      ssm.destroy();
+      const value = response.Parameter?.Value;
+      if (!value) throw new Error(`SSM parameter ${parameter} is empty`);
+      return Buffer.from(value, 'utf8');
+    })().catch((error) => {
+      loading = undefined; // let the next invocation try again
+      throw error;
+    });
+    return loading;
+  };
+}

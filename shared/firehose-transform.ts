@@ -1,0 +1,322 @@
+/**
+ * The Firehose data-transformation core: a pure per-record transform (decode, parse,
+ * normalise, filter, remove, hash, partition, encode), and the batch step that keeps the
+ * response under Lambda's limit by re-ingesting the overflow.
+ */
+
+import { isUtf8 } from 'node:buffer';
+import { createHmac } from 'node:crypto';
+import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import type { FirehoseTransformConfig } from './config/schema.js';
+import { type DlqReason, MappingError, ResponseTooLargeError } from './errors.js';
+import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from './firehose-writer.js';
+import { type CompiledPath, compilePath, getPath, visitPath } from './json-path.js';
+import { type WriterDeps, writeRecords } from './kinesis-writer.js';
+import type { Counts, LogPort, MetricsPort } from './observability.js';
+import { compileProjection } from './projection.js';
+import { normalizeSesEvent, sesEventType } from './ses.js';
+
+export const HANDLER_NAME = 'firehose-transform';
+/**
+ * The response must stay under Lambda's 6 MB synchronous limit (6,291,456 bytes); like
+ * AWS's own blueprint we budget 6,000,000 bytes, JSON punctuation included.
+ */
+export const MAX_RESPONSE_BYTES = 6_000_000;
+/** `{"records":[` and `]}` around the entries. */
+const RESPONSE_FRAME_BYTES = '{"records":[]}'.length;
+/** Failed records listed one per log line, at most, per invocation. */
+const MAX_FAILURE_LINES = 100;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export type RecordOutcome =
+  | { result: 'Ok'; data: string; partitionKeys?: Record<string, string> }
+  | { result: 'Dropped'; reason: 'FILTERED' }
+  | { result: 'ProcessingFailed'; reason: DlqReason; message: string };
+
+export type RecordTransform = (base64: string) => RecordOutcome;
+
+function fail(reason: DlqReason, message: string): RecordOutcome {
+  return { result: 'ProcessingFailed', reason, message };
+}
+
+type Json = Record<string, unknown>;
+
+/** A keyed hash: joinable (the same input, the same output) and unreadable without the key. */
+export function keyedHasher(key: Uint8Array): (value: string) => string {
+  const cache = new Map<string, string>();
+  return (value) => {
+    let hashed = cache.get(value);
+    if (hashed === undefined) {
+      hashed = createHmac('sha256', key).update(value).digest('base64url');
+      if (cache.size > 10_000) cache.clear();
+      cache.set(value, hashed);
+    }
+    return hashed;
+  };
+}
+
+/** An ISO timestamp from an ISO string or epoch milliseconds, or undefined. */
+function toIso(value: unknown): string | undefined {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+function partitionValue(value: unknown, as: string): string {
+  if (as === 'value') {
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : 'unknown';
+  }
+  const iso = toIso(value);
+  if (!iso) return 'unknown';
+  switch (as) {
+    case 'date':
+      return iso.slice(0, 10);
+    case 'year':
+      return iso.slice(0, 4);
+    case 'month':
+      return iso.slice(5, 7);
+    case 'day':
+      return iso.slice(8, 10);
+    default:
+      return iso.slice(11, 13); // hour
+  }
+}
+
+function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) => string) | undefined) {
+  const removals = config.remove.map(compilePath);
+  const hashes = config.hash.map(compilePath);
+  if (hashes.length > 0 && !hash) throw new Error('hash paths are configured but no hash key was given');
+  return (doc: Json) => {
+    for (const path of removals) {
+      const targets: [Json | unknown[], string | number][] = [];
+      visitPath(doc, path, (parent, key) => targets.push([parent, key]));
+      for (const [parent, key] of targets.reverse()) {
+        if (Array.isArray(parent)) parent.splice(key as number, 1);
+        else delete parent[key as string];
+      }
+    }
+    if (!hash) return;
+    for (const path of hashes) {
+      visitPath(doc, path, (parent, key) => {
+        const holder = parent as Record<string | number, unknown>;
+        const value = holder[key];
+        if (typeof value === 'string') holder[key] = hash(value);
+        else if (Array.isArray(value))
+          holder[key] = value.map((item) => (typeof item === 'string' ? hash(item) : item));
+      });
+    }
+  };
+}
+
+/** Compiles the per-record transform for a config (and the hash key, when hashing). */
+export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint8Array): RecordTransform {
+  const hash = hashKey ? keyedHasher(hashKey) : undefined;
+  const edit = compileEdits(config, hash);
+  const keepTypes = config.keepEventTypes ? new Set<string>(config.keepEventTypes) : undefined;
+  const project = config.json ? compileProjection(config.json) : null;
+  const timestampPath: CompiledPath | undefined = config.json?.timestampPath
+    ? compilePath(config.json.timestampPath)
+    : undefined;
+  const partitions = Object.entries(config.partitionKeys ?? {}).map(
+    ([name, spec]) => [name, compilePath(spec.path), spec.as] as const,
+  );
+  const suffix = config.appendNewline ? '\n' : '';
+
+  const shape = (parsed: Json): Json | 'FILTERED' => {
+    if (config.mode === 'ses') {
+      if (keepTypes && !keepTypes.has(sesEventType(parsed))) return 'FILTERED';
+      return normalizeSesEvent(parsed);
+    }
+    const doc = project ? project(parsed) : parsed;
+    if (timestampPath) {
+      const iso = toIso(getPath(parsed, timestampPath));
+      if (iso) doc['@timestamp'] = iso;
+    }
+    return doc;
+  };
+
+  return (base64) => {
+    if (!BASE64.test(base64)) return fail('NOT_BASE64', 'data is not valid base64');
+    const bytes = Buffer.from(base64, 'base64');
+    if (!isUtf8(bytes)) return fail('NOT_UTF8', 'data is not valid UTF-8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      return fail('BODY_NOT_JSON', `data is not JSON: ${(error as Error).message.slice(0, 80)}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return fail('BODY_NOT_OBJECT', 'data is JSON but not an object');
+    }
+    let doc: Json | 'FILTERED';
+    try {
+      doc = shape(parsed as Json);
+    } catch (error) {
+      if (error instanceof MappingError) return fail(error.reason, error.message);
+      throw error;
+    }
+    if (doc === 'FILTERED') return { result: 'Dropped', reason: 'FILTERED' };
+    edit(doc);
+    const data = Buffer.from(JSON.stringify(doc) + suffix, 'utf8').toString('base64');
+    if (partitions.length === 0) return { result: 'Ok', data };
+    const partitionKeys: Record<string, string> = {};
+    for (const [name, path, as] of partitions) partitionKeys[name] = partitionValue(getPath(doc, path), as);
+    return { result: 'Ok', data, partitionKeys };
+  };
+}
+
+export interface TransformDeps {
+  transform: RecordTransform;
+  logger: LogPort;
+  metrics: MetricsPort;
+  /** Re-ingestion into a Kinesis source stream. */
+  kinesis: WriterDeps['kinesis'];
+  /** Re-ingestion into the delivery stream (Direct PUT). */
+  firehose: FirehoseWriterDeps['firehose'];
+  remainingTimeMs?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  policy?: WriterDeps['policy'];
+}
+
+type ResponseRecord = FirehoseTransformationResult['records'][number];
+
+/** Bytes an entry takes in the response JSON, its separating comma included. */
+export function responseEntryBytes(entry: ResponseRecord): number {
+  const { data, ...rest } = entry;
+  return Buffer.byteLength(JSON.stringify(rest), 'utf8') + (data === undefined ? 0 : data.length + 10) + 1;
+}
+
+type Input = FirehoseTransformationEvent['records'][number];
+
+/** Re-ingests the original records at `indices`; returns the indices that could not be. */
+async function reingest(
+  event: FirehoseTransformationEvent,
+  indices: readonly number[],
+  deps: TransformDeps,
+): Promise<number[]> {
+  const records = indices.map((i) => event.records[i] as Input);
+  const retry = {
+    remainingTimeMs: deps.remainingTimeMs,
+    sleep: deps.sleep,
+    random: deps.random,
+    policy: deps.policy,
+  };
+  const result = event.sourceKinesisStreamArn
+    ? await writeRecords(
+        records.map((record) => ({
+          stream: event.sourceKinesisStreamArn as string,
+          data: Buffer.from(record.data, 'base64'),
+          partitionKey: record.kinesisRecordMetadata?.partitionKey || record.recordId.slice(0, 256),
+        })),
+        { ...retry, kinesis: deps.kinesis },
+      )
+    : await putRecordBatch(
+        records.map((record) => ({
+          deliveryStream: deliveryStreamName(event.deliveryStreamArn),
+          data: Buffer.from(record.data, 'base64'),
+        })),
+        { ...retry, firehose: deps.firehose },
+      );
+  return indices.filter((_, k) => result.outcomes[k]?.status !== 'written');
+}
+
+function increment(counts: Counts, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+export async function transformBatch(
+  event: FirehoseTransformationEvent,
+  deps: TransformDeps,
+): Promise<FirehoseTransformationResult> {
+  const outcomes: RecordOutcome[] = event.records.map((record) => {
+    try {
+      return deps.transform(record.data);
+    } catch (error) {
+      deps.logger.error('Unexpected error in the transform', { recordId: record.recordId, error });
+      return fail('UNEXPECTED_ERROR', error instanceof Error ? error.message : String(error));
+    }
+  });
+
+  const original = (i: number): ResponseRecord => ({
+    recordId: (event.records[i] as Input).recordId,
+    result: 'ProcessingFailed',
+    data: (event.records[i] as Input).data,
+  });
+  const entries: ResponseRecord[] = outcomes.map((outcome, i) => {
+    const recordId = (event.records[i] as Input).recordId;
+    if (outcome.result === 'Ok') {
+      return outcome.partitionKeys
+        ? { recordId, result: 'Ok', data: outcome.data, metadata: { partitionKeys: outcome.partitionKeys } }
+        : { recordId, result: 'Ok', data: outcome.data };
+    }
+    if (outcome.result === 'Dropped')
+      return { recordId, result: 'Dropped', data: (event.records[i] as Input).data };
+    return original(i);
+  });
+
+  // A record whose output alone could never fit fails; re-ingesting it would only loop.
+  entries.forEach((entry, i) => {
+    if (entry.result === 'Ok' && RESPONSE_FRAME_BYTES + responseEntryBytes(entry) > MAX_RESPONSE_BYTES) {
+      outcomes[i] = fail('OUTPUT_TOO_LARGE', 'the transformed record alone would not fit the response');
+      entries[i] = original(i);
+    }
+  });
+
+  // Fit the response: whatever would push it over the limit is re-ingested instead.
+  let size = RESPONSE_FRAME_BYTES;
+  const overflow: number[] = [];
+  entries.forEach((entry, i) => {
+    const bytes = responseEntryBytes(entry);
+    if (size + bytes <= MAX_RESPONSE_BYTES) {
+      size += bytes;
+      return;
+    }
+    overflow.push(i);
+    entries[i] = { recordId: entry.recordId, result: 'Dropped' } as ResponseRecord;
+    size += responseEntryBytes(entries[i] as ResponseRecord);
+  });
+  const notReingested = overflow.length > 0 ? await reingest(event, overflow, deps) : [];
+  for (const i of notReingested) {
+    entries[i] = original(i);
+    outcomes[i] = fail('REINGEST_FAILED', 'the response was full and re-ingestion failed');
+    size += responseEntryBytes(entries[i] as ResponseRecord);
+  }
+
+  const counts: Counts = { records: entries.length, ok: 0, dropped: 0, failed: 0, reingested: 0 };
+  const reasons: Counts = {};
+  let lines = 0;
+  entries.forEach((entry, i) => {
+    if (entry.result === 'Ok') increment(counts, 'ok');
+    else if (entry.result === 'Dropped') increment(counts, 'dropped');
+    else {
+      increment(counts, 'failed');
+      const outcome = outcomes[i] as Extract<RecordOutcome, { result: 'ProcessingFailed' }>;
+      increment(reasons, outcome.reason);
+      if (lines++ < MAX_FAILURE_LINES) {
+        deps.logger.warn('Record failed processing', {
+          recordId: entry.recordId,
+          reason: outcome.reason,
+          message: outcome.message,
+        });
+      }
+    }
+  });
+  counts.reingested = overflow.length - notReingested.length;
+  deps.metrics.publish(
+    { name: 'deliveryStream', value: deliveryStreamName(event.deliveryStreamArn) },
+    counts,
+  );
+  deps.logger.info('Batch transformed', { ...counts, failedByReason: reasons, responseBytes: size });
+
+  if (size > MAX_RESPONSE_BYTES) {
+    // Re-ingestion failed and the originals do not fit either: fail the invocation so that
+    // Firehose retries the batch (and, after its retries, backs it up to processing-failed/).
+    throw new ResponseTooLargeError(
+      `Response would be ${size} bytes (limit ${MAX_RESPONSE_BYTES}) after ${notReingested.length} records failed re-ingestion`,
+    );
+  }
+  return { records: entries };
+}

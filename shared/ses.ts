@@ -1,0 +1,177 @@
+/**
+ * Amazon SES sending events, normalised for search: a top-level `@timestamp`, a stable
+ * `eventType`, the type-specific object always under `details`, headers as a name->value
+ * map, recipient domains, and the fields people filter on (bounce and complaint types,
+ * diagnostic codes, user agent, link) lifted to the top.
+ */
+import { SES_EVENT_TYPES, type SesEventType } from './config/schema.js';
+import { MappingError } from './errors.js';
+
+/** The object each event type keeps its details under. */
+export const SES_DETAIL_KEYS: Record<SesEventType, string> = {
+  Send: 'send',
+  Reject: 'reject',
+  Bounce: 'bounce',
+  Complaint: 'complaint',
+  Delivery: 'delivery',
+  Open: 'open',
+  Click: 'click',
+  'Rendering Failure': 'failure',
+  DeliveryDelay: 'deliveryDelay',
+  Subscription: 'subscription',
+};
+
+/** `eventType` in the output: lower case, words joined by `_`. */
+export const SES_EVENT_NAMES: Record<SesEventType, string> = {
+  Send: 'send',
+  Reject: 'reject',
+  Bounce: 'bounce',
+  Complaint: 'complaint',
+  Delivery: 'delivery',
+  Open: 'open',
+  Click: 'click',
+  'Rendering Failure': 'rendering_failure',
+  DeliveryDelay: 'delivery_delay',
+  Subscription: 'subscription',
+};
+
+const EVENT_TYPES = new Set<string>(SES_EVENT_TYPES);
+
+export class SesEventError extends MappingError {
+  constructor(message: string) {
+    super('NOT_AN_SES_EVENT', message);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An ISO timestamp from an SES time string, or undefined when it is not one. */
+function isoTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** The event's type, from `eventType` (event publishing) or `notificationType` (notifications). */
+export function sesEventType(event: Json): SesEventType {
+  const type = event.eventType ?? event.notificationType;
+  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) {
+    throw new SesEventError(
+      type === undefined
+        ? 'No eventType: not an SES event'
+        : `eventType ${JSON.stringify(type).slice(0, 40)} is not an SES event type`,
+    );
+  }
+  return type as SesEventType;
+}
+
+/** `[{name, value}]` headers as a map; a repeated name keeps every value, in order. */
+export function headerMap(headers: unknown): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  if (!Array.isArray(headers)) return out;
+  for (const header of headers) {
+    if (!isObject(header) || typeof header.name !== 'string' || typeof header.value !== 'string') continue;
+    const previous = out[header.name];
+    if (previous === undefined) out[header.name] = header.value;
+    else out[header.name] = Array.isArray(previous) ? [...previous, header.value] : [previous, header.value];
+  }
+  return { ...out };
+}
+
+/** The domain of an address such as `"Ana" <ana@Example.com>`: `example.com`. */
+export function emailDomain(address: string): string | undefined {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return undefined;
+  const domain = address
+    .slice(at + 1)
+    .replace(/[>\s].*$/, '')
+    .toLowerCase();
+  return domain.length > 0 ? domain : undefined;
+}
+
+function recipientDomains(destination: unknown): string[] {
+  if (!Array.isArray(destination)) return [];
+  const domains = new Set<string>();
+  for (const address of destination) {
+    if (typeof address !== 'string') continue;
+    const domain = emailDomain(address);
+    if (domain) domains.add(domain);
+  }
+  return [...domains];
+}
+
+function strings(list: unknown, field: string): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item) =>
+    isObject(item) && typeof item[field] === 'string' ? [item[field] as string] : [],
+  );
+}
+
+/** Normalises one SES event. Throws SesEventError when it is not one. */
+export function normalizeSesEvent(event: Json): Json {
+  const type = sesEventType(event);
+  const mail = event.mail;
+  if (!isObject(mail)) throw new SesEventError('No mail object: not an SES event');
+  const mailTime = isoTime(mail.timestamp);
+  if (!mailTime) throw new SesEventError('mail.timestamp is missing or not a time');
+  const details = event[SES_DETAIL_KEYS[type]];
+  const detail: Json = isObject(details) ? details : {};
+
+  const out: Json = {
+    // The type's own time (a bounce's, an open's) places the event better than the send time.
+    '@timestamp': isoTime(detail.timestamp) ?? mailTime,
+    eventType: SES_EVENT_NAMES[type],
+    mail: {
+      ...mail,
+      headers: headerMap(mail.headers),
+      recipientDomains: recipientDomains(mail.destination),
+    },
+    details: detail,
+  };
+  switch (type) {
+    case 'Bounce':
+      out.bounceType = detail.bounceType;
+      out.bounceSubType = detail.bounceSubType;
+      out.recipients = strings(detail.bouncedRecipients, 'emailAddress');
+      out.diagnosticCodes = strings(detail.bouncedRecipients, 'diagnosticCode');
+      break;
+    case 'Complaint':
+      out.complaintFeedbackType = detail.complaintFeedbackType;
+      out.complaintSubType = detail.complaintSubType ?? null;
+      out.recipients = strings(detail.complainedRecipients, 'emailAddress');
+      out.userAgent = detail.userAgent;
+      break;
+    case 'DeliveryDelay':
+      out.delayType = detail.delayType;
+      out.recipients = strings(detail.delayedRecipients, 'emailAddress');
+      out.diagnosticCodes = strings(detail.delayedRecipients, 'diagnosticCode');
+      break;
+    case 'Delivery':
+      out.recipients = Array.isArray(detail.recipients) ? detail.recipients : [];
+      out.smtpResponse = detail.smtpResponse;
+      break;
+    case 'Open':
+      out.userAgent = detail.userAgent;
+      out.ipAddress = detail.ipAddress;
+      break;
+    case 'Click':
+      out.userAgent = detail.userAgent;
+      out.ipAddress = detail.ipAddress;
+      out.link = detail.link;
+      break;
+    case 'Reject':
+      out.reason = detail.reason;
+      break;
+    case 'Rendering Failure':
+      out.reason = detail.errorMessage;
+      out.templateName = detail.templateName;
+      break;
+    default:
+      break;
+  }
+  if (event.eventType === undefined && event.notificationType !== undefined) out.source = 'notification';
+  return out;
+}

@@ -1,0 +1,316 @@
+import {
+  FirehoseClient,
+  PutRecordBatchCommand,
+  type PutRecordBatchCommandInput,
+} from '@aws-sdk/client-firehose';
+import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
+import { ResponseTooLargeError } from '../../shared/errors.js';
+import {
+  compileTransform,
+  keyedHasher,
+  MAX_RESPONSE_BYTES,
+  type RecordTransform,
+  transformBatch,
+} from '../../shared/firehose-transform.js';
+import { noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
+import { loadEvent, localConfig, testConfig } from '../helpers/fixtures.js';
+
+type Json = Record<string, any>;
+const KEY = Buffer.from('test-hash-key');
+const settings = localConfig().firehoseTransform as FirehoseTransformConfig;
+const firehoseMock = mockClient(FirehoseClient);
+const kinesisMock = mockClient(KinesisClient);
+
+const decode = (data: string) => Buffer.from(data, 'base64').toString('utf8');
+const encode = (value: unknown) => Buffer.from(`${JSON.stringify(value)}\n`).toString('base64');
+const fhEvent = (name: string) => loadEvent<FirehoseTransformationEvent>(name);
+
+function deps(transform: RecordTransform = compileTransform(settings, KEY)) {
+  return {
+    transform,
+    logger: recordingLogger(),
+    metrics: recordingMetrics(),
+    kinesis: new KinesisClient({ region: 'us-east-1' }),
+    firehose: new FirehoseClient({ region: 'us-east-1' }),
+    sleep: noSleep,
+    policy: { maxAttempts: 3 },
+  };
+}
+
+/** A transform config in JSON mode, edited by `patch`. */
+function jsonMode(patch: (raw: Json) => void = () => {}): FirehoseTransformConfig {
+  return testConfig((raw) => {
+    raw.firehoseTransform = { mode: 'json', deliveryStream: { name: 'events' } };
+    patch(raw.firehoseTransform);
+  }).firehoseTransform as FirehoseTransformConfig;
+}
+
+describe('firehose transform, per record', () => {
+  it('normalises every SES sample, drops the filtered type, hashes addresses and adds partition keys', () => {
+    const event = fhEvent('firehose-ses.json');
+    const transform = compileTransform(settings, KEY);
+    const outcomes = event.records.map((record) => transform(record.data));
+    expect(outcomes.map((o) => o.result)).toEqual([
+      'Dropped', // Send is not in keepEventTypes
+      'Ok',
+      'Ok',
+      'Ok',
+      'Ok',
+      'Ok',
+      'Ok',
+      'Ok',
+      'Ok',
+      'Ok',
+    ]);
+    const bounce = outcomes[2];
+    if (bounce?.result !== 'Ok') throw new Error('expected Ok');
+    const text = decode(bounce.data);
+    expect(text.endsWith('}\n')).toBe(true);
+    const doc = JSON.parse(text);
+    expect(doc).toMatchObject({
+      eventType: 'bounce',
+      '@timestamp': '2026-11-21T08:00:01.512Z',
+      bounceSubType: 'General',
+    });
+    expect(doc.mail.commonHeaders).toBeUndefined(); // removed by config
+    expect(doc.mail.recipientDomains).toEqual(['example.com']);
+    expect(text).not.toContain('missing@example.com');
+    const hash = keyedHasher(KEY);
+    expect(doc.mail.destination).toEqual([hash('missing@example.com')]);
+    expect(doc.recipients).toEqual([hash('missing@example.com')]);
+    expect(doc.details.bouncedRecipients[0].emailAddress).toBe(hash('missing@example.com'));
+    expect(bounce.partitionKeys).toEqual({ eventType: 'bounce', date: '2026-11-21' });
+  });
+
+  it('hashes the same address the same way everywhere, so hashed fields stay joinable', () => {
+    const event = fhEvent('firehose-ses.json');
+    const transform = compileTransform(settings, KEY);
+    const docs = event.records
+      .map((record) => transform(record.data))
+      .flatMap((o) => (o.result === 'Ok' ? [JSON.parse(decode(o.data))] : []));
+    const anas = docs.filter((d) => d.mail.destination[0] === keyedHasher(KEY)('ana@example.com'));
+    expect(anas.map((d) => d.eventType).sort()).toEqual(['click', 'delivery', 'open', 'subscription']);
+    expect(JSON.stringify(docs)).not.toMatch(/[a-z]+@example\.(com|org|net)/);
+    expect(keyedHasher(Buffer.from('other'))('ana@example.com')).not.toBe(
+      keyedHasher(KEY)('ana@example.com'),
+    );
+  });
+
+  it('fails each kind of bad input with its reason, and keeps the good record', () => {
+    const event = fhEvent('firehose-bad-input.json');
+    const transform = compileTransform(settings, KEY);
+    const outcomes = event.records.map((record) => transform(record.data));
+    expect(outcomes.map((o) => (o.result === 'ProcessingFailed' ? o.reason : o.result))).toEqual([
+      'NOT_BASE64',
+      'NOT_BASE64',
+      'NOT_UTF8',
+      'BODY_NOT_JSON',
+      'BODY_NOT_OBJECT',
+      'NOT_AN_SES_EVENT',
+      'NOT_AN_SES_EVENT',
+      'NOT_AN_SES_EVENT',
+      'Ok',
+    ]);
+  });
+
+  it('in JSON mode keeps, renames and drops fields and adds @timestamp from a path', () => {
+    const transform = compileTransform(
+      jsonMode((t) => {
+        t.json = {
+          keep: ['order.id', 'order.total', 'at', 'debug'],
+          rename: { 'order.id': 'orderId' },
+          drop: ['debug'],
+          timestampPath: 'at',
+        };
+        t.appendNewline = false;
+      }),
+    );
+    const outcome = transform(
+      encode({ order: { id: 'o-1', total: 3, secret: 'x' }, at: 1795300000000, debug: true }),
+    );
+    if (outcome.result !== 'Ok') throw new Error('expected Ok');
+    expect(JSON.parse(decode(outcome.data))).toEqual({
+      orderId: 'o-1',
+      order: { total: 3 },
+      at: 1795300000000,
+      '@timestamp': new Date(1795300000000).toISOString(),
+    });
+    expect(decode(outcome.data).endsWith('\n')).toBe(false);
+    const iso = transform(encode({ order: { id: 'o-2' }, at: '2026-11-21T08:00:00+01:00' }));
+    expect(iso.result === 'Ok' && JSON.parse(decode(iso.data))['@timestamp']).toBe(
+      '2026-11-21T07:00:00.000Z',
+    );
+  });
+
+  it('never throws on random bytes: every record gets Ok, Dropped or ProcessingFailed', () => {
+    const transform = compileTransform(settings, KEY);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+          fc.string({ maxLength: 200 }),
+          fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64')),
+        ),
+        (data) => {
+          const outcome = transform(data);
+          expect(['Ok', 'Dropped', 'ProcessingFailed']).toContain(outcome.result);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('firehose transform, per batch', () => {
+  beforeEach(() => {
+    firehoseMock.reset();
+    kinesisMock.reset();
+  });
+
+  it('returns every recordId once, in order, keeping the original data on failure', async () => {
+    const event = fhEvent('firehose-bad-input.json');
+    const d = deps();
+    const response = await transformBatch(event, d);
+    expect(response.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
+    for (const [i, record] of response.records.entries()) {
+      if (record.result === 'ProcessingFailed') expect(record.data).toBe(event.records[i]?.data);
+    }
+    expect(response.records.at(-1)?.result).toBe('Ok');
+    const failures = d.logger.lines.filter((line) => line.message === 'Record failed processing');
+    expect(failures).toHaveLength(8);
+    expect(failures[0]?.extra[0]).toMatchObject({
+      recordId: event.records[0]?.recordId,
+      reason: 'NOT_BASE64',
+    });
+    expect(JSON.stringify(d.logger.lines)).not.toContain(event.records[8]?.data.slice(0, 40));
+  });
+
+  /** Records whose normalised output is about `kib` KiB each. */
+  function bigBatch(count: number, kib: number): FirehoseTransformationEvent {
+    const event = fhEvent('firehose-ses.json');
+    const open = loadEvent<Json>('ses/open.json');
+    open.mail.tags.padding = ['x'.repeat(kib * 1024)];
+    event.records = Array.from({ length: count }, (_, i) => ({
+      recordId: `rec-${i}`,
+      approximateArrivalTimestamp: 1795300000000,
+      data: encode(open),
+    }));
+    return event;
+  }
+
+  const putRecordBatchAccepts = () =>
+    firehoseMock.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => ({
+      FailedPutCount: 0,
+      RequestResponses: (input.Records ?? []).map((_, i) => ({ RecordId: `fh-${i}` })),
+    }));
+
+  it('keeps the response under 6 MB: the overflow is Dropped and re-ingested to the delivery stream', async () => {
+    // Prepare: 60 records of ~120 KiB output (base64 makes ~160 KiB each): ~9.6 MB of response.
+    putRecordBatchAccepts();
+    const event = bigBatch(60, 120);
+    // Act
+    const response = await transformBatch(event, deps());
+    // Assess
+    const size = Buffer.byteLength(JSON.stringify(response));
+    expect(size).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    const dropped = response.records.filter((r) => r.result === 'Dropped');
+    expect(dropped.length).toBeGreaterThan(15);
+    expect(response.records.filter((r) => r.result === 'Ok').length + dropped.length).toBe(60);
+    const sent = firehoseMock
+      .commandCalls(PutRecordBatchCommand)
+      .flatMap((c) => c.args[0].input.Records ?? []);
+    expect(sent).toHaveLength(dropped.length);
+    // What is re-ingested is the original record, to be transformed on its next pass.
+    const firstDropped = event.records.find((r) => r.recordId === dropped[0]?.recordId);
+    expect(Buffer.from(sent[0]?.Data as Uint8Array).toString('base64')).toBe(firstDropped?.data);
+    expect(firehoseMock.commandCalls(PutRecordBatchCommand)[0]?.args[0].input.DeliveryStreamName).toBe(
+      'ses-events-local',
+    );
+  });
+
+  /** A transform double whose output is `kib` KiB for any input: small records, big outputs. */
+  const inflating =
+    (kib: number): RecordTransform =>
+    () => ({ result: 'Ok', data: Buffer.alloc(kib * 1024, 'a').toString('base64') });
+
+  const smallBatch = (count: number): FirehoseTransformationEvent => ({
+    ...fhEvent('firehose-ses.json'),
+    records: Array.from({ length: count }, (_, i) => ({
+      recordId: `rec-${i}`,
+      approximateArrivalTimestamp: 1795300000000,
+      data: encode({ n: i }),
+    })),
+  });
+
+  it('retries only the re-ingested entries that failed, and fails what still cannot be written', async () => {
+    // Prepare: the first call fails two entries; the second fails one of them for good.
+    let call = 0;
+    firehoseMock.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => {
+      call++;
+      const records = input.Records ?? [];
+      return {
+        FailedPutCount: call === 1 ? 2 : 1,
+        RequestResponses: records.map((_, i) =>
+          (call === 1 && i < 2) || i === 0
+            ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }
+            : { RecordId: `fh-${call}-${i}` },
+        ),
+      };
+    });
+    const event = smallBatch(45);
+    // Act: 45 outputs of 160 KiB (about 9.6 MB as base64) for inputs of a few bytes.
+    const response: FirehoseTransformationResult = await transformBatch(event, deps(inflating(160)));
+    // Assess
+    const calls = firehoseMock.commandCalls(PutRecordBatchCommand);
+    expect(calls[1]?.args[0].input.Records).toHaveLength(2);
+    expect(calls).toHaveLength(3);
+    const failed = response.records.filter((r) => r.result === 'ProcessingFailed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.data).toBe(event.records.find((r) => r.recordId === failed[0]?.recordId)?.data);
+    expect(Buffer.byteLength(JSON.stringify(response))).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+  });
+
+  it('fails the invocation when re-ingestion fails and the originals do not fit', async () => {
+    firehoseMock
+      .on(PutRecordBatchCommand)
+      .rejects(Object.assign(new Error('down'), { $metadata: { httpStatusCode: 503 } }));
+    await expect(transformBatch(bigBatch(60, 120), deps())).rejects.toThrow(ResponseTooLargeError);
+  });
+
+  it('fails a record whose output alone would not fit the response', async () => {
+    const response = await transformBatch(smallBatch(1), deps(inflating(4600)));
+    expect(response.records[0]?.result).toBe('ProcessingFailed');
+    expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
+  });
+
+  it('re-ingests into the source Kinesis stream, with each record partition key, when there is one', async () => {
+    kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
+      FailedRecordCount: 0,
+      Records: (input.Records ?? []).map((_, i) => ({
+        SequenceNumber: `s${i}`,
+        ShardId: 'shardId-000000000000',
+      })),
+    }));
+    const source = fhEvent('firehose-kinesis-source.json');
+    const event = bigBatch(60, 120);
+    event.sourceKinesisStreamArn = source.sourceKinesisStreamArn;
+    event.records = event.records.map((record, i) => ({
+      ...record,
+      kinesisRecordMetadata: {
+        ...(source.records[0]?.kinesisRecordMetadata as any),
+        partitionKey: `pk-${i}`,
+      },
+    }));
+    const response = await transformBatch(event, deps());
+    const input = kinesisMock.commandCalls(PutRecordsCommand)[0]?.args[0].input;
+    expect(input?.StreamARN).toBe('arn:aws:kinesis:us-east-1:123456789012:stream/ses-source-local');
+    const dropped = response.records.filter((r) => r.result === 'Dropped').map((r) => r.recordId);
+    expect(input?.Records?.map((r) => r.PartitionKey)).toEqual(dropped.map((id) => `pk-${id.slice(4)}`));
+    expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
+  });
+});

@@ -18,9 +18,9 @@ import {
   transformBatch,
 } from '../../shared/firehose-transform.js';
 import { noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
-import { loadEvent, localConfig, testConfig } from '../helpers/fixtures.js';
+import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 
-type Json = Record<string, any>;
+type Json = RawConfig;
 const KEY = Buffer.from('test-hash-key');
 const settings = localConfig().firehoseTransform as FirehoseTransformConfig;
 const firehoseMock = mockClient(FirehoseClient);

@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { emailDomain, headerMap, normalizeSesEvent, SesEventError } from '../../shared/ses.js';
-import { loadEvent } from '../helpers/fixtures.js';
+import { loadEvent, type RawConfig } from '../helpers/fixtures.js';
 
-type Json = Record<string, any>;
+type Json = RawConfig;
 const sample = (name: string) => loadEvent<Json>(`ses/${name}.json`);
 
 describe('SES event normalisation', () => {

@@ -299,12 +299,11 @@ describe('firehose transform, per batch', () => {
     const source = fhEvent('firehose-kinesis-source.json');
     const event = bigBatch(60, 120);
     event.sourceKinesisStreamArn = source.sourceKinesisStreamArn;
+    const metadata = source.records[0]?.kinesisRecordMetadata;
+    if (!metadata) throw new Error('the sample has kinesisRecordMetadata');
     event.records = event.records.map((record, i) => ({
       ...record,
-      kinesisRecordMetadata: {
-        ...(source.records[0]?.kinesisRecordMetadata as any),
-        partitionKey: `pk-${i}`,
-      },
+      kinesisRecordMetadata: { ...metadata, partitionKey: `pk-${i}` },
     }));
     const response = await transformBatch(event, deps());
     const input = kinesisMock.commandCalls(PutRecordsCommand)[0]?.args[0].input;

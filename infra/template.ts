@@ -6,6 +6,7 @@
  */
 import { isFifoQueue } from '../shared/config/rules.js';
 import type { PipelineConfig, StreamSettings } from '../shared/config/schema.js';
+import { firehoseInfra } from './firehose.js';
 
 export interface InfraInput {
   service: string;
@@ -73,6 +74,15 @@ function logGroupArn(functionName: string) {
   );
 }
 
+export function ownLogsStatement(functionName: string): Cfn {
+  return {
+    Sid: 'OwnLogs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: [logGroupArn(functionName)],
+  };
+}
+
 function functionRole(functionName: string, statements: Cfn[]): Cfn {
   return {
     Type: 'AWS::IAM::Role',
@@ -88,15 +98,7 @@ function functionRole(functionName: string, statements: Cfn[]): Cfn {
           PolicyName: 'least-privilege',
           PolicyDocument: {
             Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'OwnLogs',
-                Effect: 'Allow',
-                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: [logGroupArn(functionName)],
-              },
-              ...statements,
-            ],
+            Statement: [ownLogsStatement(functionName), ...statements],
           },
         },
       ],
@@ -250,6 +252,19 @@ export function buildInfra(input: InfraInput): { functions: Cfn; resources: Cfn 
         return { sqs };
       }),
     };
+  }
+  if (config.firehoseTransform) {
+    const firehose = firehoseInfra({
+      service,
+      stage,
+      transform: config.firehoseTransform,
+      openSearch: input.params.openSearch === 'true',
+      logStatement: ownLogsStatement,
+      environment,
+    });
+    Object.assign(functions, firehose.functions);
+    Object.assign(resources, firehose.resources);
+    Object.assign(outputs, firehose.outputs);
   }
   for (const id of streamIds.values()) outputs[`${id}Name`] = { Value: { Ref: id } };
   return { functions, resources: { Resources: resources, Outputs: outputs } };

@@ -175,6 +175,11 @@ export interface TransformDeps {
   kinesis: WriterDeps['kinesis'];
   /** Re-ingestion into the delivery stream (Direct PUT). */
   firehose: FirehoseWriterDeps['firehose'];
+  /**
+   * The delivery stream with dynamic partitioning. Partition keys go only to records from it:
+   * other destinations (OpenSearch) have no use for them.
+   */
+  partitionedStream?: string;
   remainingTimeMs?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -245,10 +250,13 @@ export async function transformBatch(
     result: 'ProcessingFailed',
     data: (event.records[i] as Input).data,
   });
+  const partitioned =
+    deps.partitionedStream === undefined ||
+    deliveryStreamName(event.deliveryStreamArn) === deps.partitionedStream;
   const entries: ResponseRecord[] = outcomes.map((outcome, i) => {
     const recordId = (event.records[i] as Input).recordId;
     if (outcome.result === 'Ok') {
-      return outcome.partitionKeys
+      return outcome.partitionKeys && partitioned
         ? { recordId, result: 'Ok', data: outcome.data, metadata: { partitionKeys: outcome.partitionKeys } }
         : { recordId, result: 'Ok', data: outcome.data };
     }

@@ -42,6 +42,7 @@ export const handler = async (
     metrics: powertoolsMetrics(metrics),
     kinesis,
     firehose,
+    partitionedStream: settings.deliveryStream.name,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
   });
 };

@@ -96,7 +96,11 @@ describe('serverless package', () => {
     expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['SqsToKinesisRole', 'Arn'] });
     expect(fn?.Runtime).toBe('nodejs22.x');
     expect(fn?.Environment.Variables.PIPELINE_STAGE).toBe('dev');
-    expect(ofType('AWS::IAM::Role').map(([id]) => id)).toEqual(['SqsToKinesisRole']);
+    expect(
+      ofType('AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['FirehoseDeliveryRole', 'FirehoseTransformRole', 'SesToFirehoseRole', 'SqsToKinesisRole']);
     const statements = template.Resources.SqsToKinesisRole?.Properties.Policies[0].PolicyDocument
       .Statement as Statement[];
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
@@ -121,14 +125,98 @@ describe('serverless package', () => {
     }
   });
 
-  it('keeps logs for 7 days and ships only the bundled handler', async () => {
-    const [[, logGroup]] = ofType('AWS::Logs::LogGroup') as [[string, Resource]];
-    expect(logGroup.Properties.RetentionInDays).toBe(7);
-    const { stdout } = await run('unzip', ['-Z1', join(outDir, 'sqsToKinesis.zip')]);
-    expect(stdout.trim().split('\n').sort()).toEqual([
-      'functions/sqs-to-kinesis/handler.cjs',
-      'functions/sqs-to-kinesis/handler.cjs.map',
+  it('keeps logs for 7 days and ships each function with only its own bundled handler', async () => {
+    for (const [, logGroup] of ofType('AWS::Logs::LogGroup'))
+      expect(logGroup.Properties.RetentionInDays).toBe(7);
+    for (const [zip, dir] of [
+      ['sqsToKinesis.zip', 'sqs-to-kinesis'],
+      ['firehoseTransform.zip', 'firehose-transform'],
+    ]) {
+      const { stdout } = await run('unzip', ['-Z1', join(outDir, zip as string)]);
+      expect(stdout.trim().split('\n').sort()).toEqual([
+        `functions/${dir}/handler.cjs`,
+        `functions/${dir}/handler.cjs.map`,
+      ]);
+    }
+    const { stdout: mapper } = await run(
+      'unzip',
+      ['-p', join(outDir, 'sqsToKinesis.zip'), 'functions/sqs-to-kinesis/handler.cjs'],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    expect(mapper).not.toContain('PutRecordBatch'); // no Firehose client in the mapper
+  });
+
+  it('has the SES delivery stream with the transform as processor, into an encrypted, private, TLS-only bucket', () => {
+    const transform = config.firehoseTransform;
+    const stream = template.Resources.SesDeliveryStream?.Properties;
+    expect(stream?.DeliveryStreamType).toBe('DirectPut');
+    expect(stream?.DeliveryStreamEncryptionConfigurationInput).toEqual({ KeyType: 'AWS_OWNED_CMK' });
+    const s3 = stream?.ExtendedS3DestinationConfiguration;
+    expect(s3.ProcessingConfiguration.Processors[0].Parameters).toEqual([
+      {
+        ParameterName: 'LambdaArn',
+        ParameterValue: { 'Fn::GetAtt': ['FirehoseTransformLambdaFunction', 'Arn'] },
+      },
+      {
+        ParameterName: 'BufferSizeInMBs',
+        ParameterValue: String(transform?.deliveryStream.processorBuffer.sizeMiB),
+      },
+      {
+        ParameterName: 'BufferIntervalInSeconds',
+        ParameterValue: String(transform?.deliveryStream.processorBuffer.intervalSeconds),
+      },
     ]);
+    expect(s3.DynamicPartitioningConfiguration).toEqual({ Enabled: true });
+    expect(s3.Prefix).toBe(
+      'ses/eventType=!{partitionKeyFromLambda:eventType}/date=!{partitionKeyFromLambda:date}/',
+    );
+    expect(s3.ErrorOutputPrefix).toContain('!{firehose:error-output-type}');
+    const bucket = template.Resources.SesEventsBucket?.Properties;
+    expect(bucket?.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      bucket?.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toBeDefined();
+    const [tlsOnly] = template.Resources.SesEventsBucketPolicy?.Properties.PolicyDocument.Statement;
+    expect(tlsOnly).toMatchObject({
+      Effect: 'Deny',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    const destination = template.Resources.SesEventDestination?.Properties.EventDestination;
+    expect(destination.MatchingEventTypes).not.toContain('send');
+    expect(destination.KinesisFirehoseDestination.DeliveryStreamARN).toEqual({
+      'Fn::GetAtt': ['SesDeliveryStream', 'Arn'],
+    });
+    expect(template.Resources.SesCollection).toBeUndefined(); // OpenSearch is off unless the stage turns it on
+  });
+
+  it('lets the transform re-ingest into its own delivery stream only, and Firehose invoke only the transform', () => {
+    const statements = template.Resources.FirehoseTransformRole?.Properties.Policies[0].PolicyDocument
+      .Statement as Statement[];
+    const reingest = statements.find((s) => s.Sid === 'ReingestIntoOwnStreams');
+    expect(reingest?.Action).toEqual(['firehose:PutRecordBatch']);
+    expect(JSON.stringify(reingest?.Resource)).toBe(
+      JSON.stringify([
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:deliverystream/ses-events-dev',
+        },
+      ]),
+    );
+    const delivery = template.Resources.FirehoseDeliveryRole?.Properties.Policies[0].PolicyDocument
+      .Statement as Statement[];
+    expect(delivery.find((s) => s.Sid === 'InvokeProcessor')?.Resource).toContainEqual({
+      'Fn::GetAtt': ['FirehoseTransformLambdaFunction', 'Arn'],
+    });
+    for (const statement of [...statements, ...delivery]) {
+      expect([statement.Action].flat()).not.toContain('*');
+    }
   });
 
   it('fails on a bad config, naming the key', async () => {

@@ -172,6 +172,17 @@ describe('firehose transform, per batch', () => {
     kinesisMock.reset();
   });
 
+  it('adds partition keys only for the partitioned delivery stream', async () => {
+    const event = fhEvent('firehose-ses.json');
+    const partitioned = await transformBatch(event, { ...deps(), partitionedStream: 'ses-events-local' });
+    expect(partitioned.records[2]?.metadata?.partitionKeys).toEqual({
+      eventType: 'bounce',
+      date: '2026-11-21',
+    });
+    const other = await transformBatch(event, { ...deps(), partitionedStream: 'ses-events-local-search' });
+    expect(other.records.every((r) => r.metadata === undefined)).toBe(true);
+  });
+
   it('returns every recordId once, in order, keeping the original data on failure', async () => {
     const event = fhEvent('firehose-bad-input.json');
     const d = deps();

@@ -183,7 +183,7 @@ describe('serverless package', () => {
     expect(
       bucket?.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
     ).toBeDefined();
-    const [tlsOnly] = template.Resources.SesEventsBucketPolicy?.Properties.PolicyDocument.Statement;
+    const [tlsOnly] = template.Resources.SesEventsBucketPolicy?.Properties.PolicyDocument.Statement ?? [];
     expect(tlsOnly).toMatchObject({
       Effect: 'Deny',
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },

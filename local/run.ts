@@ -1,15 +1,16 @@
 /**
  * npm start: the whole pipeline on embedded emulators, then everything stopped.
  *   npm start                 every scenario
- *   npm start -- --only NAME  one scenario (sqs-to-kinesis, ...)
+ *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform)
  *   npm start -- --verbose    the handlers' own log lines too
  */
 import { parseArgs } from '../scripts/cli-args.js';
+import { firehoseTransformScenario } from './scenarios/firehose-transform.js';
 import { sqsToKinesisScenario } from './scenarios/sqs-to-kinesis.js';
 import type { Scenario } from './scenarios/types.js';
 import { startLocalSession } from './session.js';
 
-const SCENARIOS: Scenario[] = [sqsToKinesisScenario];
+const SCENARIOS: Scenario[] = [sqsToKinesisScenario, firehoseTransformScenario];
 
 const args = parseArgs(process.argv.slice(2));
 const only = args.values.get('only');

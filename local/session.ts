@@ -30,6 +30,8 @@ export async function startLocalSession(
   Object.assign(env, aws.env, {
     PIPELINE_STAGE: LOCAL_STAGE,
     PIPELINE_PARAMS: JSON.stringify(stage.functionParams),
+    // Locally the transform's hash key comes from here, not from SSM. Not a secret: local only.
+    PIPELINE_HASH_KEY: 'local-only-hash-key',
   });
   const common = { region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
   const kinesis = new KinesisClient({

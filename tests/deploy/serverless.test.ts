@@ -267,4 +267,18 @@ describe('serverless invoke local against the emulators', () => {
       [event.Records[1]?.body, event.Records[3]?.body].sort(),
     );
   }, 120_000);
+
+  it('runs the bundled Firehose transform on the sample SES batch', async () => {
+    const { stdout } = await run(
+      serverless,
+      ['invoke', 'local', '-f', 'firehoseTransform', '--stage', 'local', '-p', 'events/firehose-ses.json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...session.aws.env, PIPELINE_HASH_KEY: 'k', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const response = JSON.parse(stdout.slice(stdout.indexOf('{\n'))) as { records: { result: string }[] };
+    expect(response.records.map((r) => r.result)).toEqual(['Dropped', ...Array(9).fill('Ok')]);
+  }, 120_000);
 });

@@ -9,7 +9,7 @@ import type { StageConfig } from '../../shared/config/files.js';
 import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
 import { deliver, type FirehoseHandler, type StandInCounts } from '../firehose-stand-in.js';
 import { lambdaContext } from '../lambda-context.js';
-import type { LocalRunContext, Scenario } from './types.js';
+import type { Scenario } from './types.js';
 
 export const LOCAL_OUT = '.local-out/firehose';
 const SES_SAMPLES = 'events/ses';

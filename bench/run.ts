@@ -6,9 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { startKinesalite } from '../local/emulators.js';
 import { parseArgs } from '../scripts/cli-args.js';
 import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
+import { firehoseTransformBench } from './suites/firehose-transform.js';
 import { sqsToKinesisBench } from './suites/sqs-to-kinesis.js';
 
-const SUITES: BenchSuite[] = [sqsToKinesisBench];
+const SUITES: BenchSuite[] = [sqsToKinesisBench, firehoseTransformBench];
 const REGION = 'us-east-1';
 
 const args = parseArgs(process.argv.slice(2));

@@ -27,7 +27,17 @@ const RESPONSE_FRAME_BYTES = '{"records":[]}'.length;
 /** Failed records listed one per log line, at most, per invocation. */
 const MAX_FAILURE_LINES = 100;
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * Strict base64: Node's decoder skips what is not base64 (and takes the URL-safe alphabet),
+ * so a text is valid when its length is a multiple of 4, it has no URL-safe characters, and
+ * it decodes to exactly as many bytes as its length promises. No per-character regex pass.
+ */
+export function decodeBase64Strict(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || text.includes('-') || text.includes('_')) return undefined;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.byteLength === (text.length / 4) * 3 - padding ? bytes : undefined;
+}
 
 export type RecordOutcome =
   | { result: 'Ok'; data: string; partitionKeys?: Record<string, string> }
@@ -56,8 +66,12 @@ export function keyedHasher(key: Uint8Array): (value: string) => string {
   };
 }
 
+/** Already in the form toISOString gives (as SES writes its times): used as is. */
+const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** An ISO timestamp from an ISO string or epoch milliseconds, or undefined. */
-function toIso(value: unknown): string | undefined {
+export function toIso(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length === 24 && CANONICAL_ISO.test(value)) return value;
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
@@ -138,8 +152,8 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
   };
 
   return (base64) => {
-    if (!BASE64.test(base64)) return fail('NOT_BASE64', 'data is not valid base64');
-    const bytes = Buffer.from(base64, 'base64');
+    const bytes = decodeBase64Strict(base64);
+    if (!bytes) return fail('NOT_BASE64', 'data is not valid base64');
     if (!isUtf8(bytes)) return fail('NOT_UTF8', 'data is not valid UTF-8');
     let parsed: unknown;
     try {
@@ -188,10 +202,22 @@ export interface TransformDeps {
 
 type ResponseRecord = FirehoseTransformationResult['records'][number];
 
+/** UTF-8 bytes of a value's JSON; short ASCII text (record ids, keys) is counted in JavaScript. */
+function jsonBytes(value: unknown): number {
+  const json = JSON.stringify(value);
+  if (json.length > 256) return Buffer.byteLength(json, 'utf8');
+  for (let i = 0; i < json.length; i++) if (json.charCodeAt(i) > 0x7f) return Buffer.byteLength(json, 'utf8');
+  return json.length;
+}
+/** `{"recordId":,"result":}` and the separating comma. */
+const ENTRY_FRAME_BYTES = '{"recordId":,"result":},'.length;
+
 /** Bytes an entry takes in the response JSON, its separating comma included. */
 export function responseEntryBytes(entry: ResponseRecord): number {
-  const { data, ...rest } = entry;
-  return Buffer.byteLength(JSON.stringify(rest), 'utf8') + (data === undefined ? 0 : data.length + 10) + 1;
+  let bytes = ENTRY_FRAME_BYTES + jsonBytes(entry.recordId) + jsonBytes(entry.result);
+  if (entry.data !== undefined) bytes += ',"data":""'.length + entry.data.length; // base64: ASCII
+  if (entry.metadata !== undefined) bytes += ',"metadata":'.length + jsonBytes(entry.metadata);
+  return bytes;
 }
 
 type Input = FirehoseTransformationEvent['records'][number];
@@ -273,25 +299,31 @@ export async function transformBatch(
     }
   });
 
-  // Fit the response: whatever would push it over the limit is re-ingested instead.
-  let size = RESPONSE_FRAME_BYTES;
+  // Fit the response: whatever would push it over the limit is re-ingested instead. Every
+  // record needs at least its Dropped entry, so that much is set aside for all of them first.
+  const dropped = (i: number): ResponseRecord => ({
+    recordId: (event.records[i] as Input).recordId,
+    result: 'Dropped',
+  });
+  const minimum = entries.map((_, i) => responseEntryBytes(dropped(i)));
+  let budget = MAX_RESPONSE_BYTES - RESPONSE_FRAME_BYTES - minimum.reduce((a, b) => a + b, 0);
   const overflow: number[] = [];
   entries.forEach((entry, i) => {
-    const bytes = responseEntryBytes(entry);
-    if (size + bytes <= MAX_RESPONSE_BYTES) {
-      size += bytes;
+    const extra = responseEntryBytes(entry) - (minimum[i] as number);
+    if (extra <= budget) {
+      budget -= extra;
       return;
     }
     overflow.push(i);
-    entries[i] = { recordId: entry.recordId, result: 'Dropped' } as ResponseRecord;
-    size += responseEntryBytes(entries[i] as ResponseRecord);
+    entries[i] = dropped(i);
   });
   const notReingested = overflow.length > 0 ? await reingest(event, overflow, deps) : [];
   for (const i of notReingested) {
     entries[i] = original(i);
     outcomes[i] = fail('REINGEST_FAILED', 'the response was full and re-ingestion failed');
-    size += responseEntryBytes(entries[i] as ResponseRecord);
+    budget -= responseEntryBytes(entries[i] as ResponseRecord) - (minimum[i] as number);
   }
+  const size = MAX_RESPONSE_BYTES - budget;
 
   const counts: Counts = { records: entries.length, ok: 0, dropped: 0, failed: 0, reingested: 0 };
   const reasons: Counts = {};

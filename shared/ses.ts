@@ -48,9 +48,13 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Already in the form toISOString gives (as SES writes its times). */
+const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** An ISO timestamp from an SES time string, or undefined when it is not one. */
 function isoTime(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  if (value.length === 24 && CANONICAL_ISO.test(value)) return value;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }

@@ -1,0 +1,51 @@
+/**
+ * The two pieces of work the Firehose bench compares: the full transform of a batch (the
+ * project's SES settings, hashing and partition keys on, overflow re-ingested through a
+ * stub that accepts everything), and the naive baseline (decode, JSON.parse, change a
+ * field, JSON.stringify, encode, nothing else).
+ */
+import type { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import { loadStageConfig } from '../shared/config/files.js';
+import type { FirehoseTransformConfig } from '../shared/config/schema.js';
+import { compileTransform, transformBatch } from '../shared/firehose-transform.js';
+import { noMetrics, silentLogger } from '../shared/observability.js';
+
+export function naiveTransform(event: FirehoseTransformationEvent): FirehoseTransformationResult {
+  return {
+    records: event.records.map((record) => {
+      const doc = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8')) as { eventType?: unknown };
+      doc.eventType = String(doc.eventType).toLowerCase();
+      return {
+        recordId: record.recordId,
+        result: 'Ok',
+        data: Buffer.from(JSON.stringify(doc)).toString('base64'),
+      };
+    }),
+  };
+}
+
+/** A PutRecordBatch stand-in that accepts every record at once. */
+const acceptingFirehose = {
+  send: async (command: PutRecordBatchCommand) => ({
+    FailedPutCount: 0,
+    RequestResponses: (command.input.Records ?? []).map((_, i) => ({ RecordId: `r${i}` })),
+    $metadata: {},
+  }),
+} as unknown as FirehoseClient;
+
+export function fullTransform(): (
+  event: FirehoseTransformationEvent,
+) => Promise<FirehoseTransformationResult> {
+  const settings = loadStageConfig('local').config.firehoseTransform as FirehoseTransformConfig;
+  const deps = {
+    transform: compileTransform(settings, Buffer.from('bench-hash-key')),
+    logger: silentLogger,
+    metrics: noMetrics,
+    kinesis: undefined as unknown as KinesisClient,
+    firehose: acceptingFirehose,
+    partitionedStream: settings.deliveryStream.name,
+  };
+  return (event) => transformBatch(event, deps);
+}

@@ -1,0 +1,89 @@
+/**
+ * The Firehose transform on 6 MB batches against the naive baseline, in the same run: time
+ * per batch (median of interleaved runs) and peak memory (each in a fresh child process).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { FirehoseTransformationEvent } from 'aws-lambda';
+import { fullTransform, naiveTransform } from '../firehose-work.js';
+import type { BenchRow, BenchSuite } from '../harness.js';
+import { batchBytes, sesBatch } from '../ses-batches.js';
+
+const RUNS = 15;
+const WARMUP = 5;
+const BATCHES: [label: string, count: number, bytes: number][] = [
+  ['5,600 x 700 B', 5600, 700],
+  ['500 x 9 KB', 500, 9000],
+];
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+function millis(fn: () => unknown): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function peakMemory(variant: 'full' | 'naive', count: number, bytes: number) {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', 'bench/firehose-memory.ts', variant, String(count), String(bytes)],
+    { maxBuffer: 1024 * 1024 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as { peakBytes: number; batchBytes: number };
+}
+
+export const firehoseTransformBench: BenchSuite = {
+  name: 'firehose-transform',
+  async run(ctx) {
+    const full = fullTransform();
+    const rows: BenchRow[] = [];
+    for (const [label, count, bytes] of BATCHES) {
+      const event: FirehoseTransformationEvent = sesBatch(count, bytes);
+      const size = batchBytes(event);
+      const ours: number[] = [];
+      const naive: number[] = [];
+      for (let run = 0; run < WARMUP + RUNS; run++) {
+        const start = process.hrtime.bigint();
+        const response = await full(event);
+        const oursMs = Number(process.hrtime.bigint() - start) / 1e6;
+        const naiveMs = millis(() => naiveTransform(event));
+        if (run >= WARMUP) {
+          ours.push(oursMs);
+          naive.push(naiveMs);
+        }
+        if (run === 0) {
+          const ok = response.records.filter((r) => r.result === 'Ok').length;
+          ctx.log(
+            `${label}: request ${(size / 1e6).toFixed(2)} MB, ${ok} Ok, ${count - ok} Dropped or re-ingested`,
+          );
+        }
+      }
+      const oursMem = await peakMemory('full', count, bytes);
+      const naiveMem = await peakMemory('naive', count, bytes);
+      const suite = `firehose-transform (${label})`;
+      rows.push(
+        {
+          suite,
+          metric: 'time per batch (median)',
+          unit: 'ms',
+          ours: median(ours),
+          baseline: median(naive),
+          target: '<= 1.1x baseline',
+          met: median(ours) <= 1.1 * median(naive),
+        },
+        {
+          suite,
+          metric: 'peak memory over batch size',
+          unit: 'x',
+          ours: oursMem.peakBytes / oursMem.batchBytes,
+          baseline: naiveMem.peakBytes / naiveMem.batchBytes,
+          target: '<= 3x batch',
+          met: oursMem.peakBytes <= 3 * oursMem.batchBytes,
+        },
+      );
+    }
+    return rows;
+  },
+};

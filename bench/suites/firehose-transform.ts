@@ -25,13 +25,21 @@ function millis(fn: () => unknown): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** Memory probes per variant (each a fresh process); the median is reported. */
+const MEMORY_RUNS = 3;
+
 async function peakMemory(variant: 'full' | 'naive', count: number, bytes: number) {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', 'bench/firehose-memory.ts', variant, String(count), String(bytes)],
-    { maxBuffer: 1024 * 1024 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as { peakBytes: number; batchBytes: number };
+  const runs: { peakBytes: number; batchBytes: number }[] = [];
+  for (let run = 0; run < MEMORY_RUNS; run++) {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', 'bench/firehose-memory.ts', variant, String(count), String(bytes)],
+      { maxBuffer: 1024 * 1024 },
+    );
+    runs.push(JSON.parse(stdout.trim().split('\n').at(-1) as string));
+  }
+  const peakBytes = median(runs.map((r) => r.peakBytes));
+  return { peakBytes, batchBytes: (runs[0] as { batchBytes: number }).batchBytes };
 }
 
 export const firehoseTransformBench: BenchSuite = {

@@ -12,6 +12,7 @@ import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
 import { ResponseTooLargeError } from '../../shared/errors.js';
 import {
   compileTransform,
+  decodeBase64Strict,
   keyedHasher,
   MAX_RESPONSE_BYTES,
   type RecordTransform,
@@ -116,6 +117,15 @@ describe('firehose transform, per record', () => {
       'NOT_AN_SES_EVENT',
       'Ok',
     ]);
+  });
+
+  it('accepts only strict base64', () => {
+    expect(decodeBase64Strict('YWJj')?.toString()).toBe('abc');
+    expect(decodeBase64Strict('YQ==')?.toString()).toBe('a');
+    expect(decodeBase64Strict('')?.byteLength).toBe(0);
+    for (const bad of ['YQ=', 'YW Jj', 'YW-j', 'YW_j', 'Y===', 'ab==cd==', 'YWJj\n']) {
+      expect(decodeBase64Strict(bad), bad).toBeUndefined();
+    }
   });
 
   it('in JSON mode keeps, renames and drops fields and adds @timestamp from a path', () => {

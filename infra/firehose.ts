@@ -4,30 +4,13 @@
  * stream (stage parameter `openSearch=true`), the SES configuration set that feeds them,
  * and least-privilege roles for Firehose, SES and the function.
  */
-import type { FirehoseTransformConfig, SesEventType } from '../shared/config/schema.js';
-
-type Cfn = Record<string, unknown>;
+import { type FirehoseTransformConfig, SES_EVENT_TYPES } from '../shared/config/schema.js';
+import { SES_TYPES } from '../shared/ses.js';
+import { type Cfn, functionRole, getAtt, sub } from './iam.js';
 
 export const FIREHOSE_TRANSFORM = 'firehoseTransform';
 export const SES_INDEX = 'ses';
 
-/** SES's names for event types in a configuration set's MatchingEventTypes. */
-const SES_MATCHING_TYPES: Record<SesEventType, string> = {
-  Send: 'send',
-  Reject: 'reject',
-  Bounce: 'bounce',
-  Complaint: 'complaint',
-  Delivery: 'delivery',
-  Open: 'open',
-  Click: 'click',
-  'Rendering Failure': 'renderingFailure',
-  DeliveryDelay: 'deliveryDelay',
-  Subscription: 'subscription',
-};
-const ALL_TYPES = Object.keys(SES_MATCHING_TYPES) as SesEventType[];
-
-const sub = (text: string) => ({ 'Fn::Sub': text });
-const getAtt = (id: string, attribute: string) => ({ 'Fn::GetAtt': [id, attribute] });
 const deliveryStreamArn = (name: string) =>
   sub(`arn:\${AWS::Partition}:firehose:\${AWS::Region}:\${AWS::AccountId}:deliverystream/${name}`);
 
@@ -65,8 +48,7 @@ export interface FirehoseInfraInput {
   stage: string;
   transform: FirehoseTransformConfig;
   openSearch: boolean;
-  /** The function's log-group statement and environment, shared with the other functions. */
-  logStatement: (functionName: string) => Cfn;
+  /** The environment every function gets. */
   environment: Cfn;
 }
 
@@ -206,48 +188,28 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
         },
       },
     },
-    FirehoseTransformRole: {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-          ],
-        },
-        Policies: [
-          {
-            PolicyName: 'least-privilege',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                input.logStatement(functionName),
-                {
-                  Sid: 'ReingestIntoOwnStreams',
-                  Effect: 'Allow',
-                  Action: ['firehose:PutRecordBatch'],
-                  Resource: streams.map(deliveryStreamArn),
-                },
-                ...(transform.hashKeyParameter
-                  ? [
-                      {
-                        Sid: 'ReadHashKey',
-                        Effect: 'Allow',
-                        Action: ['ssm:GetParameter'],
-                        Resource: [
-                          sub(
-                            `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${transform.hashKeyParameter}`,
-                          ),
-                        ],
-                      },
-                    ]
-                  : []),
+    FirehoseTransformRole: functionRole(functionName, [
+      {
+        Sid: 'ReingestIntoOwnStreams',
+        Effect: 'Allow',
+        Action: ['firehose:PutRecordBatch'],
+        Resource: streams.map(deliveryStreamArn),
+      },
+      ...(transform.hashKeyParameter
+        ? [
+            {
+              Sid: 'ReadHashKey',
+              Effect: 'Allow',
+              Action: ['ssm:GetParameter'],
+              Resource: [
+                sub(
+                  `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${transform.hashKeyParameter}`,
+                ),
               ],
             },
-          },
-        ],
-      },
-    },
+          ]
+        : []),
+    ]),
     SesToFirehoseRole: serviceRole('ses.amazonaws.com', [
       {
         Sid: 'PublishEvents',
@@ -262,7 +224,7 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
     },
   };
 
-  const matching = (transform.keepEventTypes ?? ALL_TYPES).map((type) => SES_MATCHING_TYPES[type]);
+  const matching = (transform.keepEventTypes ?? SES_EVENT_TYPES).map((type) => SES_TYPES[type].matchingType);
   const destination = (name: string, streamId: string) => ({
     Type: 'AWS::SES::ConfigurationSetEventDestination',
     DependsOn: [streamId],

@@ -7,6 +7,7 @@
 import { isFifoQueue } from '../shared/config/rules.js';
 import type { PipelineConfig, StreamSettings } from '../shared/config/schema.js';
 import { firehoseInfra } from './firehose.js';
+import { type Cfn, functionRole, getAtt, sub } from './iam.js';
 
 export interface InfraInput {
   service: string;
@@ -20,16 +21,11 @@ export interface InfraInput {
   functionParams: Readonly<Record<string, string>>;
 }
 
-type Cfn = Record<string, unknown>;
-
 export const DLQ_STREAM_ID = 'DLQStream';
 export const SQS_TO_KINESIS = 'sqsToKinesis';
 const SQS_CONSUMER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 const KINESIS_PUT_ACTIONS = ['kinesis:PutRecord', 'kinesis:PutRecords'];
 const KINESIS_MANAGED_KEY = 'alias/aws/kinesis';
-
-const sub = (text: string) => ({ 'Fn::Sub': text });
-const getAtt = (id: string, attribute: string) => ({ 'Fn::GetAtt': [id, attribute] });
 
 export function pascal(text: string): string {
   return text
@@ -66,44 +62,6 @@ export function streamResource(name: string, settings: StreamSettings): Cfn {
   if (settings.capacity.mode === 'PROVISIONED') properties.ShardCount = settings.capacity.shards;
   if (settings.maxRecordSizeKiB !== 1024) properties.MaxRecordSizeInKiB = settings.maxRecordSizeKiB;
   return { Type: 'AWS::Kinesis::Stream', Properties: properties };
-}
-
-function logGroupArn(functionName: string) {
-  return sub(
-    `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
-  );
-}
-
-export function ownLogsStatement(functionName: string): Cfn {
-  return {
-    Sid: 'OwnLogs',
-    Effect: 'Allow',
-    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    Resource: [logGroupArn(functionName)],
-  };
-}
-
-function functionRole(functionName: string, statements: Cfn[]): Cfn {
-  return {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-        ],
-      },
-      Policies: [
-        {
-          PolicyName: 'least-privilege',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [ownLogsStatement(functionName), ...statements],
-          },
-        },
-      ],
-    },
-  };
 }
 
 function alarmResources(input: InfraInput): Cfn {
@@ -259,7 +217,6 @@ export function buildInfra(input: InfraInput): { functions: Cfn; resources: Cfn 
       stage,
       transform: config.firehoseTransform,
       openSearch: input.params.openSearch === 'true',
-      logStatement: ownLogsStatement,
       environment,
     });
     Object.assign(functions, firehose.functions);

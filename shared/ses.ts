@@ -7,32 +7,21 @@
 import { SES_EVENT_TYPES, type SesEventType } from './config/schema.js';
 import { MappingError } from './errors.js';
 
-/** The object each event type keeps its details under. */
-export const SES_DETAIL_KEYS: Record<SesEventType, string> = {
-  Send: 'send',
-  Reject: 'reject',
-  Bounce: 'bounce',
-  Complaint: 'complaint',
-  Delivery: 'delivery',
-  Open: 'open',
-  Click: 'click',
-  'Rendering Failure': 'failure',
-  DeliveryDelay: 'deliveryDelay',
-  Subscription: 'subscription',
-};
-
-/** `eventType` in the output: lower case, words joined by `_`. */
-export const SES_EVENT_NAMES: Record<SesEventType, string> = {
-  Send: 'send',
-  Reject: 'reject',
-  Bounce: 'bounce',
-  Complaint: 'complaint',
-  Delivery: 'delivery',
-  Open: 'open',
-  Click: 'click',
-  'Rendering Failure': 'rendering_failure',
-  DeliveryDelay: 'delivery_delay',
-  Subscription: 'subscription',
+/**
+ * Per event type: the object it keeps its details under, its `eventType` in the output (lower
+ * case, words joined by `_`), and its name in a configuration set's MatchingEventTypes.
+ */
+export const SES_TYPES: Record<SesEventType, { detailKey: string; name: string; matchingType: string }> = {
+  Send: { detailKey: 'send', name: 'send', matchingType: 'send' },
+  Reject: { detailKey: 'reject', name: 'reject', matchingType: 'reject' },
+  Bounce: { detailKey: 'bounce', name: 'bounce', matchingType: 'bounce' },
+  Complaint: { detailKey: 'complaint', name: 'complaint', matchingType: 'complaint' },
+  Delivery: { detailKey: 'delivery', name: 'delivery', matchingType: 'delivery' },
+  Open: { detailKey: 'open', name: 'open', matchingType: 'open' },
+  Click: { detailKey: 'click', name: 'click', matchingType: 'click' },
+  'Rendering Failure': { detailKey: 'failure', name: 'rendering_failure', matchingType: 'renderingFailure' },
+  DeliveryDelay: { detailKey: 'deliveryDelay', name: 'delivery_delay', matchingType: 'deliveryDelay' },
+  Subscription: { detailKey: 'subscription', name: 'subscription', matchingType: 'subscription' },
 };
 
 const EVENT_TYPES = new Set<string>(SES_EVENT_TYPES);
@@ -121,13 +110,13 @@ export function normalizeSesEvent(event: Json): Json {
   if (!isObject(mail)) throw new SesEventError('No mail object: not an SES event');
   const mailTime = isoTime(mail.timestamp);
   if (!mailTime) throw new SesEventError('mail.timestamp is missing or not a time');
-  const details = event[SES_DETAIL_KEYS[type]];
+  const details = event[SES_TYPES[type].detailKey];
   const detail: Json = isObject(details) ? details : {};
 
   const out: Json = {
     // The type's own time (a bounce's, an open's) places the event better than the send time.
     '@timestamp': isoTime(detail.timestamp) ?? mailTime,
-    eventType: SES_EVENT_NAMES[type],
+    eventType: SES_TYPES[type].name,
     mail: {
       ...mail,
       headers: headerMap(mail.headers),

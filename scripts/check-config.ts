@@ -20,8 +20,15 @@ try {
   for (const stage of stages) {
     try {
       const { config, warnings } = loadStageConfig(stage, args.params);
-      const routes = config.sqsToKinesis?.routes.length ?? 0;
-      console.log(`stage ${stage}: ok (${routes} SQS routes, ${Object.keys(config.streams).length} streams)`);
+      const parts = [
+        `${config.sqsToKinesis?.routes.length ?? 0} SQS routes`,
+        `${Object.keys(config.streams).length} streams`,
+        config.firehoseTransform ? `firehose transform (${config.firehoseTransform.mode})` : undefined,
+        config.eventValidator
+          ? `${Object.keys(config.eventValidator.sources).length} validated sources`
+          : undefined,
+      ];
+      console.log(`stage ${stage}: ok (${parts.filter(Boolean).join(', ')})`);
       for (const warning of warnings) console.log(`  warning: ${warning}`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;

@@ -10,7 +10,14 @@
 export type WriteOutcome =
   | { status: 'written'; attempts: number; sequenceNumber?: string; shardId?: string; recordId?: string }
   | { status: 'oversize'; size: number; limit: number }
-  | { status: 'failed'; errorCode: string; errorMessage: string; attempts: number };
+  | {
+      status: 'failed';
+      errorCode: string;
+      errorMessage: string;
+      attempts: number;
+      /** The error was worth a retry, but the attempts or the time ran out: try again later. */
+      exhausted?: true;
+    };
 
 export interface WriteResult {
   /** One per input entry, same order. */
@@ -230,6 +237,7 @@ export async function writeBatches<E>(
           errorCode: error.errorCode,
           errorMessage: `${error.errorMessage} (${why})`,
           attempts: attempts[i] as number,
+          exhausted: true,
         };
       }
       break;

@@ -27,6 +27,8 @@ export interface DlqEnvelope {
   source: DlqSource;
   /** Where the record was headed, when that was known. */
   target?: string;
+  /** Every problem found (validation errors, with their paths), when there were several. */
+  errors?: { path: string; message: string }[];
   /** The original payload: UTF-8 text as is, anything else base64. */
   payload: { encoding: 'utf8' | 'base64'; data: string };
 }
@@ -37,6 +39,7 @@ export interface DlqRecordInput {
   handler: string;
   source: DlqSource;
   target?: string;
+  errors?: DlqEnvelope['errors'];
   payload: DlqEnvelope['payload'];
 }
 
@@ -50,6 +53,7 @@ export function dlqEntry(dlqStream: string, input: DlqRecordInput, now: Date): W
     failedAt: now.toISOString(),
     source: input.source,
     ...(input.target === undefined ? {} : { target: input.target }),
+    ...(input.errors === undefined ? {} : { errors: input.errors }),
     payload: input.payload,
   };
   const key = input.source.id.slice(0, 256);

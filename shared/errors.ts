@@ -35,6 +35,12 @@ export type DlqReason =
   | 'NOT_AN_SES_EVENT'
   | 'OUTPUT_TOO_LARGE'
   | 'REINGEST_FAILED'
+  | 'INVALID_ENVELOPE'
+  | 'INVALID_EVENT'
+  | 'NO_SCHEMA'
+  | 'LOOP'
+  | 'ENTRY_TOO_LARGE'
+  | 'REPUBLISH_REJECTED'
   | 'UNEXPECTED_ERROR';
 
 /** A record that cannot be mapped to its target. It goes to the DLQ stream with `reason`. */
@@ -67,3 +73,6 @@ export class OversizeRecordError extends MappingError {
 
 /** The response would not fit Lambda's limit even after re-ingestion: the invocation must fail. */
 export class ResponseTooLargeError extends PipelineError {}
+
+/** Records could not be written anywhere yet: the invocation fails so that its source retries. */
+export class RetryLaterError extends PipelineError {}

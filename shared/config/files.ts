@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { compileSchemas, schemaFileReader } from '../event-schemas.js';
 import { type CheckedConfig, checkConfig, referencedParams, type StageContext, stageParams } from './load.js';
 
 export const CONFIG_FILE = 'config/pipeline.json';
@@ -50,6 +51,8 @@ export function loadStageConfig(
   const params = stageParams(readStages(root), stage, overrides);
   const ctx = { stage, params };
   const checked = checkConfig(raw, ctx);
+  // Schemas that do not compile fail here too (check-config, package time), not only at cold start.
+  if (checked.config.eventValidator) compileSchemas(checked.config.eventValidator, schemaFileReader(root));
   const functionParams: Record<string, string> = {};
   for (const name of referencedParams(raw)) {
     const value = params[name];

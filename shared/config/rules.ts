@@ -37,7 +37,7 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
   if (dlqName in config.streams) {
     errors.push(`streams.${dlqName}: is the DLQ stream; it is configured under dlq, not streams`);
   }
-  errors.push(...firehoseIssues(config));
+  errors.push(...firehoseIssues(config), ...validatorIssues(config));
   const mapper = config.sqsToKinesis;
   if (!mapper) return { errors, warnings };
 
@@ -141,5 +141,51 @@ function firehoseIssues(config: PipelineConfig): string[] {
       `${at('deliveryStream', 's3Buffer', 'sizeMiB')}: dynamic partitioning needs at least ${MIN_S3_BUFFER_MIB_WITH_PARTITIONING}`,
     );
   }
+  return errors;
+}
+
+/** The source a validated event is republished under. */
+export function outputSourceOf(
+  validator: NonNullable<PipelineConfig['eventValidator']>,
+  source: string,
+): string {
+  return validator.sources[source]?.outputSource ?? `${validator.outputPrefix}${source}`;
+}
+
+/**
+ * The loop guard at config time: an input source must never be, or look like, an output
+ * source, or a republished event would match the input rule again. Sources are exact
+ * matches by construction (the schema refuses wildcards).
+ */
+function validatorIssues(config: PipelineConfig): string[] {
+  const validator = config.eventValidator;
+  if (!validator) return [];
+  const errors: string[] = [];
+  const inputs = Object.keys(validator.sources);
+  const outputs = new Map(inputs.map((source) => [outputSourceOf(validator, source), source]));
+  for (const source of inputs) {
+    const at = formatPath(['eventValidator', 'sources', source]);
+    if (source.startsWith(validator.outputPrefix)) {
+      errors.push(
+        `${at}: starts with the output prefix "${validator.outputPrefix}"; republished events would loop`,
+      );
+    }
+    const loopsFrom = outputs.get(source);
+    if (loopsFrom !== undefined) {
+      errors.push(`${at}: is the output source of sources.${loopsFrom}; republished events would loop`);
+    }
+    for (const name of [source, outputSourceOf(validator, source)]) {
+      if (name.startsWith('aws.')) errors.push(`${at}: custom sources must not start with "aws."`);
+    }
+  }
+  validator.consumers.forEach((consumer, i) => {
+    for (const source of consumer.sources) {
+      if (!outputs.has(source)) {
+        errors.push(
+          `${formatPath(['eventValidator', 'consumers', i, 'sources'])}: "${source}" is not an output source of any configured source`,
+        );
+      }
+    }
+  });
   return errors;
 }

@@ -247,6 +247,83 @@ export const firehoseTransformSchema = z.strictObject({
   }),
 });
 
+/** EventBridge names: sources and detail-types (1-256, no wildcards), buses, account ids. */
+const eventSource = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.\-/:]{1,256}$/,
+    'must be an exact event source (1-256 of A-Z a-z 0-9 _ . - / :), no wildcards',
+  );
+const detailType = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^*]+$/, 'must be an exact detail-type, no wildcards');
+const busName = z.string().regex(/^[A-Za-z0-9_.\-/]{1,256}$/, 'must be an event bus name');
+const busArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9_.\-/]{1,256}$/,
+    'must be an event bus ARN',
+  );
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
+
+export const eventValidatorSchema = z.strictObject({
+  timeoutSeconds: z.int().min(1).max(900).default(30),
+  memorySize: z.int().min(128).max(10_240).default(512),
+  outputPrefix: z
+    .string()
+    .regex(/^[a-z0-9-]+\.$/, 'must be lower-case letters, digits or - and end with "."')
+    .default('valid.')
+    .describe('Republished events get the source <outputPrefix><source>, unless a source sets outputSource.'),
+  centralBus: z.strictObject({
+    name: busName,
+    producerAccounts: z.array(accountId).default([]).describe('Accounts allowed to put events on the bus.'),
+  }),
+  sources: z
+    .record(
+      eventSource,
+      z.strictObject({
+        outputSource: eventSource.optional(),
+        targetBus: z
+          .union([busArn, busName])
+          .optional()
+          .describe('Where valid events go; the central bus by default.'),
+        detailTypes: z.record(
+          detailType,
+          z.strictObject({
+            schema: z
+              .string()
+              .regex(
+                /^config\/schemas\/[A-Za-z0-9_.\-/]+\.json$/,
+                'must be a .json file under config/schemas/',
+              ),
+          }),
+        ),
+        unknownDetailType: z
+          .enum(['reject', 'accept'])
+          .default('reject')
+          .describe('An event whose detail-type has no schema: to the DLQ stream, or republished unchecked.'),
+      }),
+    )
+    .refine((sources) => Object.keys(sources).length > 0, 'must name at least one source'),
+  consumers: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'must be 1-40 of A-Z a-z 0-9 -'),
+        busArn,
+        sources: z.array(eventSource).min(1).describe('Output sources forwarded to this bus.'),
+      }),
+    )
+    .default([]),
+  ruleTarget: z
+    .strictObject({
+      maximumRetryAttempts: z.int().min(0).max(185).default(185),
+      maximumEventAgeSeconds: z.int().min(60).max(86_400).default(86_400),
+    })
+    .default({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86_400 }),
+});
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -255,6 +332,7 @@ export const configSchema = z
     dlq: dlqSchema,
     sqsToKinesis: sqsToKinesisSchema.optional(),
     firehoseTransform: firehoseTransformSchema.optional(),
+    eventValidator: eventValidatorSchema.optional(),
   })
   .describe('Configuration of the streaming-pipeline bundle: one file for every handler.');
 
@@ -265,3 +343,4 @@ export type PartitionKeyRule = z.infer<typeof partitionKeySchema>;
 export type BodyRule = z.infer<typeof bodySchema>;
 export type StreamSettings = z.infer<typeof streamSchema>;
 export type FirehoseTransformConfig = z.infer<typeof firehoseTransformSchema>;
+export type EventValidatorConfig = z.infer<typeof eventValidatorSchema>;

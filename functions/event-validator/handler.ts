@@ -1,0 +1,44 @@
+/**
+ * event-validator: checks each event on the central bus against the JSON Schema for its
+ * source and detail-type and republishes the valid ones under `valid.<source>`; the rest go
+ * to the DLQ stream with every reason. Takes one event (rule target), an array (Pipes) or an
+ * SQS batch whose bodies are events.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import rawConfig from '../../config/pipeline.json' with { type: 'json' };
+import { createKinesisClient } from '../../shared/aws-clients.js';
+import { configFromEnvironment } from '../../shared/config/load.js';
+import { ConfigError } from '../../shared/errors.js';
+import { compileSchemas } from '../../shared/event-schemas.js';
+import { HANDLER_NAME, validateEvents } from '../../shared/event-validator.js';
+import { createEventBridgeClient } from '../../shared/eventbridge-client.js';
+import { powertoolsMetrics } from '../../shared/observability.js';
+
+type Input = EventBridgeEvent<string, unknown> | EventBridgeEvent<string, unknown>[] | SQSEvent;
+
+const logger = new Logger({ serviceName: HANDLER_NAME });
+const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+if (!config.eventValidator) throw new ConfigError(['eventValidator: is not configured']);
+const schemas = compileSchemas(config.eventValidator); // a schema that does not compile fails it too
+const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
+const kinesis = createKinesisClient();
+const eventBridge = createEventBridgeClient();
+const busArn = process.env.PIPELINE_CENTRAL_BUS_ARN ?? config.eventValidator.centralBus.name;
+
+export const handler = async (input: Input, context: Context): Promise<SQSBatchResponse | undefined> => {
+  logger.addContext(context);
+  return validateEvents(input, {
+    config,
+    schemas,
+    eventBridge,
+    kinesis,
+    logger,
+    metrics: powertoolsMetrics(metrics),
+    now: () => new Date(),
+    busArn,
+    traceHeader: () => process.env._X_AMZN_TRACE_ID,
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+};

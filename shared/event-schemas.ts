@@ -1,0 +1,78 @@
+/**
+ * The validator's JSON Schemas, compiled once per container (and by check-config, so a
+ * schema that does not compile fails the check). Draft 2020-12 and draft-07 are supported,
+ * chosen by each schema's `$schema`; formats (date-time, email, uuid, ...) are checked.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
+import type { EventValidatorConfig } from './config/schema.js';
+import { ConfigError } from './errors.js';
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export type DetailValidator = (detail: unknown) => ValidationIssue[];
+
+export interface SchemaRegistry {
+  /** The validator for a source and detail-type, or undefined when none is configured. */
+  get(source: string, detailType: string): DetailValidator | undefined;
+}
+
+const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
+const DRAFT_07 = 'http://json-schema.org/draft-07/schema';
+
+const addFormats = formats as unknown as (ajv: Ajv) => Ajv;
+
+function engines() {
+  const options = { allErrors: true, strict: false } as const;
+  return { draft2020: addFormats(new Ajv2020(options)), draft07: addFormats(new Ajv(options)) };
+}
+
+function issues(errors: readonly ErrorObject[] | null | undefined): ValidationIssue[] {
+  return (errors ?? []).map((error) => {
+    const extra =
+      error.keyword === 'additionalProperties'
+        ? ` (${(error.params as { additionalProperty: string }).additionalProperty})`
+        : '';
+    return { path: `/detail${error.instancePath}`, message: `${error.message ?? error.keyword}${extra}` };
+  });
+}
+
+/** Reads schema files relative to the package root (LAMBDA_TASK_ROOT on Lambda). */
+export function schemaFileReader(root = process.env.LAMBDA_TASK_ROOT ?? process.cwd()) {
+  return (file: string): unknown => JSON.parse(readFileSync(join(root, file), 'utf8'));
+}
+
+/** Compiles every configured schema; a ConfigError lists each one that fails, by key. */
+export function compileSchemas(
+  validator: EventValidatorConfig,
+  readSchema: (file: string) => unknown = schemaFileReader(),
+): SchemaRegistry {
+  const { draft2020, draft07 } = engines();
+  const compiled = new Map<string, DetailValidator>();
+  const errors: string[] = [];
+  for (const [source, settings] of Object.entries(validator.sources)) {
+    for (const [detailType, { schema: file }] of Object.entries(settings.detailTypes)) {
+      const at = `eventValidator.sources.${source}.detailTypes.${detailType}.schema`;
+      try {
+        const schema = readSchema(file) as { $schema?: string };
+        const draft = (schema.$schema ?? DRAFT_07).replace(/#$/, '');
+        const engine = draft === DRAFT_2020 ? draft2020 : draft === DRAFT_07 ? draft07 : undefined;
+        if (!engine) throw new Error(`unsupported $schema ${draft}; use draft 2020-12 or draft-07`);
+        const validate: ValidateFunction = engine.compile(schema);
+        compiled.set(`${source}\u0000${detailType}`, (detail) =>
+          validate(detail) ? [] : issues(validate.errors),
+        );
+      } catch (error) {
+        errors.push(`${at}: ${file} does not compile: ${(error as Error).message}`);
+      }
+    }
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
+  return { get: (source, detailType) => compiled.get(`${source}\u0000${detailType}`) };
+}

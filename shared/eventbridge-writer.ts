@@ -1,0 +1,70 @@
+/**
+ * PutEvents through the batch-write engine, with EventBridge's limits: at most 10 entries
+ * per call, each (and each call) under 256 KB as EventBridge counts it, and its retryable
+ * per-entry errors. HTTP 200 can still carry failed entries; they are read one by one.
+ */
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import {
+  type BatchSink,
+  isRetryableCallError,
+  type RetryDeps,
+  type WriteResult,
+  writeBatches,
+} from './batch-writer.js';
+
+/** PutEvents: at most 10 entries per call. */
+export const MAX_PUT_EVENTS_ENTRIES = 10;
+/** An entry, and a call, must stay under 256 KB. */
+export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+/** EventBridge counts a Time as 14 bytes. */
+const TIME_BYTES = 14;
+
+const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException']);
+
+/** An entry's size as EventBridge computes it: Time, Source, DetailType, Detail, Resources. */
+export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
+  let size = entry.Time ? TIME_BYTES : 0;
+  for (const text of [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])]) {
+    if (text) size += Buffer.byteLength(text, 'utf8');
+  }
+  return size;
+}
+
+export interface EventBridgeWriterDeps extends RetryDeps {
+  eventBridge: Pick<EventBridgeClient, 'send'>;
+}
+
+export function eventBridgeSink(deps: EventBridgeWriterDeps): BatchSink<PutEventsRequestEntry> {
+  return {
+    maxEntriesPerRequest: MAX_PUT_EVENTS_ENTRIES,
+    maxBytesPerRequest: MAX_PUT_EVENTS_BYTES,
+    size: putEventsEntrySize,
+    maxEntryBytes: () => MAX_PUT_EVENTS_BYTES,
+    group: (entry) => entry.EventBusName ?? 'default',
+    retryableEntryCodes: RETRYABLE_ENTRY_CODES,
+    isRetryableCallError,
+    async send(entries) {
+      const response = await deps.eventBridge.send(new PutEventsCommand({ Entries: [...entries] }));
+      return (response.Entries ?? []).map((result) =>
+        result.EventId && !result.ErrorCode
+          ? { ok: true, recordId: result.EventId }
+          : {
+              ok: false,
+              errorCode: result.ErrorCode ?? 'MissingResult',
+              errorMessage: result.ErrorMessage ?? 'PutEvents returned no result for this entry',
+            },
+      );
+    },
+  };
+}
+
+export async function putEvents(
+  entries: readonly PutEventsRequestEntry[],
+  deps: EventBridgeWriterDeps,
+): Promise<WriteResult> {
+  return writeBatches(eventBridgeSink(deps), entries, deps);
+}

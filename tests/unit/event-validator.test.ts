@@ -24,7 +24,12 @@ const config = localConfig();
 const validatorConfig = config.eventValidator as NonNullable<typeof config.eventValidator>;
 const schemas = compileSchemas(validatorConfig);
 
-function deps(overrides: Partial<ValidatorDeps> = {}) {
+type TestDeps = ValidatorDeps & {
+  logger: ReturnType<typeof recordingLogger>;
+  metrics: ReturnType<typeof recordingMetrics>;
+};
+
+function deps(overrides: Partial<ValidatorDeps> = {}): TestDeps {
   return {
     config,
     schemas,
@@ -38,7 +43,7 @@ function deps(overrides: Partial<ValidatorDeps> = {}) {
     sleep: noSleep,
     policy: { maxAttempts: 3 },
     ...overrides,
-  };
+  } as TestDeps;
 }
 
 /** PutEvents double: `fail` may refuse an entry with an error code. */

@@ -3,6 +3,7 @@
  * (a bad config fails here, with the key named), then the derived functions and resources.
  */
 import { loadStageConfig } from '../shared/config/files.js';
+import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../shared/config/schema-bundle.js';
 import { buildInfra } from './template.js';
 
 export interface PackageTimeInput {
@@ -24,6 +25,8 @@ export function parseCliParams(cliParams: readonly string[]): Record<string, str
 
 export function packageTime(input: PackageTimeInput) {
   const loaded = loadStageConfig(input.stage, parseCliParams(input.cliParams), input.root);
+  // The validator imports its schemas from the bundle file: keep it in step with config/schemas/.
+  if (refreshSchemaBundle(loaded.raw, input.root)) process.stderr.write(`updated ${SCHEMA_BUNDLE_FILE}\n`);
   for (const warning of loaded.warnings) process.stderr.write(`config warning: ${warning}\n`);
   const infra = buildInfra({
     service: input.service,

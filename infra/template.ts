@@ -6,6 +6,7 @@
  */
 import { isFifoQueue } from '../shared/config/rules.js';
 import type { PipelineConfig, StreamSettings } from '../shared/config/schema.js';
+import { eventBridgeInfra } from './eventbridge.js';
 import { firehoseInfra } from './firehose.js';
 import { type Cfn, functionRole, getAtt, sub } from './iam.js';
 
@@ -222,6 +223,18 @@ export function buildInfra(input: InfraInput): { functions: Cfn; resources: Cfn 
     Object.assign(functions, firehose.functions);
     Object.assign(resources, firehose.resources);
     Object.assign(outputs, firehose.outputs);
+  }
+  if (config.eventValidator) {
+    const events = eventBridgeInfra({
+      service,
+      stage,
+      validator: config.eventValidator,
+      dlqStreamArn: streamArn(config.dlq.stream) as Cfn,
+      environment,
+    });
+    Object.assign(functions, events.functions);
+    Object.assign(resources, events.resources);
+    Object.assign(outputs, events.outputs);
   }
   for (const id of streamIds.values()) outputs[`${id}Name`] = { Value: { Ref: id } };
   return { functions, resources: { Resources: resources, Outputs: outputs } };

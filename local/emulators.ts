@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { createSqsServer } from 'local-aws-sqs';
 import { keepAliveHandler } from '../shared/aws-clients.js';
+import { type EventBridgeStandIn, startEventBridgeStandIn } from './eventbridge-stand-in.js';
 
 const require = createRequire(import.meta.url);
 const READY_TIMEOUT_MS = 30_000;
@@ -137,26 +138,34 @@ export async function startSqs(options: EmulatorOptions): Promise<Emulator> {
 export interface LocalAws {
   kinesis: Emulator;
   sqs: Emulator;
+  /** The PutEvents stand-in (no EventBridge emulator exists). */
+  eventBridge: EventBridgeStandIn;
   /** The environment an SDK client (or `serverless invoke local`) needs to reach them. */
   env: Record<string, string>;
   stop(): Promise<void>;
 }
 
-/** Both emulators, and the standard endpoint variables pointing at them. */
+/** The emulators and stand-ins, and the standard endpoint variables pointing at them. */
 export async function startLocalAws(options: EmulatorOptions): Promise<LocalAws> {
-  const [kinesis, sqs] = await Promise.all([startKinesis(options), startSqs(options)]);
+  const [kinesis, sqs, eventBridge] = await Promise.all([
+    startKinesis(options),
+    startSqs(options),
+    startEventBridgeStandIn(),
+  ]);
   return {
     kinesis,
     sqs,
+    eventBridge,
     env: {
       AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_REGION: options.region,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
     },
     stop: async () => {
-      await Promise.all([kinesis.stop(), sqs.stop()]);
+      await Promise.all([kinesis.stop(), sqs.stop(), eventBridge.stop()]);
     },
   };
 }

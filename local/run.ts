@@ -1,16 +1,17 @@
 /**
  * npm start: the whole pipeline on embedded emulators, then everything stopped.
  *   npm start                 every scenario
- *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform)
+ *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform, event-validator)
  *   npm start -- --verbose    the handlers' own log lines too
  */
 import { parseArgs } from '../scripts/cli-args.js';
+import { eventValidatorScenario } from './scenarios/event-validator.js';
 import { firehoseTransformScenario } from './scenarios/firehose-transform.js';
 import { sqsToKinesisScenario } from './scenarios/sqs-to-kinesis.js';
 import type { Scenario } from './scenarios/types.js';
 import { startLocalSession } from './session.js';
 
-const SCENARIOS: Scenario[] = [sqsToKinesisScenario, firehoseTransformScenario];
+const SCENARIOS: Scenario[] = [sqsToKinesisScenario, firehoseTransformScenario, eventValidatorScenario];
 
 const args = parseArgs(process.argv.slice(2));
 const only = args.values.get('only');
@@ -26,7 +27,9 @@ if (!args.flags.has('verbose')) {
 
 const started = Date.now();
 const session = await startLocalSession(args.params);
-console.log(`emulators up: kinesis ${session.aws.kinesis.endpoint}, sqs ${session.aws.sqs.endpoint}`);
+console.log(
+  `emulators up: kinesis ${session.aws.kinesis.endpoint}, sqs ${session.aws.sqs.endpoint}, PutEvents stand-in ${session.aws.eventBridge.endpoint}`,
+);
 let ok = true;
 try {
   for (const scenario of chosen) {

@@ -6,8 +6,9 @@
  * config/pipeline.schema.json is up to date. Exits non-zero on any error.
  */
 import { readFileSync } from 'node:fs';
-import { loadStageConfig, readStages } from '../shared/config/files.js';
+import { loadStageConfig, readRawConfig, readStages } from '../shared/config/files.js';
 import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../shared/config/json-schema.js';
+import { SCHEMA_BUNDLE_FILE, schemaBundleText } from '../shared/config/schema-bundle.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseArgs } from './cli-args.js';
 
@@ -43,6 +44,14 @@ try {
   if (committed !== configJsonSchemaText()) {
     failed = true;
     console.error(`${JSON_SCHEMA_FILE} is out of date: run npm run config-schema`);
+  }
+  let bundle = '';
+  try {
+    bundle = readFileSync(SCHEMA_BUNDLE_FILE, 'utf8');
+  } catch {}
+  if (bundle !== schemaBundleText(readRawConfig())) {
+    failed = true;
+    console.error(`${SCHEMA_BUNDLE_FILE} is out of date: run npm run config-schema`);
   }
 } catch (error) {
   failed = true;

@@ -1,6 +1,11 @@
-/** npm run config-schema: regenerates config/pipeline.schema.json from the config schema. */
+/** npm run config-schema: regenerates config/pipeline.schema.json and the validator's schema bundle. */
 import { writeFileSync } from 'node:fs';
+import { readRawConfig } from '../shared/config/files.js';
 import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../shared/config/json-schema.js';
+import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../shared/config/schema-bundle.js';
 
 writeFileSync(JSON_SCHEMA_FILE, configJsonSchemaText());
 console.log(`wrote ${JSON_SCHEMA_FILE}`);
+console.log(
+  refreshSchemaBundle(readRawConfig()) ? `wrote ${SCHEMA_BUNDLE_FILE}` : `${SCHEMA_BUNDLE_FILE} is current`,
+);

@@ -43,15 +43,23 @@ function issues(errors: readonly ErrorObject[] | null | undefined): ValidationIs
   });
 }
 
-/** Reads schema files relative to the package root (LAMBDA_TASK_ROOT on Lambda). */
-export function schemaFileReader(root = process.env.LAMBDA_TASK_ROOT ?? process.cwd()) {
+/** Reads schema files relative to `root` (the tools' working directory). */
+export function schemaFileReader(root = process.cwd()) {
   return (file: string): unknown => JSON.parse(readFileSync(join(root, file), 'utf8'));
+}
+
+/** Looks schemas up in the bundle the handler imports (config/event-schemas.bundle.json). */
+export function schemaBundleReader(bundle: Readonly<Record<string, unknown>>) {
+  return (file: string): unknown => {
+    if (!Object.hasOwn(bundle, file)) throw new Error(`not in the schema bundle: run npm run config-schema`);
+    return bundle[file];
+  };
 }
 
 /** Compiles every configured schema; a ConfigError lists each one that fails, by key. */
 export function compileSchemas(
   validator: EventValidatorConfig,
-  readSchema: (file: string) => unknown = schemaFileReader(),
+  readSchema: (file: string) => unknown,
 ): SchemaRegistry {
   const { draft2020, draft07 } = engines();
   const compiled = new Map<string, DetailValidator>();

@@ -7,11 +7,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import schemaBundle from '../../config/event-schemas.bundle.json' with { type: 'json' };
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/aws-clients.js';
 import { configFromEnvironment } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
-import { compileSchemas } from '../../shared/event-schemas.js';
+import { compileSchemas, schemaBundleReader } from '../../shared/event-schemas.js';
 import { HANDLER_NAME, validateEvents } from '../../shared/event-validator.js';
 import { createEventBridgeClient } from '../../shared/eventbridge-client.js';
 import { powertoolsMetrics } from '../../shared/observability.js';
@@ -21,11 +22,18 @@ type Input = EventBridgeEvent<string, unknown> | EventBridgeEvent<string, unknow
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
 if (!config.eventValidator) throw new ConfigError(['eventValidator: is not configured']);
-const schemas = compileSchemas(config.eventValidator); // a schema that does not compile fails it too
+// The schemas are bundled; one that does not compile fails the cold start too.
+const schemas = compileSchemas(config.eventValidator, schemaBundleReader(schemaBundle));
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
 const kinesis = createKinesisClient();
 const eventBridge = createEventBridgeClient();
-const busArn = process.env.PIPELINE_CENTRAL_BUS_ARN ?? config.eventValidator.centralBus.name;
+const centralBus = config.eventValidator.centralBus.name;
+
+/** The central bus's ARN, in this function's own account and region (from its ARN when it has one). */
+const busArnOf = (functionArn: string | undefined) => {
+  const [, partition, , region, account] = (functionArn ?? '').split(':');
+  return account ? `arn:${partition}:events:${region}:${account}:event-bus/${centralBus}` : centralBus;
+};
 
 export const handler = async (input: Input, context: Context): Promise<SQSBatchResponse | undefined> => {
   logger.addContext(context);
@@ -37,7 +45,7 @@ export const handler = async (input: Input, context: Context): Promise<SQSBatchR
     logger,
     metrics: powertoolsMetrics(metrics),
     now: () => new Date(),
-    busArn,
+    busArn: busArnOf(context.invokedFunctionArn),
     traceHeader: () => process.env._X_AMZN_TRACE_ID,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
   });

@@ -100,7 +100,14 @@ describe('serverless package', () => {
       ofType('AWS::IAM::Role')
         .map(([id]) => id)
         .sort(),
-    ).toEqual(['FirehoseDeliveryRole', 'FirehoseTransformRole', 'SesToFirehoseRole', 'SqsToKinesisRole']);
+    ).toEqual([
+      'EventValidatorRole',
+      'FirehoseDeliveryRole',
+      'FirehoseTransformRole',
+      'ForwardingRole',
+      'SesToFirehoseRole',
+      'SqsToKinesisRole',
+    ]);
     const statements = template.Resources.SqsToKinesisRole?.Properties.Policies[0].PolicyDocument
       .Statement as Statement[];
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
@@ -131,6 +138,7 @@ describe('serverless package', () => {
     for (const [zip, dir] of [
       ['sqsToKinesis.zip', 'sqs-to-kinesis'],
       ['firehoseTransform.zip', 'firehose-transform'],
+      ['eventValidator.zip', 'event-validator'], // its schemas are bundled, not shipped as files
     ]) {
       const { stdout } = await run('unzip', ['-Z1', join(outDir, zip as string)]);
       expect(stdout.trim().split('\n').sort()).toEqual([
@@ -194,6 +202,42 @@ describe('serverless package', () => {
       'Fn::GetAtt': ['SesDeliveryStream', 'Arn'],
     });
     expect(template.Resources.SesCollection).toBeUndefined(); // OpenSearch is off unless the stage turns it on
+  });
+
+  it('has the central bus, exact-match input rules to the validator, and forwarding rules to the consumers', () => {
+    const validator = config.eventValidator;
+    expect(template.Resources.CentralEventBus?.Properties.Name).toBe('central-dev');
+    expect(template.Resources.CentralEventBusPolicy?.Properties.Statement).toMatchObject({
+      Principal: { AWS: ['arn:aws:iam::555555555555:root'] },
+      Action: 'events:PutEvents',
+    });
+    const input = template.Resources.ValidatorInputRuleCwiServicea?.Properties;
+    expect(input?.EventPattern).toEqual({
+      source: ['cwi.servicea'],
+      'detail-type': ['NEW_WIDGET', 'WIDGET_DELETED'],
+    });
+    expect(input?.Targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': ['EventValidatorLambdaFunction', 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: validator?.ruleTarget.maximumRetryAttempts },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ValidatorRuleDlq', 'Arn'] } },
+    });
+    expect(template.Resources.ValidatorInvokeConfig?.Properties.DestinationConfig).toEqual({
+      OnFailure: { Destination: { 'Fn::GetAtt': ['ValidatorFailureQueue', 'Arn'] } },
+    });
+    const forwards = ofType('AWS::Events::Rule').filter(([id]) => id.startsWith('Forward'));
+    expect(forwards.map(([, r]) => r.Properties.Targets[0].Arn).sort()).toEqual(
+      validator?.consumers.map((c) => c.busArn).sort(),
+    );
+    for (const [, rule] of forwards)
+      expect(rule.Properties.EventPattern).toEqual({ source: ['valid.cwi.servicea'] });
+    const statements = template.Resources.EventValidatorRole?.Properties.Policies[0].PolicyDocument
+      .Statement as Statement[];
+    expect(statements.find((s) => s.Sid === 'RepublishValidEvents')).toMatchObject({
+      Action: ['events:PutEvents'],
+      Resource: [{ 'Fn::GetAtt': ['CentralEventBus', 'Arn'] }],
+    });
+    for (const [, queue] of ofType('AWS::SQS::Queue'))
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
   });
 
   it('lets the transform re-ingest into its own delivery stream only, and Firehose invoke only the transform', () => {
@@ -266,6 +310,16 @@ describe('serverless invoke local against the emulators', () => {
     expect(clicks.map((r) => Buffer.from(r.data).toString()).sort()).toEqual(
       [event.Records[1]?.body, event.Records[3]?.body].sort(),
     );
+  }, 120_000);
+
+  it('runs the bundled validator on a sample event, republishing to the PutEvents stand-in', async () => {
+    const before = session.aws.eventBridge.events.length;
+    await run(
+      serverless,
+      ['invoke', 'local', '-f', 'eventValidator', '--stage', 'local', '-p', 'events/eventbridge-valid.json'],
+      { cwd: ROOT, env: { ...process.env, ...session.aws.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } },
+    );
+    expect(session.aws.eventBridge.events.slice(before).map((e) => e.source)).toEqual(['valid.cwi.servicea']);
   }, 120_000);
 
   it('runs the bundled Firehose transform on the sample SES batch', async () => {

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
 import { ConfigError, RetryLaterError } from '../../shared/errors.js';
-import { compileSchemas } from '../../shared/event-schemas.js';
+import { compileSchemas, schemaFileReader } from '../../shared/event-schemas.js';
 import { judge, TRACE_FIELD, type ValidatorDeps, validateEvents } from '../../shared/event-validator.js';
 import { putEventsEntrySize } from '../../shared/eventbridge-writer.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
@@ -22,7 +22,7 @@ const eventBridgeMock = mockClient(EventBridgeClient);
 const kinesisMock = mockClient(KinesisClient);
 const config = localConfig();
 const validatorConfig = config.eventValidator as NonNullable<typeof config.eventValidator>;
-const schemas = compileSchemas(validatorConfig);
+const schemas = compileSchemas(validatorConfig, schemaFileReader());
 
 type TestDeps = ValidatorDeps & {
   logger: ReturnType<typeof recordingLogger>;
@@ -159,7 +159,7 @@ describe('event validator', () => {
     });
     const verdict = judge(event, {
       config: accepting,
-      schemas: compileSchemas(accepting.eventValidator as never),
+      schemas: compileSchemas(accepting.eventValidator as never, schemaFileReader()),
     });
     expect(verdict).toMatchObject({
       kind: 'republish',

@@ -1,0 +1,87 @@
+/**
+ * Local run of event-validator: the sample events (valid, invalid, no schema, a loop
+ * attempt, and a batch) through the real handler, with PutEvents answered by the local
+ * stand-in and the DLQ stream on the Kinesis emulator; prints what went where.
+ */
+
+import { readFileSync } from 'node:fs';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { parseDlqEnvelope } from '../../shared/dlq.js';
+import { TRACE_FIELD } from '../../shared/event-validator.js';
+import { lambdaContext } from '../lambda-context.js';
+import { createStreams } from '../provision.js';
+import { readStream } from '../stream-reader.js';
+import type { LocalRunContext, Scenario } from './types.js';
+
+type Event = EventBridgeEvent<string, unknown>;
+type Handler = (input: Event | Event[], context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+export const SAMPLE_EVENTS = [
+  'eventbridge-valid.json',
+  'eventbridge-invalid.json',
+  'eventbridge-no-schema.json',
+  'eventbridge-loop.json',
+  'eventbridge-batch.json',
+];
+
+export interface ValidatorReport {
+  /** Original event ids, by what happened to them. */
+  republished: { originalId: string; source: string; detailType: string }[];
+  deadLettered: { id: string; reason: string; errors: number }[];
+  invocationErrors: string[];
+}
+
+export async function runEventValidator(ctx: LocalRunContext, handler: Handler): Promise<ValidatorReport> {
+  await createStreams(ctx.kinesis, ctx.stage.config);
+  const before = ctx.aws.eventBridge.events.length;
+  const dlqBefore = (await readStream(ctx.kinesis, ctx.stage.config.dlq.stream)).length;
+  const invocationErrors: string[] = [];
+  for (const file of SAMPLE_EVENTS) {
+    const input = JSON.parse(readFileSync(`events/${file}`, 'utf8')) as Event | Event[];
+    try {
+      await handler(input, lambdaContext('eventValidator', 30));
+    } catch (error) {
+      invocationErrors.push(`${file}: ${(error as Error).message}`);
+    }
+  }
+  const republished = ctx.aws.eventBridge.events.slice(before).map((event) => ({
+    originalId: (event.detail as Record<string, { originalId: string }>)[TRACE_FIELD]?.originalId ?? '?',
+    source: event.source,
+    detailType: event.detailType,
+  }));
+  const dlq = (await readStream(ctx.kinesis, ctx.stage.config.dlq.stream)).slice(dlqBefore);
+  const deadLettered = dlq
+    .map((record) => parseDlqEnvelope(record.data))
+    .filter((envelope) => envelope.handler === 'event-validator')
+    .map((envelope) => ({
+      id: envelope.source.id,
+      reason: envelope.reason,
+      errors: envelope.errors?.length ?? 0,
+    }));
+  return { republished, deadLettered, invocationErrors };
+}
+
+export const eventValidatorScenario: Scenario = {
+  name: 'event-validator',
+  async run(ctx) {
+    if (!ctx.stage.config.eventValidator) {
+      ctx.log('no eventValidator in the config: skipped');
+      return true;
+    }
+    const { handler } = (await import('../../functions/event-validator/handler.js')) as { handler: Handler };
+    const report = await runEventValidator(ctx, handler);
+    ctx.log(`sent ${SAMPLE_EVENTS.length} inputs (4 single events and a batch of 5)`);
+    ctx.log(`republished through the PutEvents stand-in: ${report.republished.length}`);
+    for (const event of report.republished) {
+      ctx.log(`  ${event.source.padEnd(22)} ${event.detailType.padEnd(16)} from ${event.originalId}`);
+    }
+    ctx.log(`sent to the DLQ stream: ${report.deadLettered.length}`);
+    for (const entry of report.deadLettered) {
+      ctx.log(`  ${entry.reason.padEnd(22)} ${entry.id}${entry.errors ? ` (${entry.errors} errors)` : ''}`);
+    }
+    for (const error of report.invocationErrors) ctx.log(`INVOCATION FAILED: ${error}`);
+    return (
+      report.invocationErrors.length === 0 && report.republished.length + report.deadLettered.length === 9
+    );
+  },
+};

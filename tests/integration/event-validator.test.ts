@@ -1,0 +1,62 @@
+/**
+ * event-validator on loopback: the real handler module, republishing through the SDK to the
+ * PutEvents stand-in and dead-lettering to the DLQ stream on the Kinesis emulator.
+ */
+import type { EventBridgeEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../local/lambda-context.js';
+import { runEventValidator } from '../../local/scenarios/event-validator.js';
+import { type LocalSession, startLocalSession } from '../../local/session.js';
+import { RetryLaterError } from '../../shared/errors.js';
+import { loadEvent } from '../helpers/fixtures.js';
+
+type Event = EventBridgeEvent<string, unknown>;
+type Handler = (input: Event | Event[], context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+let session: LocalSession;
+let handler: Handler;
+
+beforeAll(async () => {
+  session = await startLocalSession();
+  ({ handler } = (await import('../../functions/event-validator/handler.js')) as { handler: Handler });
+});
+
+afterAll(async () => {
+  await session?.stop();
+});
+
+describe('event-validator with the PutEvents stand-in and the DLQ stream', () => {
+  it('republishes the valid samples and dead-letters the rest, each with its reason', async () => {
+    const report = await runEventValidator({ ...session, log: () => {} }, handler);
+    expect(report.invocationErrors).toEqual([]);
+    expect(report.republished.map((e) => `${e.source}/${e.detailType}`)).toEqual([
+      'valid.cwi.servicea/NEW_WIDGET',
+      'valid.cwi.servicea/NEW_WIDGET',
+      'valid.cwi.servicea/WIDGET_DELETED',
+    ]);
+    expect(report.deadLettered.map((e) => e.reason).sort()).toEqual([
+      'INVALID_EVENT',
+      'INVALID_EVENT',
+      'LOOP',
+      'LOOP',
+      'NO_SCHEMA',
+      'NO_SCHEMA',
+    ]);
+    expect(report.deadLettered.find((e) => e.reason === 'INVALID_EVENT')?.errors).toBe(6);
+    const stored = session.aws.eventBridge.events.at(-1);
+    expect(stored).toMatchObject({ bus: 'central-local', time: '2026-11-21T09:30:00.000Z' });
+    expect(session.aws.eventBridge.calls.every((n) => n <= 10)).toBe(true);
+  });
+
+  it('retries throttled entries, and fails the invocation when they keep failing', async () => {
+    const valid = loadEvent<Event>('eventbridge-valid.json');
+    const before = session.aws.eventBridge.events.length;
+    session.aws.eventBridge.failNext(1, 'ThrottlingException');
+    await handler(valid, lambdaContext('eventValidator', 30));
+    expect(session.aws.eventBridge.events.length).toBe(before + 1);
+
+    session.aws.eventBridge.failNext(50, 'InternalFailure');
+    await expect(handler(valid, lambdaContext('eventValidator', 30))).rejects.toBeInstanceOf(RetryLaterError);
+    expect(session.aws.eventBridge.events.length).toBe(before + 1);
+  });
+});

@@ -61,6 +61,9 @@ export function schemaIssues(error: z.ZodError): string[] {
     if (issue.code === 'unrecognized_keys') {
       return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     }
+    if (issue.code === 'invalid_key') {
+      return `${path}: the key ${issue.issues.map((inner) => inner.message).join('; ')}`;
+    }
     return `${path}: ${issue.message}`;
   });
 }

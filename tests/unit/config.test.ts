@@ -14,7 +14,7 @@ import {
   stageParams,
 } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
-import { queueArn, rawTestConfig } from '../helpers/fixtures.js';
+import { queueArn, type RawConfig, rawTestConfig } from '../helpers/fixtures.js';
 
 const ctx = { stage: 'test', params: {} };
 
@@ -227,6 +227,51 @@ describe('config validation', () => {
   });
 });
 
+describe('event validator config', () => {
+  const withValidator = (sources: RawConfig, extra: RawConfig = {}) =>
+    rawTestConfig((raw) => {
+      raw.eventValidator = { centralBus: { name: 'central' }, sources, ...extra };
+    });
+
+  it('refuses input sources that could match an output source (loop guard)', () => {
+    expect(issuesOf(withValidator({ 'valid.orders': { detailTypes: {} } }))).toEqual([
+      'eventValidator.sources.valid.orders: starts with the output prefix "valid."; republished events would loop',
+    ]);
+    const chained = withValidator({
+      a: { detailTypes: {}, outputSource: 'b' },
+      b: { detailTypes: {} },
+    });
+    expect(issuesOf(chained)).toEqual([
+      'eventValidator.sources.b: is the output source of sources.a; republished events would loop',
+    ]);
+  });
+
+  it('refuses wildcard or prefix patterns as input sources, and aws. sources', () => {
+    expect(issuesOf(withValidator({ 'cwi.*': { detailTypes: {} } }))[0]).toContain('no wildcards');
+    expect(issuesOf(withValidator({ 'aws.ec2': { detailTypes: {} } }))).toEqual([
+      'eventValidator.sources.aws.ec2: custom sources must not start with "aws."',
+    ]);
+  });
+
+  it('refuses a consumer forwarding a source nothing republishes', () => {
+    const raw = withValidator(
+      { 'cwi.a': { detailTypes: {} } },
+      {
+        consumers: [
+          {
+            name: 'b',
+            busArn: 'arn:aws:events:eu-west-1:111122223333:event-bus/default',
+            sources: ['valid.cwi.b'],
+          },
+        ],
+      },
+    );
+    expect(issuesOf(raw)).toEqual([
+      'eventValidator.consumers[0].sources: "valid.cwi.b" is not an output source of any configured source',
+    ]);
+  });
+});
+
 describe('npm run check-config', () => {
   const run = promisify(execFile);
   const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
@@ -246,5 +291,15 @@ describe('npm run check-config', () => {
     // Assess
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('sqsToKinesis.routes[0].eventSource.batchSize');
+  });
+
+  it('fails on a schema that does not compile, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'check-config-'));
+    cpSync('config', join(dir, 'config'), { recursive: true });
+    writeFileSync(join(dir, 'config/schemas/cwi.servicea/NEW_WIDGET.json'), '{"type": "not-a-type"}');
+    const bad = await run(tsx, [script, '--stage', 'dev'], { cwd: dir }).catch((error) => error);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('eventValidator.sources.cwi.servicea.detailTypes.NEW_WIDGET.schema');
+    expect(bad.stderr).toContain('config/event-schemas.bundle.json is out of date');
   });
 });

@@ -41,6 +41,9 @@ export type DlqReason =
   | 'LOOP'
   | 'ENTRY_TOO_LARGE'
   | 'REPUBLISH_REJECTED'
+  | 'KPL_BAD_MD5'
+  | 'KPL_CORRUPT'
+  | 'MISSING_FIELDS'
   | 'UNEXPECTED_ERROR';
 
 /** A record that cannot be mapped to its target. It goes to the DLQ stream with `reason`. */

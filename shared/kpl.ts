@@ -1,0 +1,186 @@
+/**
+ * De-aggregation of KPL aggregated records (Lambda hands them over as they are).
+ *
+ * Format: the magic bytes F3 89 9A C2, a protobuf (proto2) AggregatedRecord, then the
+ * 16-byte MD5 of the protobuf bytes.
+ *   AggregatedRecord { repeated string partition_key_table = 1;
+ *                      repeated string explicit_hash_key_table = 2;
+ *                      repeated Record records = 3; }
+ *   Record { required uint64 partition_key_index = 1; optional uint64 explicit_hash_key_index = 2;
+ *            required bytes data = 3; repeated Tag tags = 4; }
+ * A record without the magic is one plain user record. A record with the magic but a bad
+ * MD5, or a protobuf that does not parse, is a typed error for that record alone.
+ * The decoder is hand-written: one pass, no allocations beyond the results, and the user
+ * records' data are views into the decoded buffer.
+ */
+import { createHash } from 'node:crypto';
+import { MappingError } from './errors.js';
+
+export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
+const MD5_BYTES = 16;
+
+export interface UserRecord {
+  partitionKey: string;
+  explicitHashKey?: string;
+  data: Buffer;
+  /** The Kinesis record's sequence number. */
+  sequenceNumber: string;
+  /** The user record's index in the aggregated record (0 for a plain record). */
+  subSequenceNumber: number;
+  aggregated: boolean;
+}
+
+export class KplError extends MappingError {}
+
+export interface KinesisRecordLike {
+  data: string | Uint8Array;
+  partitionKey: string;
+  sequenceNumber: string;
+  explicitHashKey?: string;
+}
+
+/** Reads protobuf wire format from a buffer, throwing a KplError when it runs out or goes wrong. */
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    readonly end: number,
+    start = 0,
+  ) {
+    this.pos = start;
+  }
+
+  varint(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.end)
+        throw new KplError('KPL_CORRUPT', 'Truncated varint in the aggregated record');
+      const byte = this.buf[this.pos++] as number;
+      if (shift < 49) result += (byte & 0x7f) * 2 ** shift;
+      else if ((byte & 0x7f) !== 0) throw new KplError('KPL_CORRUPT', 'Varint too large for an index');
+      if ((byte & 0x80) === 0) return result;
+      shift += 7;
+      if (shift > 63) throw new KplError('KPL_CORRUPT', 'Varint longer than 10 bytes');
+    }
+  }
+
+  /** A length-delimited field's [start, end). */
+  span(): [number, number] {
+    const length = this.varint();
+    const start = this.pos;
+    if (start + length > this.end)
+      throw new KplError('KPL_CORRUPT', 'Length-delimited field runs past the record');
+    this.pos = start + length;
+    return [start, start + length];
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.span();
+        return;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw new KplError('KPL_CORRUPT', `Unsupported protobuf wire type ${wireType}`);
+    }
+    if (this.pos > this.end) throw new KplError('KPL_CORRUPT', 'Field runs past the record');
+  }
+}
+
+function hasMagic(bytes: Buffer): boolean {
+  return (
+    bytes.length >= KPL_MAGIC.length &&
+    bytes[0] === 0xf3 &&
+    bytes[1] === 0x89 &&
+    bytes[2] === 0x9a &&
+    bytes[3] === 0xc2
+  );
+}
+
+/** The user records in one Kinesis record; throws a KplError for a corrupt aggregated record. */
+export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRecord[] {
+  const bytes =
+    typeof record.data === 'string' ? Buffer.from(record.data, 'base64') : Buffer.from(record.data);
+  if (!hasMagic(bytes)) {
+    return [
+      {
+        partitionKey: record.partitionKey,
+        ...(record.explicitHashKey ? { explicitHashKey: record.explicitHashKey } : {}),
+        data: bytes,
+        sequenceNumber: record.sequenceNumber,
+        subSequenceNumber: 0,
+        aggregated: false,
+      },
+    ];
+  }
+  const start = KPL_MAGIC.length;
+  const end = bytes.length - MD5_BYTES;
+  if (end < start) throw new KplError('KPL_CORRUPT', 'Aggregated record too short for its MD5 trailer');
+  if (verifyMd5) {
+    const digest = createHash('md5').update(bytes.subarray(start, end)).digest();
+    if (!digest.equals(bytes.subarray(end))) {
+      throw new KplError('KPL_BAD_MD5', 'The aggregated record MD5 does not match its content');
+    }
+  }
+
+  const partitionKeys: string[] = [];
+  const hashKeys: string[] = [];
+  const spans: [number, number][] = [];
+  const top = new Reader(bytes, end, start);
+  while (top.pos < end) {
+    const tag = top.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (wireType === 2 && field >= 1 && field <= 3) {
+      const [from, to] = top.span();
+      if (field === 1) partitionKeys.push(bytes.toString('utf8', from, to));
+      else if (field === 2) hashKeys.push(bytes.toString('utf8', from, to));
+      else spans.push([from, to]);
+    } else {
+      top.skip(wireType);
+    }
+  }
+
+  return spans.map(([from, to], index) => {
+    const reader = new Reader(bytes, to, from);
+    let partitionIndex: number | undefined;
+    let hashIndex: number | undefined;
+    let data: Buffer | undefined;
+    while (reader.pos < to) {
+      const tag = reader.varint();
+      const field = Math.floor(tag / 8);
+      const wireType = tag & 7;
+      if (field === 1 && wireType === 0) partitionIndex = reader.varint();
+      else if (field === 2 && wireType === 0) hashIndex = reader.varint();
+      else if (field === 3 && wireType === 2) {
+        const [a, b] = reader.span();
+        data = bytes.subarray(a, b);
+      } else reader.skip(wireType);
+    }
+    const partitionKey = partitionIndex === undefined ? undefined : partitionKeys[partitionIndex];
+    if (partitionKey === undefined || data === undefined) {
+      throw new KplError('KPL_CORRUPT', `User record ${index} lacks its partition key or data`);
+    }
+    const explicitHashKey = hashIndex === undefined ? undefined : hashKeys[hashIndex];
+    if (hashIndex !== undefined && explicitHashKey === undefined) {
+      throw new KplError('KPL_CORRUPT', `User record ${index} points past the explicit hash key table`);
+    }
+    return {
+      partitionKey,
+      ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
+      data,
+      sequenceNumber: record.sequenceNumber,
+      subSequenceNumber: index,
+      aggregated: true,
+    };
+  });
+}

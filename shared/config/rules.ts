@@ -37,7 +37,7 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
   if (dlqName in config.streams) {
     errors.push(`streams.${dlqName}: is the DLQ stream; it is configured under dlq, not streams`);
   }
-  errors.push(...firehoseIssues(config), ...validatorIssues(config));
+  errors.push(...firehoseIssues(config), ...validatorIssues(config), ...aggregatorIssues(config));
   const mapper = config.sqsToKinesis;
   if (!mapper) return { errors, warnings };
 
@@ -187,5 +187,27 @@ function validatorIssues(config: PipelineConfig): string[] {
       }
     }
   });
+  return errors;
+}
+
+function aggregatorIssues(config: PipelineConfig): string[] {
+  const aggregator = config.kinesisAggregator;
+  if (!aggregator) return [];
+  const errors: string[] = [];
+  for (const side of ['input', 'output'] as const) {
+    const stream = aggregator[side].stream;
+    if (!stream.startsWith('arn:') && !(stream in config.streams)) {
+      errors.push(
+        `${formatPath(['kinesisAggregator', side, 'stream'])}: stream "${stream}" is not declared under streams; declare it there or give an existing stream's ARN`,
+      );
+    }
+  }
+  if (aggregator.input.stream === aggregator.output.stream) {
+    errors.push('kinesisAggregator.output.stream: is the input stream; results would be aggregated again');
+  }
+  const keepBy = aggregator.state.keepBy;
+  if (keepBy !== undefined && !(keepBy in aggregator.metrics)) {
+    errors.push(`kinesisAggregator.state.keepBy: "${keepBy}" is not one of the metrics`);
+  }
   return errors;
 }

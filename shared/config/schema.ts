@@ -324,6 +324,71 @@ export const eventValidatorSchema = z.strictObject({
     .default({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86_400 }),
 });
 
+const where = z
+  .strictObject({ path: jsonPath, equals: z.union([z.string(), z.number(), z.boolean()]) })
+  .describe('Only records whose value at `path` equals `equals`.');
+
+export const aggregateMetricSchema = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('count'), where: where.optional() }),
+  z.strictObject({
+    op: z.enum(['sum', 'min', 'max', 'first', 'last', 'mean']),
+    path: jsonPath.describe('A numeric field.'),
+    where: where.optional(),
+  }),
+  z.strictObject({
+    op: z.literal('weightedMean'),
+    path: jsonPath.describe('The value (a price).'),
+    weight: jsonPath.describe('Its weight (a quantity): VWAP = sum(value x weight) / sum(weight).'),
+    where: where.optional(),
+  }),
+  z.strictObject({
+    op: z.literal('top'),
+    by: jsonPath.describe('The record with the largest value here wins.'),
+    fields: z.array(jsonPath).min(1).max(20).describe('What to keep of the winning record.'),
+    where: where.optional(),
+  }),
+  z.strictObject({
+    op: z.literal('countBy'),
+    path: jsonPath.describe('A categorical field.'),
+    where: where.optional(),
+  }),
+]);
+
+export const kinesisAggregatorSchema = z.strictObject({
+  timeoutSeconds: z.int().min(1).max(900).default(60),
+  memorySize: z.int().min(128).max(10_240).default(1024),
+  input: z.strictObject({
+    stream: streamRef,
+    batchSize: z.int().min(1).max(10_000).default(1000),
+    startingPosition: z.enum(['LATEST', 'TRIM_HORIZON']).default('LATEST'),
+    tumblingWindowInSeconds: z.int().min(1).max(900).default(60),
+    bisectBatchOnFunctionError: z.boolean().default(true),
+    maximumRetryAttempts: z.int().min(-1).max(10_000).default(10),
+    maximumRecordAgeInSeconds: z.union([z.literal(-1), z.int().min(60).max(604_800)]).default(3600),
+    parallelizationFactor: z.int().min(1).max(10).default(1),
+  }),
+  output: z.strictObject({ stream: streamRef }),
+  groupBy: jsonPath.describe('The group key of each record (a ticker).'),
+  filter: where.optional().describe('Records that do not match are skipped (counted, not errors).'),
+  metrics: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be an identifier'), aggregateMetricSchema)
+    .refine((metrics) => Object.keys(metrics).length > 0, 'must name at least one metric'),
+  state: z
+    .strictObject({
+      maxBytes: z
+        .int()
+        .min(10_000)
+        .max(1_000_000)
+        .default(900_000)
+        .describe('Serialised state budget per shard (Lambda ends the window early past 1 MB).'),
+      keepBy: z
+        .string()
+        .optional()
+        .describe('Metric that ranks groups when some must go (their record count by default).'),
+    })
+    .default({ maxBytes: 900_000 }),
+});
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -333,6 +398,7 @@ export const configSchema = z
     sqsToKinesis: sqsToKinesisSchema.optional(),
     firehoseTransform: firehoseTransformSchema.optional(),
     eventValidator: eventValidatorSchema.optional(),
+    kinesisAggregator: kinesisAggregatorSchema.optional(),
   })
   .describe('Configuration of the streaming-pipeline bundle: one file for every handler.');
 
@@ -344,3 +410,5 @@ export type BodyRule = z.infer<typeof bodySchema>;
 export type StreamSettings = z.infer<typeof streamSchema>;
 export type FirehoseTransformConfig = z.infer<typeof firehoseTransformSchema>;
 export type EventValidatorConfig = z.infer<typeof eventValidatorSchema>;
+export type KinesisAggregatorConfig = z.infer<typeof kinesisAggregatorSchema>;
+export type AggregateMetric = z.infer<typeof aggregateMetricSchema>;

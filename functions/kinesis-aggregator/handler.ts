@@ -1,0 +1,39 @@
+/**
+ * kinesis-aggregator: per-window, per-group statistics over a (KPL-aggregated) Kinesis
+ * stream, on Lambda's tumbling windows. State comes in and goes out with every invocation;
+ * the window's final invocation writes one result per group to the output stream.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import rawConfig from '../../config/pipeline.json' with { type: 'json' };
+import { createKinesisClient } from '../../shared/aws-clients.js';
+import { configFromEnvironment } from '../../shared/config/load.js';
+import { ConfigError } from '../../shared/errors.js';
+import {
+  aggregateWindow,
+  HANDLER_NAME,
+  prepareAggregator,
+  type TumblingWindowEvent,
+  type WindowResponse,
+} from '../../shared/kinesis-aggregator.js';
+import { powertoolsMetrics } from '../../shared/observability.js';
+
+const logger = new Logger({ serviceName: HANDLER_NAME });
+const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+if (!config.kinesisAggregator) throw new ConfigError(['kinesisAggregator: is not configured']);
+const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
+const kinesis = createKinesisClient();
+const aggregator = prepareAggregator(config);
+
+export const handler = async (event: TumblingWindowEvent, context: Context): Promise<WindowResponse> => {
+  logger.addContext(context);
+  return aggregateWindow(event, {
+    ...aggregator,
+    kinesis,
+    logger,
+    metrics: powertoolsMetrics(metrics),
+    now: () => new Date(),
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+};

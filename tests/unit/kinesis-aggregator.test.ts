@@ -1,0 +1,278 @@
+import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { compileReducer, emptyState, positionOf, type WindowState } from '../../shared/aggregation.js';
+import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
+import { RetryLaterError } from '../../shared/errors.js';
+import {
+  type AggregatorDeps,
+  aggregateWindow,
+  idempotencyKey,
+  prepareAggregator,
+  type TumblingWindowEvent,
+} from '../../shared/kinesis-aggregator.js';
+import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
+import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
+
+const kinesisMock = mockClient(KinesisClient);
+const config = localConfig();
+const settings = config.kinesisAggregator as KinesisAggregatorConfig;
+const reducer = compileReducer(settings);
+const DLQ = 'pipeline-dlq-local';
+const OUTPUT = 'trade-stats-local';
+
+type Trade = { id: number; tickerSymbol: string; tradeType: 'BUY' | 'SELL'; price: number; quantity: number };
+
+function deps(overrides: Partial<AggregatorDeps> = {}) {
+  return {
+    ...prepareAggregator(config),
+    kinesis: new KinesisClient({ region: 'us-east-1' }),
+    logger: recordingLogger(),
+    metrics: recordingMetrics(),
+    now: fixedNow,
+    sleep: noSleep,
+    policy: { maxAttempts: 2 },
+    ...overrides,
+  } as AggregatorDeps & {
+    logger: ReturnType<typeof recordingLogger>;
+    metrics: ReturnType<typeof recordingMetrics>;
+  };
+}
+
+/** A Kinesis double: `fail(stream)` may refuse entries; returns what was written, per stream. */
+function kinesisDouble(fail: (stream: string) => boolean = () => false) {
+  const written = new Map<string, string[]>();
+  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+    const stream = input.StreamName ?? '';
+    const records = (input.Records ?? []).map((r) => {
+      if (fail(stream)) return { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' };
+      written.set(stream, [...(written.get(stream) ?? []), Buffer.from(r.Data as Uint8Array).toString()]);
+      return { SequenceNumber: '1', ShardId: 'shardId-000000000000' };
+    });
+    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
+  });
+  return written;
+}
+
+const trades = (n: number, offset = 0): Trade[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: offset + i,
+    tickerSymbol: ['AMZN', 'MSFT', 'NVDA'][(offset + i) % 3] as string,
+    tradeType: (offset + i) % 2 ? 'SELL' : 'BUY',
+    price: 100 + ((offset + i) % 11) * 0.5,
+    quantity: ((offset + i) % 9) + 1,
+  }));
+
+describe('aggregation reducer', () => {
+  it('computes every metric of the vocabulary for a group', () => {
+    const state = emptyState();
+    const input: Trade[] = [
+      { id: 1, tickerSymbol: 'AMZN', tradeType: 'BUY', price: 10, quantity: 1 },
+      { id: 2, tickerSymbol: 'AMZN', tradeType: 'SELL', price: 20, quantity: 3 },
+      { id: 3, tickerSymbol: 'AMZN', tradeType: 'BUY', price: 16, quantity: 4 },
+      { id: 4, tickerSymbol: 'AMZN', tradeType: 'SELL', price: 12, quantity: 3 },
+    ];
+    input.forEach((t, i) => reducer.add(state, t, positionOf('100', i)));
+    expect(reducer.results(state)).toEqual([
+      {
+        group: 'AMZN',
+        records: 4,
+        metrics: {
+          trades: 4,
+          volume: 11,
+          vwap: (10 * 1 + 20 * 3 + 16 * 4 + 12 * 3) / 11,
+          minPrice: 10,
+          maxPrice: 20,
+          firstPrice: 10,
+          lastPrice: 12,
+          meanPrice: 14.5,
+          sides: { BUY: 2, SELL: 2 },
+          largestBuy: { id: 3, price: 16, quantity: 4 },
+          largestSell: { id: 2, price: 20, quantity: 3 }, // a tie on quantity: the earlier record
+        },
+      },
+    ]);
+  });
+
+  it('gives the same result merging partial states in any split and order as in one pass', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 120 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        (n, cuts, reverse) => {
+          const all = trades(n);
+          const once = emptyState();
+          all.forEach((t, i) => reducer.add(once, t, positionOf('7', i)));
+          const bounds = [...new Set([0, ...cuts.map((c) => c % n), n])].sort((a, b) => a - b);
+          const parts: WindowState[] = [];
+          for (let k = 0; k + 1 < bounds.length; k++) {
+            const part = emptyState();
+            for (let i = bounds[k] as number; i < (bounds[k + 1] as number); i++) {
+              reducer.add(part, all[i], positionOf('7', i));
+            }
+            parts.push(JSON.parse(JSON.stringify(part))); // states travel as JSON
+          }
+          if (reverse) parts.reverse();
+          const merged = parts.reduce((a, b) => reducer.merge(a, b), emptyState());
+          const expected = reducer.results(once);
+          const actual = reducer.results(merged);
+          expect(actual.map((r) => r.group)).toEqual(expected.map((r) => r.group));
+          actual.forEach((result, g) => {
+            for (const [name, value] of Object.entries(result.metrics)) {
+              const want = expected[g]?.metrics[name];
+              if (typeof value === 'number') expect(value).toBeCloseTo(want as number, 9);
+              else expect(value).toEqual(want);
+            }
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a record without the fields, leaving the state as it was', () => {
+    const state = emptyState();
+    reducer.add(state, trades(1)[0], positionOf('1', 0));
+    const before = JSON.stringify(state);
+    expect(() =>
+      reducer.add(state, { tickerSymbol: 'AMZN', tradeType: 'BUY', quantity: 1 }, positionOf('1', 1)),
+    ).toThrow('Record has no usable value at "price"');
+    expect(() => reducer.add(state, { price: 1, quantity: 1 }, positionOf('1', 2))).toThrow('"tickerSymbol"');
+    expect(JSON.stringify(state)).toBe(before);
+  });
+
+  it('keeps the state under its budget by dropping the least important groups, and counts them', () => {
+    const small = compileReducer({ ...settings, state: { maxBytes: 20_000, keepBy: 'volume' } });
+    const state = emptyState();
+    for (let i = 0; i < 2_000; i++) {
+      small.add(state, { ...trades(1, i)[0], tickerSymbol: `T${i}`, quantity: i + 1 }, positionOf('1', i));
+    }
+    const evicted = small.bound(state);
+    expect(evicted).toBeGreaterThan(1_000);
+    expect(Buffer.byteLength(JSON.stringify(state))).toBeLessThanOrEqual(20_000);
+    expect(state.evictedGroups).toBe(evicted);
+    expect(Object.keys(state.groups)).toContain('T1999'); // the biggest volume stays
+    expect(Object.keys(state.groups)).not.toContain('T0');
+  });
+
+  it('skips records the filter does not match, and counts them', () => {
+    const filtered = compileReducer({ ...settings, filter: { path: 'tradeType', equals: 'BUY' } });
+    const state = emptyState();
+    trades(10).forEach((t, i) => filtered.add(state, t, positionOf('1', i)));
+    expect(state.filtered).toBe(5);
+    expect(filtered.results(state).reduce((n, r) => n + r.records, 0)).toBe(5);
+  });
+});
+
+describe('kinesis-aggregator window', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  it('folds plain and KPL-aggregated records into the state, returning it with no failures', async () => {
+    const written = kinesisDouble();
+    const plain = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
+    const first = await aggregateWindow(plain, deps());
+    expect(first.batchItemFailures).toEqual([]);
+    expect(reducer.results(first.state).map((r) => [r.group, r.records])).toEqual([
+      ['AMZN', 2],
+      ['MSFT', 2],
+      ['NVDA', 2],
+    ]);
+    const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
+    kpl.state = JSON.parse(JSON.stringify(first.state));
+    const second = await aggregateWindow(kpl, deps());
+    expect(reducer.results(second.state).reduce((n, r) => n + r.records, 0)).toBe(6 + 12);
+    expect(written.size).toBe(0); // nothing written before the final invocation
+  });
+
+  it('on the final invocation writes one result per group, with an idempotency key', async () => {
+    const written = kinesisDouble();
+    const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    const response = await aggregateWindow(final, deps());
+    expect(response.batchItemFailures).toEqual([]);
+    const results = (written.get(OUTPUT) ?? []).map((r) => JSON.parse(r));
+    expect(results.map((r) => r.group)).toEqual(['AMZN', 'MSFT', 'NVDA']);
+    expect(results[0]).toMatchObject({
+      windowStart: '2026-11-21T09:00:00Z',
+      windowEnd: '2026-11-21T09:01:00Z',
+      shardId: 'shardId-000000000000',
+      records: 3,
+      idempotencyKey: idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000000', 'AMZN'),
+    });
+    expect(Object.keys(results[0].metrics)).toEqual(Object.keys(settings.metrics));
+  });
+
+  it('gives the same results whether a window comes in one invocation or several', async () => {
+    kinesisDouble();
+    const plain = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
+    const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
+    const oneShot = { ...plain, Records: [...plain.Records, ...kpl.Records] };
+    const together = await aggregateWindow(oneShot, deps());
+    const a = await aggregateWindow(plain, deps());
+    const b = await aggregateWindow({ ...kpl, state: JSON.parse(JSON.stringify(a.state)) }, deps());
+    expect(reducer.results(b.state)).toEqual(reducer.results(together.state));
+  });
+
+  it('sends bad records to the DLQ with their reasons, without retrying them', async () => {
+    const written = kinesisDouble();
+    const bad = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
+    const d = deps();
+    const response = await aggregateWindow(bad, d);
+    expect(response.batchItemFailures).toEqual([]);
+    const envelopes = (written.get(DLQ) ?? []).map((r) => parseDlqEnvelope(r)) as DlqEnvelope[];
+    expect(envelopes.map((e) => e.reason).sort()).toEqual([
+      'BODY_NOT_JSON',
+      'KPL_BAD_MD5',
+      'MISSING_FIELDS',
+      'MISSING_FIELDS',
+    ]);
+    expect(
+      envelopes.every((e) => e.source.type === 'kinesis' && e.source.shardId === 'shardId-000000000000'),
+    ).toBe(true);
+    expect(reducer.results(response.state).map((r) => r.group)).toEqual(['NVDA']);
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({ sentToDlq: 4 });
+  });
+
+  it('hands back from the first record whose dead letter failed, keeping only earlier records in the state', async () => {
+    kinesisDouble((stream) => stream === DLQ);
+    const bad = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
+    const incoming = loadEvent<TumblingWindowEvent>('kinesis-window-final.json').state as RawConfig;
+    bad.state = incoming;
+    const response = await aggregateWindow(bad, deps());
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.Records[0]?.kinesis.sequenceNumber }]);
+    expect(reducer.results(response.state)).toEqual(reducer.results(incoming as unknown as WindowState));
+  });
+
+  it('fails the final invocation when a result cannot be written, so Lambda retries it', async () => {
+    kinesisDouble((stream) => stream === OUTPUT);
+    await expect(aggregateWindow(loadEvent('kinesis-window-final.json'), deps())).rejects.toThrow(
+      RetryLaterError,
+    );
+  });
+
+  it('marks results of a window that Lambda ended early', async () => {
+    const written = kinesisDouble();
+    const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    final.isWindowTerminatedEarly = true;
+    await aggregateWindow(final, deps());
+    expect(JSON.parse((written.get(OUTPUT) ?? [])[0] as string)).toMatchObject({ terminatedEarly: true });
+  });
+
+  it('keeps config errors for an unknown keepBy metric at check time', () => {
+    expect(() =>
+      testConfig((raw) => {
+        raw.streams.in = {};
+        raw.streams.out = {};
+        raw.kinesisAggregator = {
+          input: { stream: 'in' },
+          output: { stream: 'out' },
+          groupBy: 'k',
+          metrics: { n: { op: 'count' } },
+          state: { keepBy: 'volume' },
+        };
+      }),
+    ).toThrow('kinesisAggregator.state.keepBy: "volume" is not one of the metrics');
+  });
+});

@@ -74,7 +74,9 @@ describe('aggregation reducer', () => {
       { id: 3, tickerSymbol: 'AMZN', tradeType: 'BUY', price: 16, quantity: 4 },
       { id: 4, tickerSymbol: 'AMZN', tradeType: 'SELL', price: 12, quantity: 3 },
     ];
-    input.forEach((t, i) => reducer.add(state, t, positionOf('100', i)));
+    input.forEach((t, i) => {
+      reducer.add(state, t, positionOf('100', i));
+    });
     expect(reducer.results(state)).toEqual([
       {
         group: 'AMZN',
@@ -105,7 +107,9 @@ describe('aggregation reducer', () => {
         (n, cuts, reverse) => {
           const all = trades(n);
           const once = emptyState();
-          all.forEach((t, i) => reducer.add(once, t, positionOf('7', i)));
+          all.forEach((t, i) => {
+            reducer.add(once, t, positionOf('7', i));
+          });
           const bounds = [...new Set([0, ...cuts.map((c) => c % n), n])].sort((a, b) => a - b);
           const parts: WindowState[] = [];
           for (let k = 0; k + 1 < bounds.length; k++) {
@@ -161,7 +165,9 @@ describe('aggregation reducer', () => {
   it('skips records the filter does not match, and counts them', () => {
     const filtered = compileReducer({ ...settings, filter: { path: 'tradeType', equals: 'BUY' } });
     const state = emptyState();
-    trades(10).forEach((t, i) => filtered.add(state, t, positionOf('1', i)));
+    trades(10).forEach((t, i) => {
+      filtered.add(state, t, positionOf('1', i));
+    });
     expect(state.filtered).toBe(5);
     expect(filtered.results(state).reduce((n, r) => n + r.records, 0)).toBe(5);
   });

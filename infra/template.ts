@@ -9,6 +9,7 @@ import type { PipelineConfig, StreamSettings } from '../shared/config/schema.js'
 import { eventBridgeInfra } from './eventbridge.js';
 import { firehoseInfra } from './firehose.js';
 import { type Cfn, functionRole, getAtt, sub } from './iam.js';
+import { aggregatorInfra } from './kinesis-aggregator.js';
 
 export interface InfraInput {
   service: string;
@@ -235,6 +236,19 @@ export function buildInfra(input: InfraInput): { functions: Cfn; resources: Cfn 
     Object.assign(functions, events.functions);
     Object.assign(resources, events.resources);
     Object.assign(outputs, events.outputs);
+  }
+  if (config.kinesisAggregator) {
+    const aggregator = aggregatorInfra({
+      service,
+      stage,
+      aggregator: config.kinesisAggregator,
+      streamArn,
+      dlqStreamArn: streamArn(config.dlq.stream),
+      environment,
+    });
+    Object.assign(functions, aggregator.functions);
+    Object.assign(resources, aggregator.resources);
+    Object.assign(outputs, aggregator.outputs);
   }
   for (const id of streamIds.values()) outputs[`${id}Name`] = { Value: { Ref: id } };
   return { functions, resources: { Resources: resources, Outputs: outputs } };

@@ -1,17 +1,24 @@
 /**
  * npm start: the whole pipeline on embedded emulators, then everything stopped.
  *   npm start                 every scenario
- *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform, event-validator)
+ *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform,
+ *                             event-validator, kinesis-aggregator)
  *   npm start -- --verbose    the handlers' own log lines too
  */
 import { parseArgs } from '../scripts/cli-args.js';
 import { eventValidatorScenario } from './scenarios/event-validator.js';
 import { firehoseTransformScenario } from './scenarios/firehose-transform.js';
+import { kinesisAggregatorScenario } from './scenarios/kinesis-aggregator.js';
 import { sqsToKinesisScenario } from './scenarios/sqs-to-kinesis.js';
 import type { Scenario } from './scenarios/types.js';
 import { startLocalSession } from './session.js';
 
-const SCENARIOS: Scenario[] = [sqsToKinesisScenario, firehoseTransformScenario, eventValidatorScenario];
+const SCENARIOS: Scenario[] = [
+  sqsToKinesisScenario,
+  firehoseTransformScenario,
+  eventValidatorScenario,
+  kinesisAggregatorScenario,
+];
 
 const args = parseArgs(process.argv.slice(2));
 const only = args.values.get('only');

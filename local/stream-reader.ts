@@ -11,6 +11,7 @@ export interface StreamRecord {
   sequenceNumber: string;
   partitionKey: string;
   data: Uint8Array;
+  arrival?: Date;
 }
 
 export async function readStream(kinesis: KinesisClient, streamName: string): Promise<StreamRecord[]> {
@@ -35,6 +36,7 @@ export async function readStream(kinesis: KinesisClient, streamName: string): Pr
           sequenceNumber: record.SequenceNumber as string,
           partitionKey: record.PartitionKey as string,
           data: record.Data as Uint8Array,
+          ...(record.ApproximateArrivalTimestamp ? { arrival: record.ApproximateArrivalTimestamp } : {}),
         });
       }
       if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;

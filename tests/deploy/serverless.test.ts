@@ -43,7 +43,9 @@ describe('serverless package', () => {
   const routes = config.sqsToKinesis?.routes ?? [];
 
   it('has one SQS event source per configured queue, with the configured batch settings', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    const mappings = ofType('AWS::Lambda::EventSourceMapping')
+      .map(([, r]) => r.Properties)
+      .filter((m) => String(m.EventSourceArn).startsWith('arn:aws:sqs:'));
     expect(mappings.map((m) => m.EventSourceArn).sort()).toEqual(routes.map((r) => r.queueArn).sort());
     for (const route of routes) {
       const mapping = mappings.find((m) => m.EventSourceArn === route.queueArn);
@@ -61,6 +63,8 @@ describe('serverless package', () => {
       'DLQStream',
       'OrdersStream',
       'PageVisitsStream',
+      'StockTradesStream',
+      'TradeStatsStream',
     ]);
     for (const stream of Object.values(streams)) {
       expect(stream.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
@@ -105,6 +109,7 @@ describe('serverless package', () => {
       'FirehoseDeliveryRole',
       'FirehoseTransformRole',
       'ForwardingRole',
+      'KinesisAggregatorRole',
       'SesToFirehoseRole',
       'SqsToKinesisRole',
     ]);
@@ -139,6 +144,7 @@ describe('serverless package', () => {
       ['sqsToKinesis.zip', 'sqs-to-kinesis'],
       ['firehoseTransform.zip', 'firehose-transform'],
       ['eventValidator.zip', 'event-validator'], // its schemas are bundled, not shipped as files
+      ['kinesisAggregator.zip', 'kinesis-aggregator'],
     ]) {
       const { stdout } = await run('unzip', ['-Z1', join(outDir, zip as string)]);
       expect(stdout.trim().split('\n').sort()).toEqual([
@@ -238,6 +244,34 @@ describe('serverless package', () => {
     });
     for (const [, queue] of ofType('AWS::SQS::Queue'))
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('runs the aggregator on its input stream with the configured tumbling window and settings', () => {
+    const source = config.kinesisAggregator?.input;
+    const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, r]) =>
+        JSON.stringify(r.Properties.EventSourceArn) ===
+        JSON.stringify({ 'Fn::GetAtt': ['StockTradesStream', 'Arn'] }),
+    ) as [[string, Resource]];
+    expect(mapping.Properties).toMatchObject({
+      BatchSize: source?.batchSize,
+      StartingPosition: source?.startingPosition,
+      TumblingWindowInSeconds: source?.tumblingWindowInSeconds,
+      BisectBatchOnFunctionError: source?.bisectBatchOnFunctionError,
+      MaximumRetryAttempts: source?.maximumRetryAttempts,
+      MaximumRecordAgeInSeconds: source?.maximumRecordAgeInSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['AggregatorFailureQueue', 'Arn'] } } },
+    });
+    const statements = template.Resources.KinesisAggregatorRole?.Properties.Policies[0].PolicyDocument
+      .Statement as Statement[];
+    expect(statements.find((s) => s.Sid === 'ReadInputStream')?.Resource).toEqual([
+      { 'Fn::GetAtt': ['StockTradesStream', 'Arn'] },
+    ]);
+    expect(statements.find((s) => s.Sid === 'WriteResultsAndDlq')?.Resource).toEqual([
+      { 'Fn::GetAtt': ['TradeStatsStream', 'Arn'] },
+      { 'Fn::GetAtt': ['DLQStream', 'Arn'] },
+    ]);
   });
 
   it('lets the transform re-ingest into its own delivery stream only, and Firehose invoke only the transform', () => {

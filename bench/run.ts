@@ -7,9 +7,10 @@ import { startKinesalite } from '../local/emulators.js';
 import { parseArgs } from '../scripts/cli-args.js';
 import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
 import { firehoseTransformBench } from './suites/firehose-transform.js';
+import { kinesisAggregatorBench } from './suites/kinesis-aggregator.js';
 import { sqsToKinesisBench } from './suites/sqs-to-kinesis.js';
 
-const SUITES: BenchSuite[] = [sqsToKinesisBench, firehoseTransformBench];
+const SUITES: BenchSuite[] = [sqsToKinesisBench, firehoseTransformBench, kinesisAggregatorBench];
 const REGION = 'us-east-1';
 
 const args = parseArgs(process.argv.slice(2));

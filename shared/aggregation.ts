@@ -3,25 +3,37 @@
  * configured metric. States are plain JSON (Lambda carries them between invocations of a
  * tumbling window), and merging two states gives what one pass over both inputs gives, in
  * any split and any order: first/last and ties carry the record's position in the stream.
+ *
+ * Folding is the hot path (tens of thousands of records per batch): each record's values
+ * are read and checked first, then applied in place, so a record with a missing field
+ * changes nothing and a valid one allocates next to nothing.
  */
 import type { AggregateMetric, KinesisAggregatorConfig } from './config/schema.js';
 import { type CompiledPath, compilePath, getPath } from './json-path.js';
 
 export const STATE_VERSION = 1;
 
-/** Where a record sits in its shard: sequence number, then sub-sequence, comparable as text. */
-export function positionOf(sequenceNumber: string, subSequenceNumber: number): string {
-  return `${sequenceNumber.padStart(64, '0')}:${String(subSequenceNumber).padStart(10, '0')}`;
+/** Where a record sits in its shard: its sequence number and sub-sequence number. */
+export interface Position {
+  seq: string;
+  sub: number;
+}
+
+/** Sequence numbers are decimal strings of up to 128 bits: compare by length, then by text. */
+export function comparePositions(a: Position, b: Position): number {
+  if (a.seq.length !== b.seq.length) return a.seq.length - b.seq.length;
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return a.sub - b.sub;
 }
 
 /** One metric's state, per op (short keys: the state travels with every invocation). */
 export type MetricState =
   | number // count, sum
   | { m: number } // min, max
-  | { v: number; p: string } // first, last: value and position
+  | { v: number; s: string; i: number } // first, last: value and position
   | { s: number; n: number } // mean
   | { sw: number; w: number } // weighted mean
-  | { b: number; p: string; r: Record<string, unknown> } // top: by-value, position, kept fields
+  | { b: number; s: string; i: number; r: Record<string, unknown> } // top: by-value, position, kept fields
   | Record<string, number> // countBy
   | null; // nothing seen yet
 
@@ -41,23 +53,26 @@ export interface WindowState {
   filtered: number;
 }
 
+/** A map keyed by data (group keys, categories): no prototype, so `__proto__` is just a key. */
+const dictionary = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 export function emptyState(): WindowState {
-  return { v: STATE_VERSION, groups: {}, evictedGroups: 0, evictedRecords: 0, filtered: 0 };
+  return { v: STATE_VERSION, groups: dictionary(), evictedGroups: 0, evictedRecords: 0, filtered: 0 };
 }
 
 /** A state from Lambda's `state` field: ours, or empty (the first invocation sends `{}`). */
 export function stateFrom(raw: unknown): WindowState {
   const candidate = raw as Partial<WindowState> | undefined;
-  if (candidate?.v === STATE_VERSION && typeof candidate.groups === 'object' && candidate.groups !== null) {
-    return {
-      v: STATE_VERSION,
-      groups: candidate.groups,
-      evictedGroups: candidate.evictedGroups ?? 0,
-      evictedRecords: candidate.evictedRecords ?? 0,
-      filtered: candidate.filtered ?? 0,
-    };
+  if (candidate?.v !== STATE_VERSION || typeof candidate.groups !== 'object' || candidate.groups === null) {
+    return emptyState();
   }
-  return emptyState();
+  return {
+    v: STATE_VERSION,
+    groups: Object.assign(dictionary<GroupState>(), candidate.groups),
+    evictedGroups: candidate.evictedGroups ?? 0,
+    evictedRecords: candidate.evictedRecords ?? 0,
+    filtered: candidate.filtered ?? 0,
+  };
 }
 
 /** A record that lacks what the config needs: it goes to the DLQ, not into the state. */
@@ -70,10 +85,12 @@ export class MissingFieldError extends Error {
 
 interface CompiledMetric {
   name: string;
-  metric: AggregateMetric;
   where?: { path: CompiledPath; equals: unknown };
-  /** This metric's state with one more record folded in. */
-  fold(state: MetricState, record: unknown, position: string): MetricState;
+  /** Reads and checks what the metric needs from a record; throws MissingFieldError. */
+  extract(record: unknown): unknown;
+  /** Folds an extracted value in, in place where it can; returns the state. */
+  apply(state: MetricState, value: unknown, record: unknown, at: Position): MetricState;
+  /** Merges two states (neither is changed). */
   merge(a: MetricState, b: MetricState): MetricState;
   result(state: MetricState): unknown;
 }
@@ -86,74 +103,98 @@ function numberAt(record: unknown, path: CompiledPath, name: string): number {
   throw new MissingFieldError(name);
 }
 
-const earlier = (a: string, b: string) => a < b;
+const positionOf = (state: { s: string; i: number }): Position => ({ seq: state.s, sub: state.i });
 
 function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
   const where = metric.where
     ? { path: compilePath(metric.where.path), equals: metric.where.equals }
     : undefined;
-  const base = { name, metric, ...(where ? { where } : {}) };
+  const base = { name, ...(where ? { where } : {}) };
+  const addNumbers = (a: MetricState, b: MetricState) =>
+    ((a as number | null) ?? 0) + ((b as number | null) ?? 0);
   switch (metric.op) {
     case 'count':
       return {
         ...base,
-        fold: (state) => ((state as number | null) ?? 0) + 1,
-        merge: (a, b) => ((a as number | null) ?? 0) + ((b as number | null) ?? 0),
+        extract: () => 1,
+        apply: (state) => ((state as number | null) ?? 0) + 1,
+        merge: addNumbers,
         result: (state) => (state as number | null) ?? 0,
       };
     case 'sum': {
       const path = compilePath(metric.path);
       return {
         ...base,
-        fold: (state, record) => ((state as number | null) ?? 0) + numberAt(record, path, metric.path),
-        merge: (a, b) => ((a as number | null) ?? 0) + ((b as number | null) ?? 0),
+        extract: (record) => numberAt(record, path, metric.path),
+        apply: (state, value) => ((state as number | null) ?? 0) + (value as number),
+        merge: addNumbers,
         result: (state) => (state as number | null) ?? 0,
       };
     }
     case 'min':
     case 'max': {
       const path = compilePath(metric.path);
-      const pick = metric.op === 'min' ? Math.min : Math.max;
-      const merge = (a: MetricState, b: MetricState): MetricState => {
-        if (a === null) return b;
-        if (b === null) return a;
-        return { m: pick((a as { m: number }).m, (b as { m: number }).m) };
-      };
+      const better = metric.op === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
       return {
         ...base,
-        fold: (state, record) => merge(state, { m: numberAt(record, path, metric.path) }),
-        merge,
+        extract: (record) => numberAt(record, path, metric.path),
+        apply: (state, value) => {
+          if (state === null) return { m: value as number };
+          const current = state as { m: number };
+          if (better(value as number, current.m)) current.m = value as number;
+          return current;
+        },
+        merge: (a, b) => {
+          if (a === null) return b;
+          if (b === null) return a;
+          const [x, y] = [(a as { m: number }).m, (b as { m: number }).m];
+          return { m: better(y, x) ? y : x };
+        },
         result: (state) => (state === null ? null : (state as { m: number }).m),
       };
     }
     case 'first':
     case 'last': {
       const path = compilePath(metric.path);
-      const wins = metric.op === 'first' ? earlier : (a: string, b: string) => a > b;
-      const merge = (a: MetricState, b: MetricState): MetricState => {
-        if (a === null) return b;
-        if (b === null) return a;
-        return wins((b as { p: string }).p, (a as { p: string }).p) ? b : a;
-      };
+      // Does a record at `candidate` replace the one at `current`?
+      const wins =
+        metric.op === 'first'
+          ? (candidate: Position, current: Position) => comparePositions(candidate, current) < 0
+          : (candidate: Position, current: Position) => comparePositions(candidate, current) > 0;
       return {
         ...base,
-        fold: (state, record, position) =>
-          merge(state, { v: numberAt(record, path, metric.path), p: position }),
-        merge,
+        extract: (record) => numberAt(record, path, metric.path),
+        apply: (state, value, _record, at) => {
+          if (state !== null && !wins(at, positionOf(state as { s: string; i: number }))) return state;
+          return { v: value as number, s: at.seq, i: at.sub };
+        },
+        merge: (a, b) => {
+          if (a === null) return b;
+          if (b === null) return a;
+          return wins(positionOf(b as { s: string; i: number }), positionOf(a as { s: string; i: number }))
+            ? b
+            : a;
+        },
         result: (state) => (state === null ? null : (state as { v: number }).v),
       };
     }
     case 'mean': {
       const path = compilePath(metric.path);
-      const merge = (a: MetricState, b: MetricState): MetricState => {
-        const x = (a as { s: number; n: number } | null) ?? { s: 0, n: 0 };
-        const y = (b as { s: number; n: number } | null) ?? { s: 0, n: 0 };
-        return { s: x.s + y.s, n: x.n + y.n };
-      };
       return {
         ...base,
-        fold: (state, record) => merge(state, { s: numberAt(record, path, metric.path), n: 1 }),
-        merge,
+        extract: (record) => numberAt(record, path, metric.path),
+        apply: (state, value) => {
+          if (state === null) return { s: value as number, n: 1 };
+          const mean = state as { s: number; n: number };
+          mean.s += value as number;
+          mean.n += 1;
+          return mean;
+        },
+        merge: (a, b) => {
+          const x = (a as { s: number; n: number } | null) ?? { s: 0, n: 0 };
+          const y = (b as { s: number; n: number } | null) ?? { s: 0, n: 0 };
+          return { s: x.s + y.s, n: x.n + y.n };
+        },
         result: (state) => {
           const mean = state as { s: number; n: number } | null;
           return mean && mean.n > 0 ? mean.s / mean.n : null;
@@ -163,18 +204,25 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
     case 'weightedMean': {
       const value = compilePath(metric.path);
       const weight = compilePath(metric.weight);
-      const merge = (a: MetricState, b: MetricState): MetricState => {
-        const x = (a as { sw: number; w: number } | null) ?? { sw: 0, w: 0 };
-        const y = (b as { sw: number; w: number } | null) ?? { sw: 0, w: 0 };
-        return { sw: x.sw + y.sw, w: x.w + y.w };
-      };
       return {
         ...base,
-        fold: (state, record) => {
+        extract: (record) => {
           const w = numberAt(record, weight, metric.weight);
-          return merge(state, { sw: numberAt(record, value, metric.path) * w, w });
+          return [numberAt(record, value, metric.path) * w, w];
         },
-        merge,
+        apply: (state, extracted) => {
+          const [sw, w] = extracted as [number, number];
+          if (state === null) return { sw, w };
+          const weighted = state as { sw: number; w: number };
+          weighted.sw += sw;
+          weighted.w += w;
+          return weighted;
+        },
+        merge: (a, b) => {
+          const x = (a as { sw: number; w: number } | null) ?? { sw: 0, w: 0 };
+          const y = (b as { sw: number; w: number } | null) ?? { sw: 0, w: 0 };
+          return { sw: x.sw + y.sw, w: x.w + y.w };
+        },
         result: (state) => {
           const weighted = state as { sw: number; w: number } | null;
           return weighted && weighted.w !== 0 ? weighted.sw / weighted.w : null;
@@ -184,45 +232,51 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
     case 'top': {
       const by = compilePath(metric.by);
       const fields = metric.fields.map((field) => [field, compilePath(field)] as const);
-      const merge = (a: MetricState, b: MetricState): MetricState => {
-        if (a === null) return b;
-        if (b === null) return a;
-        const x = a as { b: number; p: string };
-        const y = b as { b: number; p: string };
-        // The larger value wins; on a tie, the earlier record (so any split agrees).
-        return y.b > x.b || (y.b === x.b && earlier(y.p, x.p)) ? b : a;
-      };
+      type Top = { b: number; s: string; i: number; r: Record<string, unknown> };
+      // The larger value wins; on a tie, the earlier record (so any split agrees).
+      const wins = (b: number, at: Position, current: Top) =>
+        b > current.b || (b === current.b && comparePositions(at, positionOf(current)) < 0);
       return {
         ...base,
-        fold: (state, record, position) => {
+        extract: (record) => numberAt(record, by, metric.by),
+        apply: (state, value, record, at) => {
+          if (state !== null && !wins(value as number, at, state as Top)) return state;
           const kept: Record<string, unknown> = {};
           for (const [field, path] of fields) kept[field] = getPath(record, path) ?? null;
-          return merge(state, { b: numberAt(record, by, metric.by), p: position, r: kept });
+          return { b: value as number, s: at.seq, i: at.sub, r: kept };
         },
-        merge,
-        result: (state) => (state === null ? null : (state as { r: Record<string, unknown> }).r),
+        merge: (a, b) => {
+          if (a === null) return b;
+          if (b === null) return a;
+          const y = b as Top;
+          return wins(y.b, positionOf(y), a as Top) ? b : a;
+        },
+        result: (state) => (state === null ? null : (state as Top).r),
       };
     }
     case 'countBy': {
       const path = compilePath(metric.path);
-      const merge = (a: MetricState, b: MetricState): MetricState => {
-        const out: Record<string, number> = { ...((a as Record<string, number> | null) ?? {}) };
-        for (const [key, n] of Object.entries((b as Record<string, number> | null) ?? {})) {
-          out[key] = (out[key] ?? 0) + n;
-        }
-        return out;
-      };
       return {
         ...base,
-        fold: (state, record) => {
+        extract: (record) => {
           const value = getPath(record, path);
           if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
             throw new MissingFieldError(metric.path);
           }
-          return merge(state, { [String(value)]: 1 });
+          return String(value);
         },
-        merge,
-        result: (state) => (state as Record<string, number> | null) ?? {},
+        apply: (state, key) => {
+          const counts = (state as Record<string, number> | null) ?? dictionary<number>();
+          counts[key as string] = (counts[key as string] ?? 0) + 1;
+          return counts;
+        },
+        merge: (a, b) => {
+          const out = Object.assign(dictionary<number>(), a as Record<string, number> | null);
+          for (const [key, n] of Object.entries((b as Record<string, number> | null) ?? {}))
+            out[key] = (out[key] ?? 0) + n;
+          return out;
+        },
+        result: (state) => ({ ...((state as Record<string, number> | null) ?? {}) }),
       };
     }
   }
@@ -234,7 +288,8 @@ export interface Reducer {
    * Folds one record into the state. Throws MissingFieldError when a field is missing (the
    * state is left as it was); returns false when the filter skips it.
    */
-  add(state: WindowState, record: unknown, position: string): boolean;
+  add(state: WindowState, record: unknown, at: Position): boolean;
+  /** Merges two states; it takes them over (fold nothing into them afterwards). */
   merge(a: WindowState, b: WindowState): WindowState;
   /** Metric values per group. */
   results(state: WindowState): { group: string; records: number; metrics: Record<string, unknown> }[];
@@ -254,48 +309,50 @@ export function compileReducer(config: KinesisAggregatorConfig): Reducer {
     const value = (metrics[keepIndex] as CompiledMetric).result(group.m[keepIndex] as MetricState);
     return typeof value === 'number' ? value : group.n;
   };
-
-  const mergeGroups = (a: GroupState, b: GroupState): GroupState => ({
-    n: a.n + b.n,
-    m: metrics.map((metric, i) => metric.merge(a.m[i] ?? null, b.m[i] ?? null)),
-  });
+  const values: unknown[] = new Array(metrics.length);
+  const skip = Symbol('not this record');
 
   return {
     metricNames: metrics.map((m) => m.name),
-    add(state, record, position) {
+    add(state, record, at) {
       if (filter && getPath(record, filter.path) !== filter.equals) {
         state.filtered++;
         return false;
       }
       const key = getPath(record, groupPath);
       if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(config.groupBy);
+      // Read and check everything first: a missing field must leave the state untouched.
+      for (let i = 0; i < metrics.length; i++) {
+        const metric = metrics[i] as CompiledMetric;
+        values[i] =
+          metric.where && getPath(record, metric.where.path) !== metric.where.equals
+            ? skip
+            : metric.extract(record);
+      }
       const group = String(key);
-      const current = Object.hasOwn(state.groups, group) ? (state.groups[group] as GroupState) : undefined;
-      // Fold into a copy first: a missing field must leave the state untouched.
-      const next = metrics.map((metric, i) => {
-        const previous = current?.m[i] ?? null;
-        if (metric.where && getPath(record, metric.where.path) !== metric.where.equals) return previous;
-        return metric.fold(previous, record, position);
-      });
-      Object.defineProperty(state.groups, group, {
-        value: { n: (current?.n ?? 0) + 1, m: next },
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      let current = state.groups[group];
+      if (current === undefined) {
+        current = { n: 0, m: metrics.map(() => null) };
+        state.groups[group] = current;
+      }
+      current.n++;
+      for (let i = 0; i < metrics.length; i++) {
+        if (values[i] === skip) continue;
+        current.m[i] = (metrics[i] as CompiledMetric).apply(current.m[i] ?? null, values[i], record, at);
+      }
       return true;
     },
     merge(a, b) {
       const out = emptyState();
       for (const source of [a, b]) {
-        for (const [group, state] of Object.entries(source.groups)) {
-          const existing = Object.hasOwn(out.groups, group) ? out.groups[group] : undefined;
-          Object.defineProperty(out.groups, group, {
-            value: existing ? mergeGroups(existing, state) : state,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
+        for (const [group, g] of Object.entries(source.groups)) {
+          const existing = out.groups[group];
+          out.groups[group] = existing
+            ? {
+                n: existing.n + g.n,
+                m: metrics.map((metric, i) => metric.merge(existing.m[i] ?? null, g.m[i] ?? null)),
+              }
+            : g;
         }
       }
       out.evictedGroups = a.evictedGroups + b.evictedGroups;

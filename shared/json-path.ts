@@ -3,15 +3,34 @@
  * Only own properties are followed, so `constructor` or `__proto__` never reach a prototype.
  */
 
-export type CompiledPath = readonly string[];
+/**
+ * A path's segments. `plain` is set when no segment names anything an object or an array
+ * inherits (`constructor`, `length`, `__proto__`, ...): then a plain property read can only
+ * find an own property, and the per-step own-property check is skipped (the hot path).
+ */
+export type CompiledPath = readonly string[] & { plain?: boolean };
+
+const INHERITED = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  ...Object.getOwnPropertyNames(Array.prototype),
+]);
 
 export function compilePath(path: string): CompiledPath {
-  return path.split('.');
+  const segments: string[] & { plain?: boolean } = path.split('.');
+  segments.plain = segments.every((segment) => !INHERITED.has(segment));
+  return segments;
 }
 
 /** The value at `path`, or undefined when any step is missing. */
 export function getPath(root: unknown, path: CompiledPath): unknown {
   let current = root;
+  if (path.plain) {
+    for (let i = 0; i < path.length; i++) {
+      if (typeof current !== 'object' || current === null) return undefined;
+      current = (current as Record<string, unknown>)[path[i] as string];
+    }
+    return current;
+  }
   for (const segment of path) {
     if (typeof current !== 'object' || current === null) return undefined;
     if (!Object.hasOwn(current, segment)) return undefined;

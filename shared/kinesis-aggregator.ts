@@ -10,7 +10,7 @@ import {
   compileReducer,
   emptyState,
   MissingFieldError,
-  positionOf,
+  type Position,
   type Reducer,
   stateFrom,
   type WindowState,
@@ -58,13 +58,6 @@ export function prepareAggregator(
   return { config, settings, reducer: compileReducer(settings) };
 }
 
-interface Parsed {
-  /** Index of the Kinesis record it came from. */
-  index: number;
-  value: unknown;
-  position: string;
-}
-
 /** The key consumers use to drop a result they have already seen (a retried final invocation). */
 export function idempotencyKey(windowStart: string, shardId: string, group: string): string {
   return createHash('sha256')
@@ -108,64 +101,62 @@ export async function aggregateWindow(
       deps.now(),
     );
 
-  // 1. De-aggregate and parse; fold what is usable into this batch's own state.
-  const parsed: Parsed[] = [];
+  // 1. De-aggregate, parse and fold into this batch's own state, in one pass; what cannot be
+  //    used becomes a dead letter. `upTo` replays the pass over the first records only.
   const dlqEntries: WriteEntry[] = [];
   const dlqOf: number[] = []; // Kinesis record index of each DLQ entry
-  records.forEach((record, index) => {
-    const { kinesis } = record;
-    let users: ReturnType<typeof deaggregate>;
-    try {
-      users = deaggregate(kinesis);
-    } catch (error) {
-      if (!(error instanceof KplError)) throw error;
-      dlqEntries.push(
-        dlq(index, error.reason, error.message, kinesis.sequenceNumber, Buffer.from(kinesis.data, 'base64')),
-      );
-      dlqOf.push(index);
-      return;
-    }
-    for (const user of users) {
-      const id = user.aggregated ? `${user.sequenceNumber}:${user.subSequenceNumber}` : user.sequenceNumber;
-      try {
-        parsed.push({
-          index,
-          value: JSON.parse(user.data.toString('utf8')),
-          position: positionOf(user.sequenceNumber, user.subSequenceNumber),
-        });
-      } catch (error) {
-        dlqEntries.push(
-          dlq(index, 'BODY_NOT_JSON', `Not JSON: ${(error as Error).message.slice(0, 80)}`, id, user.data),
-        );
-        dlqOf.push(index);
-      }
-    }
-  });
-  const fold = (upTo: number) => {
+  let userRecords = 0;
+  const pass = (upTo: number, collect: boolean): WindowState => {
     const batch = emptyState();
-    for (const item of parsed) {
-      if (item.index >= upTo) break;
+    const deadLetter = (index: number, reason: DlqReason, message: string, id: string, payload: Buffer) => {
+      if (!collect) return;
+      dlqEntries.push(dlq(index, reason, message, id, payload));
+      dlqOf.push(index);
+    };
+    for (let index = 0; index < Math.min(upTo, records.length); index++) {
+      const { kinesis } = records[index] as KinesisStreamRecord;
+      let users: ReturnType<typeof deaggregate>;
       try {
-        deps.reducer.add(batch, item.value, item.position);
+        users = deaggregate(kinesis);
       } catch (error) {
-        if (!(error instanceof MissingFieldError)) throw error;
-        if (upTo === Number.POSITIVE_INFINITY) {
-          dlqEntries.push(
-            dlq(
-              item.index,
-              'MISSING_FIELDS',
-              error.message,
-              item.position,
-              Buffer.from(JSON.stringify(item.value)),
-            ),
+        if (!(error instanceof KplError)) throw error;
+        deadLetter(
+          index,
+          error.reason,
+          error.message,
+          kinesis.sequenceNumber,
+          Buffer.from(kinesis.data, 'base64'),
+        );
+        continue;
+      }
+      for (const user of users) {
+        const at: Position = { seq: user.sequenceNumber, sub: user.subSequenceNumber };
+        const id = () => (user.aggregated ? `${at.seq}:${at.sub}` : at.seq);
+        let value: unknown;
+        try {
+          value = JSON.parse(user.data.toString('utf8'));
+        } catch (error) {
+          deadLetter(
+            index,
+            'BODY_NOT_JSON',
+            `Not JSON: ${(error as Error).message.slice(0, 80)}`,
+            id(),
+            user.data,
           );
-          dlqOf.push(item.index);
+          continue;
+        }
+        if (collect) userRecords++;
+        try {
+          deps.reducer.add(batch, value, at);
+        } catch (error) {
+          if (!(error instanceof MissingFieldError)) throw error;
+          deadLetter(index, 'MISSING_FIELDS', error.message, id(), user.data);
         }
       }
     }
     return batch;
   };
-  let batch = fold(Number.POSITIVE_INFINITY);
+  let batch = pass(records.length, true);
 
   // 2. Dead-letter what cannot be used. If that fails, hand back from the first record whose
   //    dead letter failed, and keep only what came before it in the state (no double count).
@@ -186,7 +177,7 @@ export async function aggregateWindow(
     if (event.isFinalInvokeForWindow) {
       throw new RetryLaterError('Dead letters could not be written on the final invocation of the window');
     }
-    batch = fold(cut);
+    batch = pass(cut, false);
     failures.push({ itemIdentifier: (records[cut] as KinesisStreamRecord).kinesis.sequenceNumber });
   }
 
@@ -203,7 +194,7 @@ export async function aggregateWindow(
   }
   const counts: Counts = {
     records: records.length,
-    userRecords: parsed.length,
+    userRecords,
     sentToDlq: written?.outcomes.filter((o) => o.status === 'written').length ?? 0,
     evictedGroups: evicted,
     handedBack: failures.length,

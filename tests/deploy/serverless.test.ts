@@ -3,7 +3,7 @@
  * `serverless invoke local` run against the emulators. One file, so the two never share
  * the .esbuild folder at the same time.
  */
-import { execFile } from 'node:child_process';
+import { type ExecFileOptions, execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,17 @@ import { readStream } from '../../local/stream-reader.js';
 import { loadStageConfig } from '../../shared/config/files.js';
 import { loadEvent } from '../helpers/fixtures.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Every child gets a deadline, so a hung `serverless` never outlives the test run. */
+async function run(file: string, args: string[], options: ExecFileOptions = {}) {
+  const { stdout, stderr } = await execFileAsync(file, args, {
+    timeout: 100_000,
+    killSignal: 'SIGKILL',
+    ...options,
+    encoding: 'utf8',
+  });
+  return { stdout: String(stdout), stderr: String(stderr) };
+}
 const serverless = join(process.cwd(), 'node_modules/.bin/serverless');
 const ROOT = process.cwd();
 

@@ -2,7 +2,10 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { compileReducer, emptyState, positionOf, type WindowState } from '../../shared/aggregation.js';
+import { compileReducer, emptyState, type Position, type WindowState } from '../../shared/aggregation.js';
+
+const positionOf = (seq: string, sub: number): Position => ({ seq, sub });
+
 import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
 import { RetryLaterError } from '../../shared/errors.js';

@@ -1,0 +1,143 @@
+/**
+ * The aggregator: KPL de-aggregation against aws-kinesis-agg's deaggregateSync (MD5 checked
+ * on both sides), and the whole handler on a 6 MB batch (one non-final invocation).
+ */
+
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { stockTrades } from '../../local/scenarios/kinesis-aggregator.js';
+import { loadStageConfig } from '../../shared/config/files.js';
+import {
+  aggregateWindow,
+  prepareAggregator,
+  type TumblingWindowEvent,
+} from '../../shared/kinesis-aggregator.js';
+import { deaggregate } from '../../shared/kpl.js';
+import { noMetrics, silentLogger } from '../../shared/observability.js';
+import { aggregateWithLibrary, deaggregateWithLibrary } from '../../tests/helpers/kpl.js';
+import type { BenchRow, BenchSuite } from '../harness.js';
+
+const RUNS = 7;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+/** `count` KPL records of `perRecord` user records of about `bytes` bytes each. */
+async function kplRecords(count: number, perRecord: number, bytes: number) {
+  const out: { data: string; partitionKey: string; sequenceNumber: string }[] = [];
+  for (let r = 0; r < count; r++) {
+    const users = Array.from({ length: perRecord }, (_, i) => {
+      const trade = stockTrades(1)[0];
+      const text = JSON.stringify({
+        ...trade,
+        id: r * perRecord + i,
+        tickerSymbol: `T${(r * perRecord + i) % 50}`,
+      });
+      return { partitionKey: `pk-${i % 10}`, data: Buffer.from(text.padEnd(bytes, ' ')) };
+    });
+    const [encoded] = await aggregateWithLibrary(users);
+    out.push({
+      data: (encoded as { data: Buffer }).data.toString('base64'),
+      partitionKey: 'pk',
+      sequenceNumber: String(49650000000000000000000000000000000000000000000000000000n + BigInt(r)),
+    });
+  }
+  return out;
+}
+
+export const kinesisAggregatorBench: BenchSuite = {
+  name: 'kinesis-aggregator',
+  async run(ctx) {
+    const rows: BenchRow[] = [];
+
+    // 1. De-aggregation: 1,000 KPL records x 100 user records of 100 B.
+    const records = await kplRecords(1000, 100, 100);
+    const users = 1000 * 100;
+    const time = async (fn: () => Promise<void> | void) => {
+      const start = process.hrtime.bigint();
+      await fn();
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    };
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let run = 0; run < RUNS + 2; run++) {
+      const o = await time(() => {
+        for (const record of records) deaggregate(record, true);
+      });
+      const t = await time(async () => {
+        for (const record of records) await deaggregateWithLibrary(record);
+      });
+      if (run >= 2) {
+        ours.push(o);
+        theirs.push(t);
+      }
+    }
+    const oursRate = users / (median(ours) / 1000);
+    const theirRate = users / (median(theirs) / 1000);
+    ctx.log(
+      `de-aggregation: ours ${median(ours).toFixed(1)} ms, aws-kinesis-agg ${median(theirs).toFixed(1)} ms`,
+    );
+    rows.push({
+      suite: 'kinesis-aggregator (de-aggregation)',
+      metric: 'user records/s, 1,000 x 100 x 100 B, MD5 on',
+      unit: 'rec/s',
+      ours: oursRate,
+      baseline: theirRate,
+      target: '>= 1.6x aws-kinesis-agg',
+      met: oursRate >= 1.6 * theirRate,
+    });
+
+    // 2. The whole handler on 6 MB batches (as Lambda sends them: base64 data in the event), of
+    //    small trades (100 B, the worst case: 42,000 JSON records) and of 1 KB ones.
+    const config = loadStageConfig('local').config;
+    const prepared = prepareAggregator(config);
+    const deps = {
+      ...prepared,
+      kinesis: undefined as unknown as KinesisClient, // a clean, non-final batch writes nothing
+      logger: silentLogger,
+      metrics: noMetrics,
+      now: () => new Date(),
+    };
+    for (const [perRecord, bytes] of [
+      [700, 100],
+      [70, 1000],
+    ] as const) {
+      const big = await kplRecords(60, perRecord, bytes);
+      const event: TumblingWindowEvent = {
+        Records: big.map(
+          (record) =>
+            ({
+              kinesis: { ...record, kinesisSchemaVersion: '1.0', approximateArrivalTimestamp: 1795300000 },
+              eventSource: 'aws:kinesis',
+              eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/stock-trades-local',
+            }) as unknown as KinesisStreamRecord,
+        ),
+        window: { start: '2026-11-21T09:00:00Z', end: '2026-11-21T09:01:00Z' },
+        state: {},
+        shardId: 'shardId-000000000000',
+        eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/stock-trades-local',
+        isFinalInvokeForWindow: false,
+        isWindowTerminatedEarly: false,
+      };
+      const size = Buffer.byteLength(JSON.stringify(event));
+      const handlerTimes: number[] = [];
+      for (let run = 0; run < RUNS + 2; run++) {
+        const ms = await time(async () => {
+          await aggregateWindow(event, deps);
+        });
+        if (run >= 2) handlerTimes.push(ms);
+      }
+      const trades = 60 * perRecord;
+      ctx.log(`handler: ${(size / 1e6).toFixed(2)} MB batch, ${trades} trades of ${bytes} B`);
+      rows.push({
+        suite: 'kinesis-aggregator (handler)',
+        metric: `time per ${(size / 1e6).toFixed(1)} MB batch (${trades.toLocaleString('en')} x ${bytes} B)`,
+        unit: 'ms',
+        ours: median(handlerTimes),
+        baseline: null,
+        target: '<= 30 ms',
+        met: median(handlerTimes) <= 30,
+      });
+    }
+    return rows;
+  },
+};

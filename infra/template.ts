@@ -213,42 +213,38 @@ export function buildInfra(input: InfraInput): { functions: Cfn; resources: Cfn 
       }),
     };
   }
-  if (config.firehoseTransform) {
-    const firehose = firehoseInfra({
-      service,
-      stage,
-      transform: config.firehoseTransform,
-      openSearch: input.params.openSearch === 'true',
-      environment,
-    });
-    Object.assign(functions, firehose.functions);
-    Object.assign(resources, firehose.resources);
-    Object.assign(outputs, firehose.outputs);
-  }
-  if (config.eventValidator) {
-    const events = eventBridgeInfra({
-      service,
-      stage,
-      validator: config.eventValidator,
-      dlqStreamArn: streamArn(config.dlq.stream) as Cfn,
-      environment,
-    });
-    Object.assign(functions, events.functions);
-    Object.assign(resources, events.resources);
-    Object.assign(outputs, events.outputs);
-  }
-  if (config.kinesisAggregator) {
-    const aggregator = aggregatorInfra({
-      service,
-      stage,
-      aggregator: config.kinesisAggregator,
-      streamArn,
-      dlqStreamArn: streamArn(config.dlq.stream),
-      environment,
-    });
-    Object.assign(functions, aggregator.functions);
-    Object.assign(resources, aggregator.resources);
-    Object.assign(outputs, aggregator.outputs);
+  const parts = [
+    config.firehoseTransform &&
+      firehoseInfra({
+        service,
+        stage,
+        transform: config.firehoseTransform,
+        openSearch: input.params.openSearch === 'true',
+        environment,
+      }),
+    config.eventValidator &&
+      eventBridgeInfra({
+        service,
+        stage,
+        validator: config.eventValidator,
+        dlqStreamArn: streamArn(config.dlq.stream) as Cfn,
+        environment,
+      }),
+    config.kinesisAggregator &&
+      aggregatorInfra({
+        service,
+        stage,
+        aggregator: config.kinesisAggregator,
+        streamArn,
+        dlqStreamArn: streamArn(config.dlq.stream),
+        environment,
+      }),
+  ];
+  for (const part of parts) {
+    if (!part) continue;
+    Object.assign(functions, part.functions);
+    Object.assign(resources, part.resources);
+    Object.assign(outputs, part.outputs);
   }
   for (const id of streamIds.values()) outputs[`${id}Name`] = { Value: { Ref: id } };
   return { functions, resources: { Resources: resources, Outputs: outputs } };

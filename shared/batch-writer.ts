@@ -51,6 +51,19 @@ export type EntryResult =
   | { ok: true; sequenceNumber?: string; shardId?: string; recordId?: string }
   | { ok: false; errorCode: string; errorMessage: string };
 
+/** One entry's result from what the service returned for it (an id, or an error code). */
+export function entryResult(
+  result: { id?: string; errorCode?: string; errorMessage?: string } | undefined,
+  operation: string,
+): EntryResult {
+  if (result?.id && !result.errorCode) return { ok: true, recordId: result.id };
+  return {
+    ok: false,
+    errorCode: result?.errorCode ?? 'MissingResult',
+    errorMessage: result?.errorMessage ?? `${operation} returned no result for this entry`,
+  };
+}
+
 /** A destination: its limits, how entries group into requests, and one request. */
 export interface BatchSink<E> {
   maxEntriesPerRequest: number;

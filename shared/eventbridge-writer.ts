@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import {
   type BatchSink,
+  entryResult,
   isRetryableCallError,
   type RetryDeps,
   type WriteResult,
@@ -49,15 +50,13 @@ export function eventBridgeSink(deps: EventBridgeWriterDeps): BatchSink<PutEvent
     isRetryableCallError,
     async send(entries) {
       const response = await deps.eventBridge.send(new PutEventsCommand({ Entries: [...entries] }));
-      return (response.Entries ?? []).map((result) =>
-        result.EventId && !result.ErrorCode
-          ? { ok: true, recordId: result.EventId }
-          : {
-              ok: false,
-              errorCode: result.ErrorCode ?? 'MissingResult',
-              errorMessage: result.ErrorMessage ?? 'PutEvents returned no result for this entry',
-            },
-      );
+      return entries.map((_, i) => {
+        const result = response.Entries?.[i];
+        return entryResult(
+          result && { id: result.EventId, errorCode: result.ErrorCode, errorMessage: result.ErrorMessage },
+          'PutEvents',
+        );
+      });
     },
   };
 }

@@ -5,6 +5,7 @@
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import {
   type BatchSink,
+  entryResult,
   isRetryableCallError,
   type RetryDeps,
   type WriteResult,
@@ -50,15 +51,13 @@ export function firehoseSink(deps: FirehoseWriterDeps): BatchSink<FirehoseEntry>
           Records: entries.map((entry) => ({ Data: entry.data })),
         }),
       );
-      return (response.RequestResponses ?? []).map((result) =>
-        result.RecordId && !result.ErrorCode
-          ? { ok: true, recordId: result.RecordId }
-          : {
-              ok: false,
-              errorCode: result.ErrorCode ?? 'MissingResult',
-              errorMessage: result.ErrorMessage ?? 'PutRecordBatch returned no result for this entry',
-            },
-      );
+      return entries.map((_, i) => {
+        const result = response.RequestResponses?.[i];
+        return entryResult(
+          result && { id: result.RecordId, errorCode: result.ErrorCode, errorMessage: result.ErrorMessage },
+          'PutRecordBatch',
+        );
+      });
     },
   };
 }

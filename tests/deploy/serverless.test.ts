@@ -13,6 +13,7 @@ import { createStreams } from '../../local/provision.js';
 import { type LocalSession, startLocalSession } from '../../local/session.js';
 import { readStream } from '../../local/stream-reader.js';
 import { loadStageConfig } from '../../shared/config/files.js';
+import { specProblems } from '../helpers/cfn-spec.js';
 import { loadEvent } from '../helpers/fixtures.js';
 
 const execFileAsync = promisify(execFile);
@@ -304,6 +305,49 @@ describe('serverless package', () => {
     });
     for (const statement of [...statements, ...delivery]) {
       expect([statement.Action].flat()).not.toContain('*');
+    }
+  });
+
+  it('matches the AWS resource specifications: types exist, properties known and well typed', () => {
+    expect(specProblems(template)).toEqual([]);
+    // The check can fail: an unknown property and a wrong type are reported.
+    const broken = structuredClone(template);
+    (broken.Resources.DLQStream as Resource).Properties.ShardCounts = 1;
+    (broken.Resources.DLQStream as Resource).Properties.RetentionPeriodHours = 'a day';
+    expect(specProblems(broken)).toEqual([
+      'DLQStream(AWS::Kinesis::Stream).RetentionPeriodHours: expected integer, got "a day"',
+      'DLQStream(AWS::Kinesis::Stream).ShardCounts: not a property of this type',
+    ]);
+  });
+
+  it('holds our own rules: no wildcard IAM, everything encrypted, private TLS-only buckets, log retention', () => {
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      const documents = [
+        ...(resource.Properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument),
+        ...(resource.Type === 'AWS::IAM::Policy' ? [resource.Properties.PolicyDocument] : []),
+      ] as { Statement: Statement[] }[];
+      for (const statement of documents.flatMap((d) => d.Statement)) {
+        expect([statement.Action].flat(), id).not.toContain('*');
+        expect([statement.Resource].flat(), id).not.toContain('*');
+      }
+      const encrypted: Record<string, () => unknown> = {
+        'AWS::Kinesis::Stream': () => resource.Properties.StreamEncryption?.EncryptionType === 'KMS',
+        'AWS::S3::Bucket': () => resource.Properties.BucketEncryption,
+        'AWS::SNS::Topic': () => resource.Properties.KmsMasterKeyId,
+        'AWS::SQS::Queue': () => resource.Properties.SqsManagedSseEnabled || resource.Properties.KmsMasterKeyId,
+        'AWS::KinesisFirehose::DeliveryStream': () => resource.Properties.DeliveryStreamEncryptionConfigurationInput,
+      };
+      if (encrypted[resource.Type]) expect(encrypted[resource.Type]?.(), `${id} is encrypted`).toBeTruthy();
+      if (resource.Type === 'AWS::S3::Bucket' && id !== 'ServerlessDeploymentBucket') {
+        expect(resource.Properties.PublicAccessBlockConfiguration?.BlockPublicPolicy, id).toBe(true);
+      }
+      if (resource.Type === 'AWS::Logs::LogGroup') expect(resource.Properties.RetentionInDays, id).toBe(7);
+    }
+    for (const [id, policy] of ofType('AWS::S3::BucketPolicy')) {
+      const denies = (policy.Properties.PolicyDocument.Statement as Statement[] & { Condition?: unknown }[]).filter(
+        (s) => s.Effect === 'Deny',
+      );
+      expect(JSON.stringify(denies), `${id} enforces TLS`).toContain('aws:SecureTransport');
     }
   });
 

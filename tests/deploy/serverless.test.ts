@@ -334,8 +334,10 @@ describe('serverless package', () => {
         'AWS::Kinesis::Stream': () => resource.Properties.StreamEncryption?.EncryptionType === 'KMS',
         'AWS::S3::Bucket': () => resource.Properties.BucketEncryption,
         'AWS::SNS::Topic': () => resource.Properties.KmsMasterKeyId,
-        'AWS::SQS::Queue': () => resource.Properties.SqsManagedSseEnabled || resource.Properties.KmsMasterKeyId,
-        'AWS::KinesisFirehose::DeliveryStream': () => resource.Properties.DeliveryStreamEncryptionConfigurationInput,
+        'AWS::SQS::Queue': () =>
+          resource.Properties.SqsManagedSseEnabled || resource.Properties.KmsMasterKeyId,
+        'AWS::KinesisFirehose::DeliveryStream': () =>
+          resource.Properties.DeliveryStreamEncryptionConfigurationInput,
       };
       if (encrypted[resource.Type]) expect(encrypted[resource.Type]?.(), `${id} is encrypted`).toBeTruthy();
       if (resource.Type === 'AWS::S3::Bucket' && id !== 'ServerlessDeploymentBucket') {
@@ -344,9 +346,9 @@ describe('serverless package', () => {
       if (resource.Type === 'AWS::Logs::LogGroup') expect(resource.Properties.RetentionInDays, id).toBe(7);
     }
     for (const [id, policy] of ofType('AWS::S3::BucketPolicy')) {
-      const denies = (policy.Properties.PolicyDocument.Statement as Statement[] & { Condition?: unknown }[]).filter(
-        (s) => s.Effect === 'Deny',
-      );
+      const denies = (
+        policy.Properties.PolicyDocument.Statement as Statement[] & { Condition?: unknown }[]
+      ).filter((s) => s.Effect === 'Deny');
       expect(JSON.stringify(denies), `${id} enforces TLS`).toContain('aws:SecureTransport');
     }
   });

@@ -19,7 +19,12 @@ interface PropertySpec {
 }
 
 interface Spec {
-  lookup(kind: 'resource', index: 'cloudFormationType', op: 'equals', value: string): { properties: Record<string, PropertySpec> }[];
+  lookup(
+    kind: 'resource',
+    index: 'cloudFormationType',
+    op: 'equals',
+    value: string,
+  ): { properties: Record<string, PropertySpec> }[];
   get(kind: 'typeDefinition', id: string): { properties: Record<string, PropertySpec> };
 }
 
@@ -62,7 +67,8 @@ function check(value: unknown, type: PropertyType, path: string, problems: strin
       return;
     case 'integer':
     case 'number':
-      if (typeof value !== 'number' && !(typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value))) fail(type.type);
+      if (typeof value !== 'number' && !(typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)))
+        fail(type.type);
       return;
     case 'boolean':
       if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') fail('boolean');
@@ -92,7 +98,12 @@ function check(value: unknown, type: PropertyType, path: string, problems: strin
     }
     case 'ref': {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('an object');
-      checkProperties(value as Record<string, unknown>, database().get('typeDefinition', type.reference.$ref).properties, path, problems);
+      checkProperties(
+        value as Record<string, unknown>,
+        database().get('typeDefinition', type.reference.$ref).properties,
+        path,
+        problems,
+      );
       return;
     }
   }
@@ -115,7 +126,9 @@ function checkProperties(
 }
 
 /** Every problem found in the template's resources; empty when it matches the specification. */
-export function specProblems(template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }): string[] {
+export function specProblems(template: {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}): string[] {
   const problems: string[] = [];
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type.startsWith('Custom::')) continue;

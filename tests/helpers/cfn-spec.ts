@@ -80,11 +80,17 @@ function check(value: unknown, type: PropertyType, path: string, problems: strin
       if (typeof value !== 'object' || value === null) fail('a tag');
       return;
     case 'array':
-      if (!Array.isArray(value)) return fail('an array');
-      value.forEach((item, i) => check(item, type.element, `${path}[${i}]`, problems));
+      if (!Array.isArray(value)) {
+        fail('an array');
+        return;
+      }
+      for (const [i, item] of value.entries()) check(item, type.element, `${path}[${i}]`, problems);
       return;
     case 'map':
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('a map');
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        fail('a map');
+        return;
+      }
       for (const [key, item] of Object.entries(value)) check(item, type.element, `${path}.${key}`, problems);
       return;
     case 'union': {
@@ -97,7 +103,10 @@ function check(value: unknown, type: PropertyType, path: string, problems: strin
       return;
     }
     case 'ref': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('an object');
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        fail('an object');
+        return;
+      }
       checkProperties(
         value as Record<string, unknown>,
         database().get('typeDefinition', type.reference.$ref).properties,

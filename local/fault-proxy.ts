@@ -7,9 +7,12 @@
  * - answers whole calls with 500 or 503 (nothing forwarded);
  * - resets connections, before forwarding or after (the answer is lost, the write is not);
  * - delays answers (past the client's timeout, when the delay says so).
- * The same seed gives the same faults for the same sequence of calls, so a failing run can
- * be replayed.
+ * Each decision is a hash of the seed, what is being decided (this call's body, this entry's
+ * key and data) and how many times that same thing was seen before, never of arrival order.
+ * So the same seed and the same calls give the same faults, and a failing run replays; when
+ * concurrent pollers batch messages differently from run to run, the counts differ a little.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 
@@ -47,18 +50,6 @@ export interface FaultProxy {
   /** Changes the rates from now on (0 everywhere to stop injecting). */
   setRates(rates: Partial<FaultRates>): void;
   stop(): Promise<void>;
-}
-
-/** A small seeded PRNG (mulberry32): deterministic fault decisions for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface PutRecordsBody {
@@ -101,20 +92,37 @@ const ENTRY_ERRORS = [
   { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure (injected)' },
 ];
 
+/** Decisions in [0, 1) from the seed, a subject and its nth sighting: order-independent. */
+export function seededDecider(seed: number) {
+  const seen = new Map<string, number>();
+  return (subject: string): (() => number) => {
+    const nth = (seen.get(subject) ?? 0) + 1;
+    seen.set(subject, nth);
+    let draw = 0;
+    return () =>
+      createHash('sha1')
+        .update(`${seed}\u0000${subject}\u0000${nth}\u0000${draw++}`)
+        .digest()
+        .readUInt32BE(0) /
+      2 ** 32;
+  };
+}
+
 export async function startFaultProxy(
   upstream: string,
   seed: number,
   initial: Partial<FaultRates> = {},
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
-  const random = seededRandom(seed);
+  const decide = seededDecider(seed);
   let rates: FaultRates = { ...NO_FAULTS, ...initial };
   const counts: FaultCounts = { calls: 0, failedEntries: 0, failedCalls: 0, resets: 0, delayed: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     counts.calls++;
-    // Decide every fault up front, in a fixed order, so a seed replays the same run.
+    // Decide every call-level fault up front, from this call's own draws.
+    const random = decide(`call:${createHash('sha1').update(body).digest('hex')}`);
     const reset = random() < rates.connectionReset;
     const resetAfterForwarding = random() < 0.5;
     const failCall = random() < rates.callFailure;

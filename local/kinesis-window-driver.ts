@@ -22,7 +22,12 @@ export interface DriveResult {
   windows: number;
   invocations: number;
   handedBack: number;
+  /** Final invocations that failed and were retried, as Lambda retries them. */
+  retriedFinals: number;
 }
+
+/** Lambda retries a failed final invocation until it succeeds; here, this many times at most. */
+const MAX_FINAL_ATTEMPTS = 20;
 
 export async function driveWindows(
   kinesis: KinesisClient,
@@ -55,7 +60,12 @@ export async function driveWindows(
       eventSourceARN: options.streamArn,
     });
   }
-  const result: DriveResult = { windows: byShardWindow.size, invocations: 0, handedBack: 0 };
+  const result: DriveResult = {
+    windows: byShardWindow.size,
+    invocations: 0,
+    handedBack: 0,
+    retriedFinals: 0,
+  };
   for (const [key, list] of byShardWindow) {
     const [shardId, start] = key.split('\u0000') as [string, string];
     const window = {
@@ -82,7 +92,15 @@ export async function driveWindows(
     };
     for (let i = 0; i < list.length; i += options.batchSize)
       await invoke(list.slice(i, i + options.batchSize), false);
-    await invoke([], true);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await invoke([], true); // the same state each time: it failed, so Lambda kept it
+        break;
+      } catch (error) {
+        if (attempt >= MAX_FINAL_ATTEMPTS) throw error;
+        result.retriedFinals++;
+      }
+    }
   }
   return result;
 }

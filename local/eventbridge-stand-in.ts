@@ -42,8 +42,7 @@ export interface EventBridgeStandIn {
   calls: number[];
   /** The next `count` entries fail with `code` (ThrottlingException, InternalFailure, ...). */
   failNext(count: number, code: string): void;
-  /** From now on, each entry fails with `code` at this rate (draws from `random`). */
-  failAtRate(rate: number, code: string, random: () => number): void;
+
   stop(): Promise<void>;
 }
 
@@ -87,7 +86,7 @@ export async function startEventBridgeStandIn(): Promise<EventBridgeStandIn> {
   const events: StoredEvent[] = [];
   const calls: number[] = [];
   const failures: string[] = [];
-  let rateFailure: { rate: number; code: string; random: () => number } | undefined;
+
   const handle = (req: IncomingMessage, res: ServerResponse, body: string) => {
     if (req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
       reply(res, 400, { __type: 'UnknownOperationException', message: `Only PutEvents is served here` });
@@ -113,9 +112,7 @@ export async function startEventBridgeStandIn(): Promise<EventBridgeStandIn> {
     const results = entries.map((entry) => {
       const error = entryError(entry);
       if (error) return error;
-      const injected =
-        failures.shift() ??
-        (rateFailure && rateFailure.random() < rateFailure.rate ? rateFailure.code : undefined);
+      const injected = failures.shift();
       if (injected) return { ErrorCode: injected, ErrorMessage: `${injected} (injected by the stand-in)` };
       const eventId = randomUUID();
       events.push({
@@ -155,9 +152,7 @@ export async function startEventBridgeStandIn(): Promise<EventBridgeStandIn> {
     failNext(count, code) {
       for (let i = 0; i < count; i++) failures.push(code);
     },
-    failAtRate(rate, code, random) {
-      rateFailure = rate > 0 ? { rate, code, random } : undefined;
-    },
+
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,9 +1,9 @@
 /**
  * A fault-injecting HTTP proxy on loopback, in front of a Kinesis emulator (or any of the
  * local stand-ins). At seeded rates it:
- * - fails single PutRecords entries with ProvisionedThroughputExceededException or
- *   InternalFailure, as Kinesis does: the failed entries are not forwarded, and the
- *   emulator's answer for the others is merged back in request order;
+ * - fails single entries of batch calls as the services do (Kinesis PutRecords, EventBridge
+ *   PutEvents, Firehose PutRecordBatch): the failed entries are not forwarded, and the
+ *   upstream's answer for the others is merged back in request order;
  * - answers whole calls with 500 or 503 (nothing forwarded);
  * - resets connections, before forwarding or after (the answer is lost, the write is not);
  * - delays answers (past the client's timeout, when the delay says so).
@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 
 export interface FaultRates {
-  /** Share of PutRecords entries failed one by one. */
+  /** Share of batch entries (PutRecords, PutEvents, PutRecordBatch) failed one by one. */
   entryFailure: number;
   /** Share of calls answered 500/503 without being forwarded. */
   callFailure: number;
@@ -52,11 +52,6 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-interface PutRecordsBody {
-  Records: unknown[];
-  [key: string]: unknown;
-}
-
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -87,10 +82,54 @@ function forward(
   });
 }
 
-const ENTRY_ERRORS = [
-  { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected)' },
-  { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure (injected)' },
-];
+type EntryError = { ErrorCode: string; ErrorMessage: string };
+
+/** The batch calls whose entries can fail one by one, and how each names its parts. */
+interface BatchOperation {
+  request: string;
+  response: string;
+  failedCount: string;
+  /** The two retryable per-entry errors the service answers with. */
+  errors: [EntryError, EntryError];
+  /** What identifies an entry across retries. */
+  key(entry: Record<string, string>): string;
+}
+
+const BATCH_OPERATIONS: Record<string, BatchOperation> = {
+  'Kinesis_20131202.PutRecords': {
+    request: 'Records',
+    response: 'Records',
+    failedCount: 'FailedRecordCount',
+    errors: [
+      {
+        ErrorCode: 'ProvisionedThroughputExceededException',
+        ErrorMessage: 'Rate exceeded for shard (injected)',
+      },
+      { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure (injected)' },
+    ],
+    key: (entry) => `${entry.PartitionKey}:${entry.Data}`,
+  },
+  'AWSEvents.PutEvents': {
+    request: 'Entries',
+    response: 'Entries',
+    failedCount: 'FailedEntryCount',
+    errors: [
+      { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded (injected)' },
+      { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure (injected)' },
+    ],
+    key: (entry) => `${entry.Source}:${entry.Detail}`,
+  },
+  'Firehose_20150804.PutRecordBatch': {
+    request: 'Records',
+    response: 'RequestResponses',
+    failedCount: 'FailedPutCount',
+    errors: [
+      { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down (injected)' },
+      { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure (injected)' },
+    ],
+    key: (entry) => String(entry.Data),
+  },
+};
 
 /** Decisions in [0, 1) from the seed, a subject and its nth sighting: order-independent. */
 export function seededDecider(seed: number) {
@@ -148,49 +187,48 @@ export async function startFaultProxy(
       return;
     }
     let forwarded = body;
-    let failed: Map<number, (typeof ENTRY_ERRORS)[number]> | undefined;
-    const isPutRecords = String(req.headers['x-amz-target'] ?? '').endsWith('.PutRecords');
-    if (isPutRecords && rates.entryFailure > 0) {
-      const parsed = JSON.parse(body.toString('utf8')) as PutRecordsBody;
+    let failed: Map<number, EntryError> | undefined;
+    const operation = BATCH_OPERATIONS[String(req.headers['x-amz-target'] ?? '')];
+    if (operation && rates.entryFailure > 0) {
+      const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown[]>;
+      const entries = parsed[operation.request] ?? [];
       failed = new Map();
-      parsed.Records.forEach((_, i) => {
-        if (random() < rates.entryFailure)
-          failed?.set(i, ENTRY_ERRORS[random() < 0.5 ? 0 : 1] as (typeof ENTRY_ERRORS)[number]);
+      entries.forEach((entry, i) => {
+        const draw = decide(`entry:${operation.key(entry as Record<string, string>)}`);
+        if (draw() < rates.entryFailure) failed?.set(i, operation.errors[draw() < 0.5 ? 0 : 1] as EntryError);
       });
-      if (failed.size === parsed.Records.length) {
-        // Everything failed: answer without the emulator.
+      if (failed.size === entries.length) {
+        // Everything failed: answer without the upstream.
         counts.failedEntries += failed.size;
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(
           JSON.stringify({
-            FailedRecordCount: failed.size,
-            Records: parsed.Records.map((_, i) => failed?.get(i)),
+            [operation.failedCount]: failed.size,
+            [operation.response]: entries.map((_, i) => failed?.get(i)),
           }),
         );
         return;
       }
       forwarded = Buffer.from(
-        JSON.stringify({ ...parsed, Records: parsed.Records.filter((_, i) => !failed?.has(i)) }),
+        JSON.stringify({ ...parsed, [operation.request]: entries.filter((_, i) => !failed?.has(i)) }),
         'utf8',
       );
     }
     const answer = await forward(target, req, forwarded);
     let out = answer.body;
-    if (failed && failed.size > 0 && answer.status === 200) {
-      const upstreamResult = JSON.parse(answer.body.toString('utf8')) as {
-        FailedRecordCount: number;
-        Records: unknown[];
-      };
+    if (operation && failed && failed.size > 0 && answer.status === 200) {
+      const upstreamResult = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+      const results = (upstreamResult[operation.response] as unknown[] | undefined) ?? [];
       const merged: unknown[] = [];
       let next = 0;
-      const total = upstreamResult.Records.length + failed.size;
-      for (let i = 0; i < total; i++) merged.push(failed.get(i) ?? upstreamResult.Records[next++]);
+      const total = results.length + failed.size;
+      for (let i = 0; i < total; i++) merged.push(failed.get(i) ?? results[next++]);
       counts.failedEntries += failed.size;
       out = Buffer.from(
         JSON.stringify({
           ...upstreamResult,
-          FailedRecordCount: upstreamResult.FailedRecordCount + failed.size,
-          Records: merged,
+          [operation.failedCount]: Number(upstreamResult[operation.failedCount] ?? 0) + failed.size,
+          [operation.response]: merged,
         }),
       );
     }

@@ -7,7 +7,9 @@
  * ProcessingFailed ones under errors/processing-failed/.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 
@@ -145,4 +147,83 @@ export async function deliver(
     counts.files.push(file);
   }
   return counts;
+}
+
+/** What the PutRecordBatch stand-in checks, as Firehose does. */
+const MAX_BATCH_RECORDS = 500;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const MAX_RECORD_BYTES = 1000 * 1024;
+
+export interface PutRecordBatchStandIn {
+  endpoint: string;
+  /** Accepted records' data, by delivery stream, in arrival order. */
+  records: Map<string, Buffer[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A local stand-in for Firehose's PutRecordBatch on loopback (re-ingestion's target): at most
+ * 500 records and 4 MiB per call, 1,000 KiB per record; accepted records are kept.
+ */
+export async function startPutRecordBatchStandIn(): Promise<PutRecordBatchStandIn> {
+  const records = new Map<string, Buffer[]>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.headers['x-amz-target'] !== 'Firehose_20150804.PutRecordBatch') {
+        reply(400, { __type: 'UnknownOperationException', message: 'Only PutRecordBatch is served here' });
+        return;
+      }
+      const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        DeliveryStreamName?: string;
+        Records?: { Data?: string }[];
+      };
+      const batch = (input.Records ?? []).map((r) => Buffer.from(r.Data ?? '', 'base64'));
+      const total = batch.reduce((n, b) => n + b.byteLength, 0);
+      if (
+        !input.DeliveryStreamName ||
+        batch.length === 0 ||
+        batch.length > MAX_BATCH_RECORDS ||
+        total > MAX_BATCH_BYTES
+      ) {
+        reply(400, {
+          __type: 'InvalidArgumentException',
+          message: 'A batch takes 1-500 records and at most 4 MiB',
+        });
+        return;
+      }
+      const kept = records.get(input.DeliveryStreamName) ?? [];
+      records.set(input.DeliveryStreamName, kept);
+      const responses = batch.map((data) => {
+        if (data.byteLength > MAX_RECORD_BYTES) {
+          return { ErrorCode: 'InvalidArgumentException', ErrorMessage: 'Record over 1,000 KiB' };
+        }
+        kept.push(data);
+        return { RecordId: randomUUID() };
+      });
+      reply(200, {
+        FailedPutCount: responses.filter((r) => 'ErrorCode' in r).length,
+        RequestResponses: responses,
+        Encrypted: false,
+      });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (typeof address !== 'object' || address === null)
+    throw new Error('The PutRecordBatch stand-in did not start');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    records,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

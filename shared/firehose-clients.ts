@@ -2,13 +2,13 @@
  * Clients only the Firehose transform needs, kept apart so that other functions' bundles
  * do not carry them: Firehose for re-ingestion, SSM for the hash key.
  */
-import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { FirehoseClient, type FirehoseClientConfig } from '@aws-sdk/client-firehose';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { keepAliveHandler } from './aws-clients.js';
 
 /** A Firehose client for re-ingestion; retries are the writer's, as for Kinesis. */
-export function createFirehoseClient(): FirehoseClient {
-  const client = new FirehoseClient({ requestHandler: keepAliveHandler(), maxAttempts: 1 });
+export function createFirehoseClient(overrides: FirehoseClientConfig = {}): FirehoseClient {
+  const client = new FirehoseClient({ requestHandler: keepAliveHandler(), maxAttempts: 1, ...overrides });
   client.middlewareStack.remove('loggerMiddleware');
   return client;
 }

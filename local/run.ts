@@ -4,8 +4,11 @@
  *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform,
  *                             event-validator, kinesis-aggregator)
  *   npm start -- --verbose    the handlers' own log lines too
+ *   npm start -- --faults [SEED]  the handlers reach Kinesis and EventBridge through the
+ *                             fault-injecting proxy (10% of entries, 2% of calls fail)
  */
 import { parseArgs } from '../scripts/cli-args.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { eventValidatorScenario } from './scenarios/event-validator.js';
 import { firehoseTransformScenario } from './scenarios/firehose-transform.js';
 import { kinesisAggregatorScenario } from './scenarios/kinesis-aggregator.js';
@@ -37,6 +40,21 @@ const session = await startLocalSession(args.params);
 console.log(
   `emulators up: kinesis ${session.aws.kinesis.endpoint}, sqs ${session.aws.sqs.endpoint}, PutEvents stand-in ${session.aws.eventBridge.endpoint}`,
 );
+const faults = args.flags.has('faults') || args.values.has('faults');
+const proxies: FaultProxy[] = [];
+if (faults) {
+  // The handlers (not the runner's own clients) go through the proxies.
+  const seed = Number(args.values.get('faults') ?? 1);
+  const rates = { entryFailure: 0.1, callFailure: 0.02 };
+  const kinesisProxy = await startFaultProxy(session.aws.kinesis.endpoint, seed, rates);
+  const eventsProxy = await startFaultProxy(session.aws.eventBridge.endpoint, seed, rates);
+  proxies.push(kinesisProxy, eventsProxy);
+  process.env.AWS_ENDPOINT_URL_KINESIS = kinesisProxy.endpoint;
+  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventsProxy.endpoint;
+  console.log(
+    `faults on (seed ${seed}): 10% of entries and 2% of calls fail on the way to Kinesis and EventBridge`,
+  );
+}
 let ok = true;
 try {
   for (const scenario of chosen) {
@@ -45,6 +63,13 @@ try {
     ok &&= passed;
   }
 } finally {
+  for (const proxy of proxies) {
+    const c = proxy.counts;
+    console.log(
+      `\nfault proxy: ${c.calls} calls, ${c.failedEntries} entries failed, ${c.failedCalls} calls failed`,
+    );
+    await proxy.stop();
+  }
   await session.stop();
 }
 console.log(

@@ -16,12 +16,15 @@ export const CONNECTION_TIMEOUT_MS = 3_000;
 export const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_SOCKETS = 50;
 
-export function keepAliveHandler(): NodeHttpHandler {
+export function keepAliveHandler(requestTimeoutMs = REQUEST_TIMEOUT_MS): NodeHttpHandler {
   return new NodeHttpHandler({
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
     connectionTimeout: CONNECTION_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: requestTimeoutMs,
+    // Without this, the handler only logs a warning when a request outlives requestTimeout,
+    // and a hung call would hold the invocation until Lambda's own timeout.
+    throwOnRequestTimeout: true,
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import { outputSourceOf } from '../shared/config/rules.js';
 import type { EventValidatorConfig } from '../shared/config/schema.js';
-import { type Cfn, functionRole, getAtt, sub } from './iam.js';
+import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
 
 export const EVENT_VALIDATOR = 'eventValidator';
 const FUNCTION_ID = 'EventValidatorLambdaFunction';
@@ -138,33 +138,18 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
   };
 
   if (validator.consumers.length > 0) {
-    resources.ForwardingRole = {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' },
-          ],
+    resources.ForwardingRole = serviceRole(
+      'events.amazonaws.com',
+      [
+        {
+          Sid: 'ForwardToConsumerBuses',
+          Effect: 'Allow',
+          Action: ['events:PutEvents'],
+          Resource: [...new Set(validator.consumers.map((c) => c.busArn))],
         },
-        Policies: [
-          {
-            PolicyName: 'least-privilege',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Sid: 'ForwardToConsumerBuses',
-                  Effect: 'Allow',
-                  Action: ['events:PutEvents'],
-                  Resource: [...new Set(validator.consumers.map((c) => c.busArn))],
-                },
-              ],
-            },
-          },
-        ],
-      },
-    };
+      ],
+      false,
+    );
     for (const consumer of validator.consumers) {
       resources[`Forward${idOf(consumer.name)}Rule`] = {
         Type: 'AWS::Events::Rule',

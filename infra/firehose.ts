@@ -6,35 +6,13 @@
  */
 import { type FirehoseTransformConfig, SES_EVENT_TYPES } from '../shared/config/schema.js';
 import { SES_TYPES } from '../shared/ses.js';
-import { type Cfn, functionRole, getAtt, sub } from './iam.js';
+import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
 
 export const FIREHOSE_TRANSFORM = 'firehoseTransform';
 export const SES_INDEX = 'ses';
 
 const deliveryStreamArn = (name: string) =>
   sub(`arn:\${AWS::Partition}:firehose:\${AWS::Region}:\${AWS::AccountId}:deliverystream/${name}`);
-
-function serviceRole(service: string, statements: Cfn[]): Cfn {
-  return {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: service },
-            Action: 'sts:AssumeRole',
-            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-          },
-        ],
-      },
-      Policies: [
-        { PolicyName: 'least-privilege', PolicyDocument: { Version: '2012-10-17', Statement: statements } },
-      ],
-    },
-  };
-}
 
 /** The Hive-style S3 prefix for the configured partition keys. */
 export function partitionedPrefix(transform: FirehoseTransformConfig): string {

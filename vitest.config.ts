@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/setup/global-seed.ts'],
+    setupFiles: ['tests/setup/fast-check.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

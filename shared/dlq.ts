@@ -5,6 +5,7 @@
  */
 import type { DlqReason } from './errors.js';
 import type { WriteEntry } from './kinesis-writer.js';
+import { cutPartitionKey, MAX_PARTITION_KEY_LENGTH } from './partition-key.js';
 
 export const DLQ_ENVELOPE_VERSION = 1;
 
@@ -56,10 +57,9 @@ export function dlqEntry(dlqStream: string, input: DlqRecordInput, now: Date): W
     ...(input.errors === undefined ? {} : { errors: input.errors }),
     payload: input.payload,
   };
-  const key = input.source.id.slice(0, 256);
   return {
     stream: dlqStream,
-    partitionKey: key.length > 0 ? key : input.source.arn.slice(-256),
+    partitionKey: cutPartitionKey(input.source.id, input.source.arn.slice(-MAX_PARTITION_KEY_LENGTH)),
     data: JSON.stringify(envelope),
   };
 }

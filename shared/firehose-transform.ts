@@ -13,6 +13,7 @@ import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from './f
 import { type CompiledPath, compilePath, getPath, visitPath } from './json-path.js';
 import { type WriterDeps, writeRecords } from './kinesis-writer.js';
 import type { Counts, LogPort, MetricsPort } from './observability.js';
+import { cutPartitionKey } from './partition-key.js';
 import { compileProjection } from './projection.js';
 import { normalizeSesEvent, sesEventType } from './ses.js';
 
@@ -240,7 +241,7 @@ async function reingest(
         records.map((record) => ({
           stream: event.sourceKinesisStreamArn as string,
           data: Buffer.from(record.data, 'base64'),
-          partitionKey: record.kinesisRecordMetadata?.partitionKey || record.recordId.slice(0, 256),
+          partitionKey: cutPartitionKey(record.kinesisRecordMetadata?.partitionKey ?? '', record.recordId),
         })),
         { ...retry, kinesis: deps.kinesis },
       )

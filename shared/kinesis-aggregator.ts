@@ -21,6 +21,7 @@ import { type DlqReason, RetryLaterError } from './errors.js';
 import { type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
 import { deaggregate, KplError } from './kpl.js';
 import type { Counts, LogPort, MetricsPort } from './observability.js';
+import { cutPartitionKey } from './partition-key.js';
 import { maxRecordBytesOf } from './sqs-mapping.js';
 
 export const HANDLER_NAME = 'kinesis-aggregator';
@@ -205,7 +206,7 @@ export async function aggregateWindow(
     const results = deps.reducer.results(state);
     const entries: WriteEntry[] = results.map((result) => ({
       stream: deps.settings.output.stream,
-      partitionKey: result.group.slice(0, 256) || '_',
+      partitionKey: cutPartitionKey(result.group),
       data: JSON.stringify({
         windowStart: event.window.start,
         windowEnd: event.window.end,

@@ -10,10 +10,10 @@ import type { MetadataField, PipelineConfig, Route } from './config/schema.js';
 import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from './errors.js';
 import { compilePath, defineOwn, getPath } from './json-path.js';
 import { DEFAULT_MAX_RECORD_BYTES, type WriteEntry } from './kinesis-writer.js';
+import { MAX_PARTITION_KEY_LENGTH } from './partition-key.js';
 import { compileProjection } from './projection.js';
 
-/** Kinesis partition keys: 1-256 characters. Counted in UTF-16 code units, never laxer than AWS. */
-export const MAX_PARTITION_KEY_LENGTH = 256;
+export { MAX_PARTITION_KEY_LENGTH } from './partition-key.js';
 
 export interface CompiledRoute {
   name: string;
@@ -58,6 +58,12 @@ export function checkPartitionKey(key: string): string {
     throw new PartitionKeyError(
       'PARTITION_KEY_INVALID',
       `Partition key has ${key.length} characters; Kinesis takes 1-${MAX_PARTITION_KEY_LENGTH}`,
+    );
+  }
+  if (!key.isWellFormed()) {
+    throw new PartitionKeyError(
+      'PARTITION_KEY_INVALID',
+      'Partition key holds a lone surrogate: it is not valid Unicode',
     );
   }
   return key;

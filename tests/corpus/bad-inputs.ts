@@ -132,8 +132,9 @@ export const CORPUS: CorpusCase[] = [
   },
   {
     name: 'lone surrogate',
+    // A key that is not valid Unicode would reach the stream with a `?` in its place.
     bytes: text('{"user":{"id":"\\ud800"},"page":"/"}'),
-    mapper: 'written',
+    mapper: 'PARTITION_KEY_INVALID',
     firehose: 'NOT_AN_SES_EVENT',
     aggregator: 'MISSING_FIELDS',
     validator: 'INVALID_ENVELOPE',

@@ -20,8 +20,9 @@ import { writeRecords } from '../../shared/kinesis-writer.js';
 import { noMetrics, silentLogger } from '../../shared/observability.js';
 import { loadEvent, type RawConfig } from '../helpers/fixtures.js';
 import { aggregateWithLibrary } from '../helpers/kpl.js';
+import { seedFromEnvironment } from '../setup/seed.js';
 
-const SEED = Number(process.env.ZERO_LOSS_SEED ?? 20261121);
+const SEED = seedFromEnvironment(process.env);
 let session: LocalSession;
 
 beforeAll(async () => {

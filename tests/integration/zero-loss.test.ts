@@ -3,7 +3,7 @@
  * SQS, the local event source and the mapper, into Kinesis behind a fault-injecting proxy
  * that fails 10% of entries and 2% of calls and resets some connections. Every message must
  * end in its stream or in the DLQ with its reason; duplicates (at-least-once) are counted.
- * Seeded: ZERO_LOSS_SEED replays a run.
+ * Seeded: SEED replays a run (see tests/setup/seed.ts).
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -20,10 +20,11 @@ import { parseDlqEnvelope } from '../../shared/dlq.js';
 import { noMetrics, silentLogger } from '../../shared/observability.js';
 import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
 import { queueArn } from '../helpers/fixtures.js';
+import { seedFromEnvironment } from '../setup/seed.js';
 
 const MESSAGES = 20_000;
 const QUEUES = ['zl-a', 'zl-b', 'zl-c'];
-const SEED = Number(process.env.ZERO_LOSS_SEED ?? 20261121);
+const SEED = seedFromEnvironment(process.env);
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 

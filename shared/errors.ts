@@ -79,3 +79,6 @@ export class ResponseTooLargeError extends PipelineError {}
 
 /** Records could not be written anywhere yet: the invocation fails so that its source retries. */
 export class RetryLaterError extends PipelineError {}
+
+/** An invocation whose event is not of the kind the handler takes ("expected ..., got ..."). */
+export class EventShapeError extends PipelineError {}

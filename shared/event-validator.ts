@@ -3,19 +3,21 @@
  * the schema configured for its source and detail-type, republish the valid ones under the
  * output source, and send everything else to the DLQ stream with every reason found.
  * Nothing is acknowledged unwritten: what could not be republished or dead-lettered yet
- * fails the invocation (or, from SQS, comes back in batchItemFailures).
+ * comes back in batchItemFailures (a batch: SQS, or a Pipes array) or fails the invocation
+ * (one event from a rule, where there is nothing else to republish again).
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { outputSourceOf } from './config/rules.js';
 import type { PipelineConfig } from './config/schema.js';
 import { dlqEntry } from './dlq.js';
-import { type DlqReason, RetryLaterError } from './errors.js';
+import { ConfigError, type DlqReason, RetryLaterError } from './errors.js';
 import type { SchemaRegistry, ValidationIssue } from './event-schemas.js';
 import {
   type EventBridgeWriterDeps,
   MAX_PUT_EVENTS_BYTES,
+  PUT_EVENTS_SIZE_LIMIT,
   putEvents,
   putEventsEntrySize,
 } from './eventbridge-writer.js';
@@ -67,7 +69,7 @@ export function judge(
   deps: Pick<ValidatorDeps, 'config' | 'schemas' | 'traceHeader'>,
 ): Verdict {
   const validator = deps.config.eventValidator;
-  if (!validator) throw new Error('eventValidator is not configured');
+  if (!validator) throw new ConfigError(['eventValidator: is not configured']);
   const envelope = envelopeSchema.safeParse(raw);
   if (!envelope.success) {
     const errors = envelope.error.issues.map((issue) => ({
@@ -124,152 +126,245 @@ export function judge(
     return {
       kind: 'dlq',
       reason: 'ENTRY_TOO_LARGE',
-      message: `The republished entry would be ${size} bytes; PutEvents takes at most ${MAX_PUT_EVENTS_BYTES}`,
+      message: `The republished entry would be ${size} bytes; PutEvents takes less than ${PUT_EVENTS_SIZE_LIMIT}`,
       target,
     };
   }
   return { kind: 'republish', entry };
 }
 
-/** One input event with where it came from (for batchItemFailures, when from SQS). */
+/**
+ * One input event with where it came from. `handBack` is what names it in batchItemFailures:
+ * the SQS messageId (Lambda's SQS event source, or an SQS record in a Pipes array), else the
+ * event's own id (a bare event in a Pipes array).
+ */
 interface Item {
   raw: unknown;
   text: string;
   messageId?: string;
+  handBack?: string;
 }
 
-function items(input: AnyEvent | AnyEvent[] | SQSEvent): { items: Item[]; fromSqs: boolean } {
-  if (Array.isArray(input))
-    return { items: input.map((raw) => ({ raw, text: JSON.stringify(raw) })), fromSqs: false };
-  if (input && typeof input === 'object' && 'Records' in input && Array.isArray(input.Records)) {
+/** How the function was invoked: one event (a rule target), or a batch it can answer item by item. */
+interface Input {
+  items: Item[];
+  batch: boolean;
+}
+
+type AnyInput = AnyEvent | readonly unknown[] | SQSEvent;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An SQS message (from Lambda's SQS event source, or an item of a Pipes array from an SQS source). */
+const isSqsRecord = (value: unknown): value is SQSRecord =>
+  isObject(value) && typeof value.messageId === 'string' && typeof value.body === 'string';
+
+function fromSqsRecord(record: SQSRecord): Item {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(record.body);
+  } catch {
+    raw = undefined; // fails the envelope check, with the body kept in the DLQ envelope
+  }
+  return { raw, text: record.body, messageId: record.messageId, handBack: record.messageId };
+}
+
+function fromBareEvent(raw: unknown): Item {
+  const id = isObject(raw) && typeof raw.id === 'string' && raw.id !== '' ? raw.id : undefined;
+  return { raw, text: JSON.stringify(raw) ?? String(raw), ...(id === undefined ? {} : { handBack: id }) };
+}
+
+export function readInput(input: AnyInput): Input {
+  if (Array.isArray(input)) {
     return {
-      fromSqs: true,
-      items: input.Records.map((record) => {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(record.body);
-        } catch {
-          raw = undefined; // fails the envelope check, with the body kept in the DLQ envelope
-        }
-        return { raw, text: record.body, messageId: record.messageId };
-      }),
+      batch: true,
+      items: input.map((raw) => (isSqsRecord(raw) ? fromSqsRecord(raw) : fromBareEvent(raw))),
     };
   }
-  return { items: [{ raw: input, text: JSON.stringify(input) }], fromSqs: false };
+  if (isObject(input) && Array.isArray(input.Records)) {
+    return {
+      batch: true,
+      items: (input.Records as unknown[]).map((raw) =>
+        isSqsRecord(raw) ? fromSqsRecord(raw) : fromBareEvent(raw),
+      ),
+    };
+  }
+  return { batch: false, items: [fromBareEvent(input)] };
 }
 
 function increment(counts: Counts, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-export async function validateEvents(
-  input: AnyEvent | AnyEvent[] | SQSEvent,
-  deps: ValidatorDeps,
-): Promise<SQSBatchResponse | undefined> {
-  const { items: list, fromSqs } = items(input);
-  const verdicts = list.map((item) => judge(item.raw, deps));
-  const retry = {
-    remainingTimeMs: deps.remainingTimeMs,
-    sleep: deps.sleep,
-    random: deps.random,
-    policy: deps.policy,
-  };
+type RetryOptions = Pick<ValidatorDeps, 'remainingTimeMs' | 'sleep' | 'random' | 'policy'>;
 
-  // 1. Republish the valid ones.
-  const republishIndex: number[] = [];
+/**
+ * Step 1: PutEvents for every `republish` verdict. Written: done. Refused for good (a
+ * non-retryable code): becomes a REPUBLISH_REJECTED dead letter. Still failing when the
+ * retries ran out: added to `notYet`, to be handed back.
+ */
+async function republish(
+  verdicts: Verdict[],
+  notYet: Set<number>,
+  deps: ValidatorDeps,
+  retry: RetryOptions,
+): Promise<void> {
+  const indices: number[] = [];
   const entries: PutEventsRequestEntry[] = [];
   verdicts.forEach((verdict, i) => {
     if (verdict.kind === 'republish') {
-      republishIndex.push(i);
+      indices.push(i);
       entries.push(verdict.entry);
     }
   });
-  const published =
-    entries.length > 0 ? await putEvents(entries, { ...retry, eventBridge: deps.eventBridge }) : undefined;
-  const notYet = new Set<number>();
-  republishIndex.forEach((i, k) => {
-    const outcome = published?.outcomes[k];
+  if (entries.length === 0) return;
+  const published = await putEvents(entries, { ...retry, eventBridge: deps.eventBridge });
+  indices.forEach((i, k) => {
+    const outcome = published.outcomes[k];
     if (outcome?.status === 'written') return;
     if (outcome?.status === 'failed' && outcome.exhausted) {
-      notYet.add(i); // throttled or failing right now: Lambda's retries take it from here
+      notYet.add(i); // throttled or failing right now: handed back, the source retries it
       return;
     }
     const why =
       outcome?.status === 'failed' ? `${outcome.errorCode}: ${outcome.errorMessage}` : 'entry too large';
+    const target = entries[k]?.EventBusName;
     verdicts[i] = {
       kind: 'dlq',
       reason: 'REPUBLISH_REJECTED',
       message: `PutEvents refused the entry (${why})`,
-      ...(entries[k]?.EventBusName ? { target: entries[k]?.EventBusName as string } : {}),
+      ...(target ? { target } : {}),
     };
   });
+}
 
-  // 2. Dead-letter the rest, each with every reason found.
-  const dlqIndex: number[] = [];
-  const dlqEntries: WriteEntry[] = [];
+/** The DLQ envelope's write entry for one dead-letter verdict. */
+function deadLetterEntry(
+  item: Item | undefined,
+  verdict: Verdict & { kind: 'dlq' },
+  deps: ValidatorDeps,
+): WriteEntry {
+  const raw = (isObject(item?.raw) ? item?.raw : undefined) as Partial<AnyEvent> | undefined;
+  return dlqEntry(
+    deps.config.dlq.stream,
+    {
+      reason: verdict.reason,
+      message: verdict.message,
+      handler: HANDLER_NAME,
+      source: {
+        type: 'eventbridge',
+        arn: deps.busArn,
+        id: String(raw?.id ?? item?.messageId ?? 'unknown'),
+        eventSource: raw?.source,
+        detailType: raw?.['detail-type'],
+        account: raw?.account,
+        time: raw?.time,
+        ...(item?.messageId ? { messageId: item.messageId } : {}),
+      },
+      ...(verdict.target ? { target: verdict.target } : {}),
+      ...(verdict.errors ? { errors: verdict.errors } : {}),
+      payload: { encoding: 'utf8', data: item?.text ?? '' },
+    },
+    deps.now(),
+  );
+}
+
+/**
+ * Step 2: every `dlq` verdict to the DLQ stream, each with every reason found. A dead
+ * letter whose write did not succeed is never acknowledged: it joins `notYet`.
+ */
+async function deadLetter(
+  items: Item[],
+  verdicts: Verdict[],
+  notYet: Set<number>,
+  deps: ValidatorDeps,
+  retry: RetryOptions,
+): Promise<void> {
+  const indices: number[] = [];
+  const entries: WriteEntry[] = [];
   verdicts.forEach((verdict, i) => {
     if (verdict.kind !== 'dlq') return;
-    const raw = list[i]?.raw as Partial<AnyEvent> | undefined;
-    dlqIndex.push(i);
-    dlqEntries.push(
-      dlqEntry(
-        deps.config.dlq.stream,
-        {
-          reason: verdict.reason,
-          message: verdict.message,
-          handler: HANDLER_NAME,
-          source: {
-            type: 'eventbridge',
-            arn: deps.busArn,
-            id: String(raw?.id ?? list[i]?.messageId ?? 'unknown'),
-            eventSource: raw?.source,
-            detailType: raw?.['detail-type'],
-            account: raw?.account,
-            time: raw?.time,
-            ...(list[i]?.messageId ? { messageId: list[i]?.messageId } : {}),
-          },
-          ...(verdict.target ? { target: verdict.target } : {}),
-          ...(verdict.errors ? { errors: verdict.errors } : {}),
-          payload: { encoding: 'utf8', data: list[i]?.text ?? '' },
-        },
-        deps.now(),
-      ),
-    );
+    indices.push(i);
+    entries.push(deadLetterEntry(items[i], verdict, deps));
   });
-  const deadLettered =
-    dlqEntries.length > 0
-      ? await writeRecords(dlqEntries, {
-          ...retry,
-          kinesis: deps.kinesis,
-          maxRecordBytes: () => deps.config.dlq.settings.maxRecordSizeKiB * 1024,
-        })
-      : undefined;
-  dlqIndex.forEach((i, k) => {
-    if (deadLettered?.outcomes[k]?.status !== 'written') notYet.add(i);
+  if (entries.length === 0) return;
+  const written = await writeRecords(entries, {
+    ...retry,
+    kinesis: deps.kinesis,
+    maxRecordBytes: () => deps.config.dlq.settings.maxRecordSizeKiB * 1024,
   });
+  indices.forEach((i, k) => {
+    if (written.outcomes[k]?.status !== 'written') notYet.add(i);
+  });
+}
 
-  // 3. Report.
-  const counts: Counts = { received: list.length, republished: 0, sentToDlq: 0, retryLater: notYet.size };
+/** Step 3: one line per dead letter (its reason, never its body), counts, and a summary. */
+function report(items: Item[], verdicts: Verdict[], notYet: Set<number>, deps: ValidatorDeps): void {
+  const counts: Counts = { received: items.length, republished: 0, sentToDlq: 0, retryLater: notYet.size };
   const reasons: Counts = {};
   verdicts.forEach((verdict, i) => {
-    if (notYet.has(i)) return;
-    if (verdict.kind === 'republish') increment(counts, 'republished');
-    else {
-      increment(counts, 'sentToDlq');
-      increment(reasons, verdict.reason);
+    const raw = (isObject(items[i]?.raw) ? items[i]?.raw : {}) as Partial<AnyEvent>;
+    const about = { eventId: raw.id, eventSource: raw.source, detailType: raw['detail-type'] };
+    if (notYet.has(i)) {
+      deps.logger.warn('Event handed back for a retry', { ...about, outcome: verdict.kind });
+      return;
     }
+    if (verdict.kind === 'republish') {
+      increment(counts, 'republished');
+      return;
+    }
+    increment(counts, 'sentToDlq');
+    increment(reasons, verdict.reason);
+    deps.logger.warn('Event sent to the DLQ stream', {
+      ...about,
+      reason: verdict.reason,
+      why: verdict.message,
+      ...(verdict.errors ? { validationErrors: verdict.errors } : {}),
+    });
   });
   deps.metrics.publish({ name: 'handler', value: HANDLER_NAME }, counts);
   const summary = { ...counts, dlqByReason: reasons };
   if (notYet.size > 0) deps.logger.error('Events not yet written anywhere', summary);
   else deps.logger.info('Events validated', summary);
+}
 
-  if (fromSqs) {
-    return { batchItemFailures: [...notYet].map((i) => ({ itemIdentifier: list[i]?.messageId as string })) };
+/**
+ * Step 4: the answer. A batch names what was not written (each id once): only those come
+ * back, so nothing already republished is republished again. One event, or an item that
+ * has nothing to name it by, fails the invocation instead.
+ */
+function respond(input: Input, notYet: Set<number>): SQSBatchResponse | undefined {
+  const handBack = [...notYet].sort((a, b) => a - b).map((i) => input.items[i]?.handBack);
+  if (input.batch && handBack.every((id) => id !== undefined)) {
+    return { batchItemFailures: [...new Set(handBack)].map((itemIdentifier) => ({ itemIdentifier })) };
   }
   if (notYet.size > 0) {
-    // Lambda retries the asynchronous invocation, then sends it to the on-failure destination.
     throw new RetryLaterError(`${notYet.size} event(s) could not be republished or dead-lettered yet`);
   }
   return undefined;
+}
+
+/**
+ * Validates one event (rule target), a Pipes array (bare events, or SQS messages whose
+ * bodies are events) or an SQS batch. Every event ends republished, in the DLQ stream, or
+ * handed back (batchItemFailures), never two of these.
+ */
+export async function validateEvents(
+  input: AnyInput,
+  deps: ValidatorDeps,
+): Promise<SQSBatchResponse | undefined> {
+  const read = readInput(input);
+  const verdicts = read.items.map((item) => judge(item.raw, deps));
+  const retry: RetryOptions = {
+    remainingTimeMs: deps.remainingTimeMs,
+    sleep: deps.sleep,
+    random: deps.random,
+    policy: deps.policy,
+  };
+  const notYet = new Set<number>();
+  await republish(verdicts, notYet, deps, retry);
+  await deadLetter(read.items, verdicts, notYet, deps, retry);
+  report(read.items, verdicts, notYet, deps);
+  return respond(read, notYet);
 }

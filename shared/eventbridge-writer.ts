@@ -1,6 +1,6 @@
 /**
  * PutEvents through the batch-write engine, with EventBridge's limits: at most 10 entries
- * per call, each (and each call) under 256 KB as EventBridge counts it, and its retryable
+ * per call, each (and each call) strictly under 256 KB as EventBridge counts it, and its retryable
  * per-entry errors. HTTP 200 can still carry failed entries; they are read one by one.
  */
 import {
@@ -19,8 +19,10 @@ import {
 
 /** PutEvents: at most 10 entries per call. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
-/** An entry, and a call, must stay under 256 KB. */
-export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+/** AWS: the entries of one call together (and so each entry) must be LESS than 256 KB. */
+export const PUT_EVENTS_SIZE_LIMIT = 256 * 1024;
+/** The largest entry, and the largest call, that PutEvents accepts: one byte under the limit. */
+export const MAX_PUT_EVENTS_BYTES = PUT_EVENTS_SIZE_LIMIT - 1;
 /** EventBridge counts a Time as 14 bytes. */
 const TIME_BYTES = 14;
 

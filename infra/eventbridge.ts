@@ -1,10 +1,12 @@
 /**
- * The EventBridge side of the template: the central bus (with a policy for the producer
- * accounts), one input rule per configured source matching it exactly (so a republished
- * `valid.*` event can never match it again), the validator function with its retry policy,
- * rule dead-letter queue and on-failure destination, and one forwarding rule per consumer bus.
+ * The EventBridge side of the template: the central bus (with a policy that lets each producer
+ * account put only its configured input sources, never a `valid.*` one), one input rule per
+ * configured source matching it exactly (so a republished `valid.*` event can never match it
+ * again), the validator function with its retry policy, rule dead-letter queue and on-failure
+ * destination, and one forwarding rule per consumer bus that takes only events put by the
+ * bus's own account (the validator's), so a forged `valid.*` event is never forwarded.
  */
-import { outputSourceOf } from '../shared/config/rules.js';
+import { outputSourceOf, producerSources } from '../shared/config/rules.js';
 import type { EventValidatorConfig } from '../shared/config/schema.js';
 import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
 
@@ -32,6 +34,61 @@ const idOf = (text: string) =>
     .filter(Boolean)
     .map((word) => (word[0] as string).toUpperCase() + word.slice(1))
     .join('');
+
+type SourceSettings = EventValidatorConfig['sources'][string];
+
+/**
+ * The input rule's pattern: the source exactly, and every detail-type (an unknown one reaches
+ * the function and goes to the DLQ stream as NO_SCHEMA), unless the source says `ignore`:
+ * then only its configured detail-types, and EventBridge drops the others.
+ */
+export function inputPattern(source: string, settings: SourceSettings): Cfn {
+  return {
+    source: [source],
+    ...(settings.unknownDetailType === 'ignore' ? { 'detail-type': Object.keys(settings.detailTypes) } : {}),
+  };
+}
+
+/** A forwarding rule's pattern: its output sources, put by the central bus's own account only. */
+export function forwardPattern(sources: readonly string[]): Cfn {
+  return { source: [...sources], account: [{ Ref: 'AWS::AccountId' }] };
+}
+
+/**
+ * One bus-policy statement per group of producer accounts that may put the same sources
+ * (`ForAllValues:StringEquals` on `events:source`, as AWS documents for PutEvents; the
+ * `Null` check refuses a request without a source, which ForAllValues alone would let by).
+ */
+export function busPolicies(validator: EventValidatorConfig, busArn: Cfn): Cfn {
+  const byGrant = new Map<string, { accounts: string[]; sources: string[] }>();
+  for (const [account, sources] of producerSources(validator)) {
+    const key = JSON.stringify([...sources].sort());
+    const grant = byGrant.get(key) ?? { accounts: [], sources: [...sources].sort() };
+    grant.accounts.push(account);
+    byGrant.set(key, grant);
+  }
+  const resources: Cfn = {};
+  [...byGrant.values()].forEach((grant, i) => {
+    resources[i === 0 ? 'CentralEventBusPolicy' : `CentralEventBusPolicy${i + 1}`] = {
+      Type: 'AWS::Events::EventBusPolicy',
+      Properties: {
+        EventBusName: { Ref: 'CentralEventBus' },
+        StatementId: i === 0 ? 'producer-accounts' : `producer-accounts-${i + 1}`,
+        Statement: {
+          Effect: 'Allow',
+          Principal: { AWS: grant.accounts.map((account) => `arn:aws:iam::${account}:root`) },
+          Action: 'events:PutEvents',
+          Resource: busArn,
+          Condition: {
+            'ForAllValues:StringEquals': { 'events:source': grant.sources },
+            Null: { 'events:source': 'false' },
+          },
+        },
+      },
+    };
+  });
+  return resources;
+}
 
 export function eventBridgeInfra(input: EventBridgeInfraInput): {
   functions: Cfn;
@@ -61,38 +118,18 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
       },
     },
   };
-  if (validator.centralBus.producerAccounts.length > 0) {
-    resources.CentralEventBusPolicy = {
-      Type: 'AWS::Events::EventBusPolicy',
-      Properties: {
-        EventBusName: { Ref: 'CentralEventBus' },
-        StatementId: 'producer-accounts',
-        Statement: {
-          Effect: 'Allow',
-          Principal: {
-            AWS: validator.centralBus.producerAccounts.map((account) => `arn:aws:iam::${account}:root`),
-          },
-          Action: 'events:PutEvents',
-          Resource: centralArn,
-        },
-      },
-    };
-  }
+  Object.assign(resources, busPolicies(validator, centralArn));
 
   const ruleIds: string[] = [];
   for (const [source, settings] of Object.entries(validator.sources)) {
     const id = `ValidatorInputRule${idOf(source)}`;
     ruleIds.push(id);
-    const detailTypes = Object.keys(settings.detailTypes);
     resources[id] = {
       Type: 'AWS::Events::Rule',
       Properties: {
         EventBusName: { Ref: 'CentralEventBus' },
         Description: `Events from ${source} to the validator (exact match: republished events never match)`,
-        EventPattern: {
-          source: [source],
-          ...(settings.unknownDetailType === 'reject' ? { 'detail-type': detailTypes } : {}),
-        },
+        EventPattern: inputPattern(source, settings),
         State: 'ENABLED',
         Targets: [
           {
@@ -156,7 +193,7 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
         Properties: {
           EventBusName: { Ref: 'CentralEventBus' },
           Description: `Valid events to ${consumer.name}`,
-          EventPattern: { source: consumer.sources },
+          EventPattern: forwardPattern(consumer.sources),
           State: 'ENABLED',
           Targets: [{ Id: consumer.name, Arn: consumer.busArn, RoleArn: getAtt('ForwardingRole', 'Arn') }],
         },

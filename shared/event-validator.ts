@@ -94,7 +94,8 @@ export function judge(
   }
   const detailType = event['detail-type'];
   const validate = deps.schemas.get(source, detailType);
-  if (!validate && settings.unknownDetailType === 'reject') {
+  // `ignore` filters at the rule; one that still arrives (invoke local, Pipes) is not lost either.
+  if (!validate && settings.unknownDetailType !== 'accept') {
     return { kind: 'dlq', reason: 'NO_SCHEMA', message: `No schema for ${source} / ${detailType}` };
   }
   const errors = validate ? validate(event.detail) : [];

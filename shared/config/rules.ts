@@ -152,6 +152,20 @@ export function outputSourceOf(
   return validator.sources[source]?.outputSource ?? `${validator.outputPrefix}${source}`;
 }
 
+/** Each producer account with the input sources it may put on the central bus (all of them unless listed). */
+export function producerSources(
+  validator: NonNullable<PipelineConfig['eventValidator']>,
+): Map<string, string[]> {
+  const all = Object.keys(validator.sources);
+  const grants = new Map<string, string[]>();
+  for (const producer of validator.centralBus.producerAccounts) {
+    const [account, sources] =
+      typeof producer === 'string' ? [producer, all] : [producer.account, producer.sources];
+    grants.set(account, [...new Set([...(grants.get(account) ?? []), ...sources])]);
+  }
+  return grants;
+}
+
 /**
  * The loop guard at config time: an input source must never be, or look like, an output
  * source, or a republished event would match the input rule again. Sources are exact
@@ -178,6 +192,16 @@ function validatorIssues(config: PipelineConfig): string[] {
       if (name.startsWith('aws.')) errors.push(`${at}: custom sources must not start with "aws."`);
     }
   }
+  validator.centralBus.producerAccounts.forEach((producer, i) => {
+    if (typeof producer === 'string') return;
+    for (const source of producer.sources) {
+      if (!Object.hasOwn(validator.sources, source)) {
+        errors.push(
+          `${formatPath(['eventValidator', 'centralBus', 'producerAccounts', i, 'sources'])}: "${source}" is not a configured input source`,
+        );
+      }
+    }
+  });
   validator.consumers.forEach((consumer, i) => {
     for (const source of consumer.sources) {
       if (!outputs.has(source)) {

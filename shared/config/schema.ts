@@ -278,7 +278,20 @@ export const eventValidatorSchema = z.strictObject({
     .describe('Republished events get the source <outputPrefix><source>, unless a source sets outputSource.'),
   centralBus: z.strictObject({
     name: busName,
-    producerAccounts: z.array(accountId).default([]).describe('Accounts allowed to put events on the bus.'),
+    producerAccounts: z
+      .array(
+        z.union([
+          accountId.describe('May put events of every configured input source.'),
+          z.strictObject({
+            account: accountId,
+            sources: z.array(eventSource).min(1).describe('The configured input sources it may put.'),
+          }),
+        ]),
+      )
+      .default([])
+      .describe(
+        'Accounts allowed to put events on the bus, each limited (events:source) to configured input sources: never an output source.',
+      ),
   }),
   sources: z
     .record(
@@ -301,9 +314,11 @@ export const eventValidatorSchema = z.strictObject({
           }),
         ),
         unknownDetailType: z
-          .enum(['reject', 'accept'])
+          .enum(['reject', 'accept', 'ignore'])
           .default('reject')
-          .describe('An event whose detail-type has no schema: to the DLQ stream, or republished unchecked.'),
+          .describe(
+            'An event whose detail-type has no schema. reject: the input rule takes every detail-type and the function sends it to the DLQ stream (NO_SCHEMA). accept: republished unchecked. ignore: the input rule lists only the configured detail-types, so EventBridge drops the others without a trace (a deliberate drop).',
+          ),
       }),
     )
     .refine((sources) => Object.keys(sources).length > 0, 'must name at least one source'),

@@ -270,6 +270,36 @@ describe('event validator config', () => {
       'eventValidator.consumers[0].sources: "valid.cwi.b" is not an output source of any configured source',
     ]);
   });
+
+  it('limits a producer account to configured input sources, naming the bad entry', () => {
+    // Prepare
+    const raw = withValidator(
+      { 'cwi.a': { detailTypes: {} }, 'cwi.b': { detailTypes: {} } },
+      {
+        centralBus: {
+          name: 'central',
+          producerAccounts: ['111122223333', { account: '444455556666', sources: ['cwi.b', 'valid.cwi.a'] }],
+        },
+      },
+    );
+    // Act / Assess
+    expect(issuesOf(raw)).toEqual([
+      'eventValidator.centralBus.producerAccounts[1].sources: "valid.cwi.a" is not a configured input source',
+    ]);
+  });
+
+  it('takes reject (default), accept and ignore for an unknown detail-type, and nothing else', () => {
+    const withSetting = (unknownDetailType?: string) =>
+      withValidator({ 'cwi.a': { detailTypes: {}, ...(unknownDetailType ? { unknownDetailType } : {}) } });
+    expect(checkConfig(withSetting(), ctx).config.eventValidator?.sources['cwi.a']?.unknownDetailType).toBe(
+      'reject',
+    );
+    for (const setting of ['reject', 'accept', 'ignore']) {
+      const source = checkConfig(withSetting(setting), ctx).config.eventValidator?.sources['cwi.a'];
+      expect(source?.unknownDetailType).toBe(setting);
+    }
+    expect(issuesOf(withSetting('drop'))[0]).toContain('eventValidator.sources.cwi.a.unknownDetailType');
+  });
 });
 
 describe('npm run check-config', () => {

@@ -6,18 +6,17 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse } from 'aws-lambda';
 import schemaBundle from '../../config/event-schemas.bundle.json' with { type: 'json' };
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/aws-clients.js';
 import { configFromEnvironment } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
 import { compileSchemas, schemaBundleReader } from '../../shared/event-schemas.js';
+import { expectValidatorInput } from '../../shared/event-shape.js';
 import { HANDLER_NAME, validateEvents } from '../../shared/event-validator.js';
 import { createEventBridgeClient } from '../../shared/eventbridge-client.js';
 import { powertoolsMetrics } from '../../shared/observability.js';
-
-type Input = EventBridgeEvent<string, unknown> | EventBridgeEvent<string, unknown>[] | SQSEvent;
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
@@ -35,7 +34,9 @@ const busArnOf = (functionArn: string | undefined) => {
   return account ? `arn:${partition}:events:${region}:${account}:event-bus/${centralBus}` : centralBus;
 };
 
-export const handler = async (input: Input, context: Context): Promise<SQSBatchResponse | undefined> => {
+export const handler = async (event: unknown, context: Context): Promise<SQSBatchResponse | undefined> => {
+  // Kinesis, Firehose, null...: EventShapeError; a malformed EventBridge event goes on (INVALID_ENVELOPE).
+  const input = expectValidatorInput(event);
   logger.addContext(context);
   return validateEvents(input, {
     config,

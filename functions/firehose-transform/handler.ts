@@ -5,11 +5,12 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import type { Context, FirehoseTransformationResult } from 'aws-lambda';
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/aws-clients.js';
 import { configFromEnvironment } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
+import { expectFirehoseEvent } from '../../shared/event-shape.js';
 import { createFirehoseClient, secretLoader } from '../../shared/firehose-clients.js';
 import {
   compileTransform,
@@ -30,13 +31,11 @@ const hashKey = secretLoader('PIPELINE_HASH_KEY', settings.hashKeyParameter, pro
 let transform: RecordTransform | undefined =
   settings.hash.length === 0 ? compileTransform(settings) : undefined;
 
-export const handler = async (
-  event: FirehoseTransformationEvent,
-  context: Context,
-): Promise<FirehoseTransformationResult> => {
+export const handler = async (event: unknown, context: Context): Promise<FirehoseTransformationResult> => {
+  const batch = expectFirehoseEvent(event); // checked before the hash key is fetched
   logger.addContext(context);
   transform ??= compileTransform(settings, await hashKey());
-  return transformBatch(event, {
+  return transformBatch(batch, {
     transform,
     logger,
     metrics: powertoolsMetrics(metrics),

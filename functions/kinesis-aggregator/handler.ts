@@ -10,11 +10,11 @@ import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/aws-clients.js';
 import { configFromEnvironment } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
+import { expectTumblingWindowEvent } from '../../shared/event-shape.js';
 import {
   aggregateWindow,
   HANDLER_NAME,
   prepareAggregator,
-  type TumblingWindowEvent,
   type WindowResponse,
 } from '../../shared/kinesis-aggregator.js';
 import { powertoolsMetrics } from '../../shared/observability.js';
@@ -26,9 +26,10 @@ const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: H
 const kinesis = createKinesisClient();
 const aggregator = prepareAggregator(config);
 
-export const handler = async (event: TumblingWindowEvent, context: Context): Promise<WindowResponse> => {
+export const handler = async (event: unknown, context: Context): Promise<WindowResponse> => {
+  const window = expectTumblingWindowEvent(event); // anything but a windowed Kinesis event: EventShapeError
   logger.addContext(context);
-  return aggregateWindow(event, {
+  return aggregateWindow(window, {
     ...aggregator,
     kinesis,
     logger,

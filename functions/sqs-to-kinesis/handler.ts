@@ -5,10 +5,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse } from 'aws-lambda';
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/aws-clients.js';
 import { configFromEnvironment } from '../../shared/config/load.js';
+import { expectSqsEvent } from '../../shared/event-shape.js';
 import { powertoolsMetrics } from '../../shared/observability.js';
 import { HANDLER_NAME, prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
 
@@ -18,9 +19,10 @@ const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: H
 const kinesis = createKinesisClient();
 const mapper = prepareMapper(config);
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = async (event: unknown, context: Context): Promise<SQSBatchResponse> => {
+  const batch = expectSqsEvent(event); // anything but an SQS event: EventShapeError
   logger.addContext(context);
-  return processSqsBatch(event, {
+  return processSqsBatch(batch, {
     ...mapper,
     kinesis,
     logger,

@@ -170,95 +170,197 @@ async function runPool(tasks: Array<() => Promise<void>>, limit: number): Promis
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
 }
 
+/**
+ * Which entries must reach their destination in order: entries with the same key are sent
+ * one at a time, in input order, each only once the one before it is confirmed written; an
+ * entry whose key is `undefined` keeps no order and goes out at once. Entries of different
+ * keys still share requests (one entry per key per request).
+ */
+export type SequenceOf = (index: number) => string | undefined;
+
+/** Error code of an entry never sent because an earlier entry of its sequence was not written. */
+export const BLOCKED_BY_EARLIER_ENTRY = 'BlockedByEarlierEntry';
+/** Error code of an entry never sent because the invocation ran out of time first. */
+export const NOT_SENT = 'NotSent';
+
+/** What one write keeps track of while it runs. */
+interface WriteState<E> {
+  sink: BatchSink<E>;
+  entries: readonly E[];
+  outcomes: WriteOutcome[];
+  /** Times each entry was sent. */
+  attempts: Uint16Array;
+  lastError: Map<number, { errorCode: string; errorMessage: string }>;
+  requests: number;
+}
+
+/** Entries that go out one after another; an entry without a sequence is a lane of its own. */
+function buildLanes(count: number, sequenceOf: SequenceOf | undefined): number[][] {
+  const lanes: number[][] = [];
+  const byKey = new Map<string, number[]>();
+  for (let i = 0; i < count; i++) {
+    const key = sequenceOf?.(i);
+    const lane = key === undefined ? undefined : byKey.get(key);
+    if (lane) {
+      lane.push(i);
+      continue;
+    }
+    lanes.push([i]);
+    if (key !== undefined) byKey.set(key, lanes[lanes.length - 1] as number[]);
+  }
+  return lanes;
+}
+
+/**
+ * Drops the written heads of each lane; a lane whose head ended any other way (refused,
+ * oversize, given up) stops there, and the rest of it is reported blocked, never sent.
+ * Returns the heads still to send, in input order.
+ */
+function settleLanes<E>(lanes: number[][], state: WriteState<E>): number[] {
+  const heads: number[] = [];
+  for (const lane of lanes) {
+    while (lane.length > 0 && state.outcomes[lane[0] as number]?.status === 'written') lane.shift();
+    const head = lane[0];
+    if (head === undefined) continue;
+    if (state.outcomes[head] === undefined) {
+      heads.push(head);
+      continue;
+    }
+    for (const i of lane.splice(0).slice(1)) {
+      state.outcomes[i] = {
+        status: 'failed',
+        errorCode: BLOCKED_BY_EARLIER_ENTRY,
+        errorMessage: `not sent: entry ${head} of its sequence was not written`,
+        attempts: 0,
+      };
+    }
+  }
+  return heads.sort((a, b) => a - b);
+}
+
+/** Sends one request; returns the entries worth another attempt. */
+async function sendRequest<E>(state: WriteState<E>, batch: readonly number[]): Promise<number[]> {
+  state.requests++;
+  for (const i of batch) state.attempts[i] = (state.attempts[i] as number) + 1;
+  const retry: number[] = [];
+  try {
+    const results = await state.sink.send(batch.map((i) => state.entries[i] as E));
+    batch.forEach((i, position) => {
+      const attempts = state.attempts[i] as number;
+      const result: EntryResult = results[position] ?? {
+        ok: false,
+        errorCode: 'MissingResult',
+        errorMessage: 'The response had no result for this entry',
+      };
+      if (result.ok) {
+        const { ok: _, ...ids } = result;
+        state.outcomes[i] = { status: 'written', attempts, ...ids };
+      } else if (
+        state.sink.retryableEntryCodes.has(result.errorCode) ||
+        result.errorCode === 'MissingResult'
+      ) {
+        state.lastError.set(i, result);
+        retry.push(i);
+      } else {
+        const { errorCode, errorMessage } = result;
+        state.outcomes[i] = { status: 'failed', errorCode, errorMessage, attempts };
+      }
+    });
+  } catch (thrown) {
+    const error = describeError(thrown);
+    if (!state.sink.isRetryableCallError(thrown)) {
+      for (const i of batch)
+        state.outcomes[i] = { status: 'failed', ...error, attempts: state.attempts[i] as number };
+      return [];
+    }
+    for (const i of batch) state.lastError.set(i, error);
+    retry.push(...batch);
+  }
+  return retry;
+}
+
+/** One attempt at every pending entry, up to MAX_CONCURRENT_REQUESTS requests at once. */
+async function sendRound<E>(state: WriteState<E>, pending: readonly number[]): Promise<number[]> {
+  const retry: number[] = [];
+  const send = async (batch: number[]) => {
+    retry.push(...(await sendRequest(state, batch)));
+  };
+  const batches = planRequests(state.sink, state.entries, pending);
+  await runPool(
+    batches.map((batch) => () => send(batch)),
+    MAX_CONCURRENT_REQUESTS,
+  );
+  return retry;
+}
+
+/** Marks an entry given up: worth a retry later, but not in this write. */
+function giveUp<E>(state: WriteState<E>, i: number, why: string): void {
+  const attempts = state.attempts[i] as number;
+  const error =
+    attempts === 0
+      ? { errorCode: NOT_SENT, errorMessage: 'never sent' }
+      : (state.lastError.get(i) ?? { errorCode: 'Unknown', errorMessage: '' });
+  state.outcomes[i] = {
+    status: 'failed',
+    errorCode: error.errorCode,
+    errorMessage: `${error.errorMessage} (${why})`,
+    attempts,
+    exhausted: true,
+  };
+}
+
+/**
+ * Writes `entries` through `sink`: see the top of this file. With `sequenceOf`, entries of
+ * one sequence are written strictly one after another (see SequenceOf), and a sequence
+ * stops at its first entry that is not written: nothing after it is sent.
+ */
 export async function writeBatches<E>(
   sink: BatchSink<E>,
   entries: readonly E[],
   deps: RetryDeps,
+  sequenceOf?: SequenceOf,
 ): Promise<WriteResult> {
   const policy = { ...DEFAULT_RETRY_POLICY, ...deps.policy };
   const random = deps.random ?? Math.random;
   const sleep = deps.sleep ?? defaultSleep;
-  const outcomes = new Array<WriteOutcome>(entries.length);
-  const attempts = new Uint16Array(entries.length);
-  const lastError = new Map<number, { errorCode: string; errorMessage: string }>();
-  let requests = 0;
-
-  let pending: number[] = [];
+  const state: WriteState<E> = {
+    sink,
+    entries,
+    outcomes: new Array<WriteOutcome>(entries.length),
+    attempts: new Uint16Array(entries.length),
+    lastError: new Map(),
+    requests: 0,
+  };
   entries.forEach((entry, i) => {
     const size = sink.size(entry);
     const limit = sink.maxEntryBytes(entry);
-    if (size > limit) outcomes[i] = { status: 'oversize', size, limit };
-    else pending.push(i);
+    if (size > limit) state.outcomes[i] = { status: 'oversize', size, limit };
   });
+  const lanes = buildLanes(entries.length, sequenceOf);
 
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const retry: number[] = [];
-    const send = async (batch: number[]) => {
-      requests++;
-      for (const i of batch) attempts[i] = attempt;
-      try {
-        const results = await sink.send(batch.map((i) => entries[i] as E));
-        batch.forEach((i, position) => {
-          const result: EntryResult = results[position] ?? {
-            ok: false,
-            errorCode: 'MissingResult',
-            errorMessage: 'The response had no result for this entry',
-          };
-          if (result.ok) {
-            const { ok: _, ...ids } = result;
-            outcomes[i] = { status: 'written', attempts: attempt, ...ids };
-          } else if (sink.retryableEntryCodes.has(result.errorCode) || result.errorCode === 'MissingResult') {
-            lastError.set(i, result);
-            retry.push(i);
-          } else {
-            outcomes[i] = {
-              status: 'failed',
-              errorCode: result.errorCode,
-              errorMessage: result.errorMessage,
-              attempts: attempt,
-            };
-          }
-        });
-      } catch (thrown) {
-        const error = describeError(thrown);
-        if (sink.isRetryableCallError(thrown)) {
-          for (const i of batch) lastError.set(i, error);
-          retry.push(...batch);
-        } else {
-          for (const i of batch) outcomes[i] = { status: 'failed', ...error, attempts: attempt };
-        }
+  for (let pending = settleLanes(lanes, state); pending.length > 0; ) {
+    const retries = await sendRound(state, pending);
+    let delay = 0;
+    if (retries.length > 0) {
+      const worst = Math.max(...retries.map((i) => state.attempts[i] as number));
+      delay = backoffDelay(worst, policy, random);
+      for (const i of retries) {
+        const attempts = state.attempts[i] as number;
+        if (attempts >= policy.maxAttempts) giveUp(state, i, `gave up after ${attempts} attempts`);
       }
-    };
-    await runPool(
-      planRequests(sink, entries, pending).map((batch) => () => send(batch)),
-      MAX_CONCURRENT_REQUESTS,
-    );
-
-    pending = retry.sort((a, b) => a - b);
+    }
+    pending = settleLanes(lanes, state);
     if (pending.length === 0) break;
-    const delay = backoffDelay(attempt, policy, random);
-    const outOfAttempts = attempt >= policy.maxAttempts;
     const outOfTime = deps.remainingTimeMs !== undefined && deps.remainingTimeMs() - delay < policy.reserveMs;
-    if (outOfAttempts || outOfTime) {
-      const why = outOfAttempts
-        ? `gave up after ${attempt} attempts`
-        : 'no time left in the invocation to retry';
-      for (const i of pending) {
-        const error = lastError.get(i) ?? { errorCode: 'Unknown', errorMessage: '' };
-        outcomes[i] = {
-          status: 'failed',
-          errorCode: error.errorCode,
-          errorMessage: `${error.errorMessage} (${why})`,
-          attempts: attempts[i] as number,
-          exhausted: true,
-        };
-      }
+    if (outOfTime) {
+      for (const i of pending) giveUp(state, i, 'no time left in the invocation to retry');
+      settleLanes(lanes, state);
       break;
     }
-    await sleep(delay);
+    if (retries.some((i) => state.outcomes[i] === undefined)) await sleep(delay);
   }
 
   let retriedEntries = 0;
-  for (const count of attempts) if (count > 1) retriedEntries++;
-  return { outcomes, requests, retriedEntries };
+  for (const count of state.attempts) if (count > 1) retriedEntries++;
+  return { outcomes: state.outcomes, requests: state.requests, retriedEntries };
 }

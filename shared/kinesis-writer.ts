@@ -8,16 +8,20 @@ import {
   type BatchSink,
   isRetryableCallError,
   type RetryDeps,
+  type SequenceOf,
   type WriteResult,
   writeBatches,
 } from './batch-writer.js';
 import { DEFAULT_MAX_RECORD_SIZE_KIB } from './config/schema.js';
 
 export {
+  BLOCKED_BY_EARLIER_ENTRY,
   backoffDelay,
   DEFAULT_RETRY_POLICY,
   isRetryableCallError,
+  NOT_SENT,
   type RetryPolicy,
+  type SequenceOf,
   type WriteOutcome,
   type WriteResult,
 } from './batch-writer.js';
@@ -97,6 +101,15 @@ export function kinesisSink(deps: WriterDeps): BatchSink<WriteEntry> {
   };
 }
 
-export async function writeRecords(entries: readonly WriteEntry[], deps: WriterDeps): Promise<WriteResult> {
-  return writeBatches(kinesisSink(deps), entries, deps);
+/**
+ * Writes `entries` with PutRecords. With `sequenceOf`, entries that share a key are written
+ * one at a time, in input order, and a key stops at its first entry not written (see
+ * SequenceOf in batch-writer.ts); entries of different keys still share requests.
+ */
+export async function writeRecords(
+  entries: readonly WriteEntry[],
+  deps: WriterDeps,
+  sequenceOf?: SequenceOf,
+): Promise<WriteResult> {
+  return writeBatches(kinesisSink(deps), entries, deps, sequenceOf);
 }

@@ -4,10 +4,17 @@
  * exactly the messages that were written nowhere.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { isFifoQueue } from './config/rules.js';
 import type { PipelineConfig } from './config/schema.js';
 import { dlqEntry } from './dlq.js';
 import { type DlqReason, MappingError } from './errors.js';
-import { type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
+import {
+  BLOCKED_BY_EARLIER_ENTRY,
+  type WriteEntry,
+  type WriteOutcome,
+  type WriterDeps,
+  writeRecords,
+} from './kinesis-writer.js';
 import type { Counts, LogPort, MetricsPort } from './observability.js';
 import {
   type CompiledRoute,
@@ -20,6 +27,8 @@ import {
 export const HANDLER_NAME = 'sqs-to-kinesis';
 /** Metric dimension value for messages whose queue has no route. */
 export const UNROUTED = 'unrouted';
+/** Why a FIFO message is handed back when an earlier message of its group was not written. */
+export const FIFO_GROUP_BLOCKED = 'FIFO_GROUP_BLOCKED';
 /** At most this many message ids are listed in one log line. */
 const MAX_IDS_LOGGED = 50;
 
@@ -82,16 +91,14 @@ function toDlqEntry(
   );
 }
 
-/** FIFO order: once a message is handed back, so is every later one of its group. */
-export function applyFifoOrdering(records: readonly SQSRecord[], handedBack: boolean[]): void {
-  const failedGroups = new Set<string>();
-  records.forEach((record, i) => {
-    const group = record.attributes?.MessageGroupId;
-    if (!record.eventSourceARN?.endsWith('.fifo') || group === undefined) return;
-    const key = `${record.eventSourceARN}\u0000${group}`;
-    if (failedGroups.has(key)) handedBack[i] = true;
-    else if (handedBack[i]) failedGroups.add(key);
-  });
+/**
+ * The order a record must keep: its queue and message group for a FIFO queue (every
+ * message of a group, mapped or DLQ-bound, is one sequence), none for a standard queue.
+ */
+export function fifoSequenceKey(record: SQSRecord): string | undefined {
+  const group = record.attributes?.MessageGroupId;
+  if (group === undefined || !isFifoQueue(record.eventSourceARN ?? '')) return undefined;
+  return `${record.eventSourceARN}\u0000${group}`;
 }
 
 function increment(counts: Counts, key: string): void {
@@ -121,9 +128,11 @@ function mapBatch(records: readonly SQSRecord[], deps: MapperDeps) {
 }
 
 /**
- * Step 2: one write for all entries; a target entry the writer still refused as oversize
- * (mapping checks first, so rare) goes to the DLQ in a second write. Returns, per record,
- * whether it was written nowhere and must go back to SQS.
+ * Step 2: one write for all entries (mapping already sent records over their stream's size
+ * to the DLQ, so the writer can refuse only a DLQ envelope as oversize). A FIFO group's
+ * entries go one at a time, in queue order, and the group stops at its first entry not
+ * written: what is handed back is that entry and everything after it, never a written one.
+ * Returns, per record, why it was written nowhere and must go back to SQS (undefined: written).
  */
 async function writeBatch(
   records: readonly SQSRecord[],
@@ -132,39 +141,24 @@ async function writeBatch(
   deps: MapperDeps,
 ) {
   const maxRecordBytes = (stream: string) => maxRecordBytesOf(deps.config, stream);
-  const first = await writeRecords(entries, { ...deps, maxRecordBytes });
-  const second: WriteEntry[] = [];
-  const secondOf = new Map<number, number>();
-  plans.forEach((plan, i) => {
-    const outcome = first.outcomes[plan.entry];
-    if (outcome?.status === 'oversize' && !plan.toDlq) {
-      const message = `Record is ${outcome.size} bytes; the stream accepts at most ${outcome.limit}`;
-      const entry = toDlqEntry(records[i] as SQSRecord, 'RECORD_TOO_LARGE', message, plan.route, deps);
-      secondOf.set(i, second.push(entry) - 1);
-      plan.toDlq = true;
-      plan.error = 'RECORD_TOO_LARGE';
-    }
+  const sequenceOf = (entry: number) => fifoSequenceKey(records[entry] as SQSRecord);
+  const result = await writeRecords(entries, { ...deps, maxRecordBytes }, sequenceOf);
+  const handedBack = plans.map((plan): string | undefined => {
+    const outcome = result.outcomes[plan.entry] as WriteOutcome;
+    if (outcome.status === 'oversize') return 'DLQ_RECORD_TOO_LARGE';
+    if (outcome.attempts > 1) plan.retried = true;
+    if (outcome.status === 'written') return undefined;
+    return outcome.errorCode === BLOCKED_BY_EARLIER_ENTRY ? FIFO_GROUP_BLOCKED : outcome.errorCode;
   });
-  const retry = second.length > 0 ? await writeRecords(second, { ...deps, maxRecordBytes }) : undefined;
-
-  const handedBack = plans.map((plan, i) => {
-    const index = secondOf.get(i);
-    const outcome = index === undefined ? first.outcomes[plan.entry] : retry?.outcomes[index];
-    if (outcome && outcome.status !== 'oversize' && outcome.attempts > 1) plan.retried = true;
-    if (outcome?.status === 'written') return false;
-    if (outcome?.status === 'failed') plan.error = outcome.errorCode;
-    else if (plan.toDlq) plan.error = 'DLQ_RECORD_TOO_LARGE';
-    return true;
-  });
-  return {
-    handedBack,
-    requests: first.requests + (retry?.requests ?? 0),
-    retriedEntries: first.retriedEntries + (retry?.retriedEntries ?? 0),
-  };
+  return { handedBack, requests: result.requests, retriedEntries: result.retriedEntries };
 }
 
 /** Step 3: per-route counts, the failures to return, and a summary for the log. */
-function tally(records: readonly SQSRecord[], plans: readonly RecordPlan[], handedBack: readonly boolean[]) {
+function tally(
+  records: readonly SQSRecord[],
+  plans: readonly RecordPlan[],
+  handedBack: readonly (string | undefined)[],
+) {
   const byRoute = new Map<string, Counts>();
   const failures: { itemIdentifier: string }[] = [];
   const dlqByReason: Counts = {};
@@ -177,9 +171,10 @@ function tally(records: readonly SQSRecord[], plans: readonly RecordPlan[], hand
     byRoute.set(name, counts);
     increment(counts, 'received');
     if (plan.retried) increment(counts, 'retried');
-    if (handedBack[i]) {
+    const reason = handedBack[i];
+    if (reason !== undefined) {
       increment(counts, 'handedBack');
-      increment(failedByCode, plan.error ?? 'FIFO_GROUP_BLOCKED');
+      increment(failedByCode, reason);
       failures.push({ itemIdentifier: messageId });
     } else if (plan.toDlq) {
       increment(counts, 'sentToDlq');
@@ -196,7 +191,6 @@ export async function processSqsBatch(event: SQSEvent, deps: MapperDeps): Promis
   const records = event.Records ?? [];
   const { entries, plans } = mapBatch(records, deps);
   const written = await writeBatch(records, entries, plans, deps);
-  applyFifoOrdering(records, written.handedBack);
   const { byRoute, failures, dlqByReason, failedByCode, dlqIds } = tally(records, plans, written.handedBack);
 
   for (const [route, counts] of byRoute) deps.metrics.publish({ name: 'route', value: route }, counts);

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { PipelineConfig } from '../../shared/config/schema.js';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
 import {
-  applyFifoOrdering,
+  fifoSequenceKey,
   type MapperDeps,
   prepareMapper,
   processSqsBatch,
@@ -200,20 +200,14 @@ describe('sqs-to-kinesis core', () => {
     ]);
   });
 
-  it('applies FIFO ordering per queue and group, and not to standard queues', () => {
+  it('keys FIFO order by queue and message group, and keeps no order for standard queues', () => {
     const record = (arn: string, group: string | undefined): SQSRecord =>
       ({ eventSourceARN: arn, attributes: group ? { MessageGroupId: group } : {} }) as SQSRecord;
-    const records = [
-      record('q.fifo', 'a'),
-      record('q.fifo', 'b'),
-      record('q.fifo', 'a'),
-      record('other.fifo', 'a'),
-      record('std', undefined),
-      record('std', undefined),
-    ];
-    const handedBack = [true, false, false, false, true, false];
-    applyFifoOrdering(records, handedBack);
-    expect(handedBack).toEqual([true, false, true, false, true, false]);
+    expect(fifoSequenceKey(record('q.fifo', 'a'))).toBe('q.fifo\u0000a');
+    expect(fifoSequenceKey(record('q.fifo', 'a'))).not.toBe(fifoSequenceKey(record('other.fifo', 'a')));
+    expect(fifoSequenceKey(record('q.fifo', undefined))).toBeUndefined();
+    expect(fifoSequenceKey(record('std', 'a'))).toBeUndefined();
+    expect(fifoSequenceKey({ attributes: { MessageGroupId: 'a' } } as unknown as SQSRecord)).toBeUndefined();
   });
 
   it('sends a record over its stream size to the DLQ stream with the original body', async () => {

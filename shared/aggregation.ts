@@ -9,6 +9,19 @@
  * changes nothing and a valid one allocates next to nothing.
  */
 import type { AggregateMetric, KinesisAggregatorConfig } from './config/schema.js';
+import { PipelineError } from './errors.js';
+import {
+  addExact,
+  addProduct,
+  isExactProduct,
+  isExactSummand,
+  mergeExact,
+  type Partials,
+  partialsOf,
+  roundedMean,
+  roundedRatio,
+  roundedSum,
+} from './exact-sum.js';
 import { type CompiledPath, compilePath, getPath } from './json-path.js';
 
 export const STATE_VERSION = 1;
@@ -26,13 +39,18 @@ export function comparePositions(a: Position, b: Position): number {
   return a.sub - b.sub;
 }
 
-/** One metric's state, per op (short keys: the state travels with every invocation). */
+/**
+ * One metric's state, per op (short keys: the state travels with every invocation). Sums
+ * are exact (see exact-sum.ts): non-overlapping partials, rounded once for the result; a
+ * plain number there is a state written before sums were exact, read as one partial.
+ */
 export type MetricState =
-  | number // count, sum
+  | number // count
+  | Partials // sum
   | { m: number } // min, max
   | { v: number; s: string; i: number } // first, last: value and position
-  | { s: number; n: number } // mean
-  | { sw: number; w: number } // weighted mean
+  | { s: Partials | number; n: number } // mean
+  | { sw: Partials | number; w: Partials | number } // weighted mean
   | { b: number; s: string; i: number; r: Record<string, unknown> } // top: by-value, position, kept fields
   | Record<string, number> // countBy
   | null; // nothing seen yet
@@ -56,6 +74,9 @@ export interface WindowState {
 /** A map keyed by data (group keys, categories): no prototype, so `__proto__` is just a key. */
 const dictionary = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
+/** Keys (groups, categories) in code-unit order: the order results are written in. */
+const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function emptyState(): WindowState {
   return { v: STATE_VERSION, groups: dictionary(), evictedGroups: 0, evictedRecords: 0, filtered: 0 };
 }
@@ -76,12 +97,16 @@ export function stateFrom(raw: unknown): WindowState {
 }
 
 /** A record that lacks what the config needs: it goes to the DLQ, not into the state. */
-export class MissingFieldError extends Error {
-  constructor(readonly field: string) {
-    super(`Record has no usable value at "${field}"`);
-    this.name = 'MissingFieldError';
+export class MissingFieldError extends PipelineError {
+  constructor(
+    readonly field: string,
+    why?: string,
+  ) {
+    super(`Record has no usable value at "${field}"${why ? `: ${why}` : ''}`);
   }
 }
+
+const BEYOND_EXACT = 'its magnitude is beyond what is summed exactly (2^960)';
 
 interface CompiledMetric {
   name: string;
@@ -103,6 +128,13 @@ function numberAt(record: unknown, path: CompiledPath, name: string): number {
   throw new MissingFieldError(name);
 }
 
+/** A number that a sum or a mean adds exactly (see the limits in exact-sum.ts). */
+function summandAt(record: unknown, path: CompiledPath, name: string): number {
+  const value = numberAt(record, path, name);
+  if (!isExactSummand(value)) throw new MissingFieldError(name, BEYOND_EXACT);
+  return value;
+}
+
 const positionOf = (state: { s: string; i: number }): Position => ({ seq: state.s, sub: state.i });
 
 function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
@@ -110,25 +142,24 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
     ? { path: compilePath(metric.where.path), equals: metric.where.equals }
     : undefined;
   const base = { name, ...(where ? { where } : {}) };
-  const addNumbers = (a: MetricState, b: MetricState) =>
-    ((a as number | null) ?? 0) + ((b as number | null) ?? 0);
   switch (metric.op) {
     case 'count':
       return {
         ...base,
         extract: () => 1,
         apply: (state) => ((state as number | null) ?? 0) + 1,
-        merge: addNumbers,
+        merge: (a, b) => ((a as number | null) ?? 0) + ((b as number | null) ?? 0),
         result: (state) => (state as number | null) ?? 0,
       };
     case 'sum': {
       const path = compilePath(metric.path);
       return {
         ...base,
-        extract: (record) => numberAt(record, path, metric.path),
-        apply: (state, value) => ((state as number | null) ?? 0) + (value as number),
-        merge: addNumbers,
-        result: (state) => (state as number | null) ?? 0,
+        extract: (record) => summandAt(record, path, metric.path),
+        apply: (state, value) =>
+          addExact(Array.isArray(state) ? state : [...partialsOf(state)], value as number),
+        merge: (a, b) => mergeExact(partialsOf(a), partialsOf(b)),
+        result: (state) => roundedSum(partialsOf(state)),
       };
     }
     case 'min':
@@ -182,22 +213,22 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
       const path = compilePath(metric.path);
       return {
         ...base,
-        extract: (record) => numberAt(record, path, metric.path),
+        extract: (record) => summandAt(record, path, metric.path),
         apply: (state, value) => {
-          if (state === null) return { s: value as number, n: 1 };
-          const mean = state as { s: number; n: number };
-          mean.s += value as number;
+          if (state === null) return { s: addExact([], value as number), n: 1 };
+          const mean = state as { s: Partials | number; n: number };
+          mean.s = addExact(Array.isArray(mean.s) ? mean.s : partialsOf(mean.s), value as number);
           mean.n += 1;
           return mean;
         },
         merge: (a, b) => {
-          const x = (a as { s: number; n: number } | null) ?? { s: 0, n: 0 };
-          const y = (b as { s: number; n: number } | null) ?? { s: 0, n: 0 };
-          return { s: x.s + y.s, n: x.n + y.n };
+          const x = (a as { s: Partials | number; n: number } | null) ?? { s: [], n: 0 };
+          const y = (b as { s: Partials | number; n: number } | null) ?? { s: [], n: 0 };
+          return { s: mergeExact(partialsOf(x.s), partialsOf(y.s)), n: x.n + y.n };
         },
         result: (state) => {
-          const mean = state as { s: number; n: number } | null;
-          return mean && mean.n > 0 ? mean.s / mean.n : null;
+          const mean = state as { s: Partials | number; n: number } | null;
+          return mean && mean.n > 0 ? roundedMean(partialsOf(mean.s), mean.n) : null;
         },
       };
     }
@@ -207,25 +238,34 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
       return {
         ...base,
         extract: (record) => {
-          const w = numberAt(record, weight, metric.weight);
-          return [numberAt(record, value, metric.path) * w, w];
+          const w = summandAt(record, weight, metric.weight);
+          const v = numberAt(record, value, metric.path);
+          if (!isExactProduct(v, w))
+            throw new MissingFieldError(metric.path, `${BEYOND_EXACT} once weighted`);
+          return [v, w];
         },
         apply: (state, extracted) => {
-          const [sw, w] = extracted as [number, number];
-          if (state === null) return { sw, w };
-          const weighted = state as { sw: number; w: number };
-          weighted.sw += sw;
-          weighted.w += w;
+          const [v, w] = extracted as [number, number];
+          const weighted = (state as { sw: Partials | number; w: Partials | number } | null) ?? {
+            sw: [],
+            w: [],
+          };
+          weighted.sw = addProduct(Array.isArray(weighted.sw) ? weighted.sw : partialsOf(weighted.sw), v, w);
+          weighted.w = addExact(Array.isArray(weighted.w) ? weighted.w : partialsOf(weighted.w), w);
           return weighted;
         },
         merge: (a, b) => {
-          const x = (a as { sw: number; w: number } | null) ?? { sw: 0, w: 0 };
-          const y = (b as { sw: number; w: number } | null) ?? { sw: 0, w: 0 };
-          return { sw: x.sw + y.sw, w: x.w + y.w };
+          type Weighted = { sw: Partials | number; w: Partials | number };
+          const x = (a as Weighted | null) ?? { sw: [], w: [] };
+          const y = (b as Weighted | null) ?? { sw: [], w: [] };
+          return {
+            sw: mergeExact(partialsOf(x.sw), partialsOf(y.sw)),
+            w: mergeExact(partialsOf(x.w), partialsOf(y.w)),
+          };
         },
         result: (state) => {
-          const weighted = state as { sw: number; w: number } | null;
-          return weighted && weighted.w !== 0 ? weighted.sw / weighted.w : null;
+          const weighted = state as { sw: Partials | number; w: Partials | number } | null;
+          return weighted ? roundedRatio(partialsOf(weighted.sw), partialsOf(weighted.w)) : null;
         },
       };
     }
@@ -276,7 +316,11 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
             out[key] = (out[key] ?? 0) + n;
           return out;
         },
-        result: (state) => ({ ...((state as Record<string, number> | null) ?? {}) }),
+        // Categories in key order: the order they were first seen in depends on the split.
+        result: (state) =>
+          Object.fromEntries(
+            Object.entries((state as Record<string, number> | null) ?? {}).sort(([a], [b]) => byKey(a, b)),
+          ),
       };
     }
   }
@@ -362,7 +406,7 @@ export function compileReducer(config: KinesisAggregatorConfig): Reducer {
     },
     results(state) {
       return Object.entries(state.groups)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => byKey(a, b))
         .map(([group, g]) => ({
           group,
           records: g.n,
@@ -374,9 +418,12 @@ export function compileReducer(config: KinesisAggregatorConfig): Reducer {
     bound(state) {
       let size = Buffer.byteLength(JSON.stringify(state));
       if (size <= config.state.maxBytes) return 0;
-      const ranked = Object.entries(state.groups).sort(([, a], [, b]) => importance(a) - importance(b));
+      // Least important first; equal importance, by group key, so that no merge order decides.
+      const ranked = Object.entries(state.groups)
+        .map(([group, g]) => ({ group, g, rank: importance(g) }))
+        .sort((x, y) => x.rank - y.rank || byKey(x.group, y.group));
       let evicted = 0;
-      for (const [group, g] of ranked) {
+      for (const { group, g } of ranked) {
         if (size <= config.state.maxBytes) break;
         size -= Buffer.byteLength(JSON.stringify({ [group]: g })) - 1; // the group's share of the JSON
         delete state.groups[group];

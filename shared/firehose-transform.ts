@@ -8,8 +8,9 @@ import { isUtf8 } from 'node:buffer';
 import { createHmac } from 'node:crypto';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import type { FirehoseTransformConfig } from './config/schema.js';
-import { type DlqReason, MappingError, ResponseTooLargeError } from './errors.js';
+import { ConfigError, type DlqReason, MappingError, ResponseTooLargeError } from './errors.js';
 import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from './firehose-writer.js';
+import { compileHashing } from './hash-paths.js';
 import { type CompiledPath, compilePath, getPath, visitPath } from './json-path.js';
 import { type WriterDeps, writeRecords } from './kinesis-writer.js';
 import type { Counts, LogPort, MetricsPort } from './observability.js';
@@ -38,6 +39,17 @@ export function decodeBase64Strict(text: string): Buffer | undefined {
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const bytes = Buffer.from(text, 'base64');
   return bytes.byteLength === (text.length / 4) * 3 - padding ? bytes : undefined;
+}
+
+/**
+ * The `data` a ProcessingFailed result carries: the record's own data when it is strict
+ * base64, else its bytes as Node's lenient decoder reads them (characters outside the
+ * alphabet skipped, the URL-safe alphabet taken, the rest after padding ignored),
+ * re-encoded. Firehose then always gets valid base64 back, and for valid input the very
+ * bytes it sent.
+ */
+export function failedRecordData(data: string): string {
+  return decodeBase64Strict(data) ? data : Buffer.from(data, 'base64').toString('base64');
 }
 
 export type RecordOutcome =
@@ -99,11 +111,20 @@ function partitionValue(value: unknown, as: string): string {
   }
 }
 
+/**
+ * Removals, then keyed hashing. Hashing writes fresh containers and reads only original
+ * values (see hash-paths.ts), so no aliasing inside a document can hash a value twice.
+ * Paths to hash without a key are a config error: personal data never passes unhashed.
+ */
 function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) => string) | undefined) {
   const removals = config.remove.map(compilePath);
-  const hashes = config.hash.map(compilePath);
-  if (hashes.length > 0 && !hash) throw new Error('hash paths are configured but no hash key was given');
-  return (doc: Json) => {
+  if (config.hash.length > 0 && !hash) {
+    throw new ConfigError([
+      `firehoseTransform.hash: ${config.hash.length} paths to hash are configured but no hash key was given (firehoseTransform.hashKeyParameter)`,
+    ]);
+  }
+  const hashing = hash && config.hash.length > 0 ? compileHashing(config.hash, hash) : undefined;
+  return (doc: Json): Json => {
     for (const path of removals) {
       const targets: [Json | unknown[], string | number][] = [];
       visitPath(doc, path, (parent, key) => targets.push([parent, key]));
@@ -112,16 +133,7 @@ function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) =>
         else delete parent[key as string];
       }
     }
-    if (!hash) return;
-    for (const path of hashes) {
-      visitPath(doc, path, (parent, key) => {
-        const holder = parent as Record<string | number, unknown>;
-        const value = holder[key];
-        if (typeof value === 'string') holder[key] = hash(value);
-        else if (Array.isArray(value))
-          holder[key] = value.map((item) => (typeof item === 'string' ? hash(item) : item));
-      });
-    }
+    return hashing ? hashing(doc) : doc;
   };
 }
 
@@ -173,11 +185,12 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
       throw error;
     }
     if (doc === 'FILTERED') return { result: 'Dropped', reason: 'FILTERED' };
-    edit(doc);
-    const data = Buffer.from(JSON.stringify(doc) + suffix, 'utf8').toString('base64');
+    const edited = edit(doc);
+    const data = Buffer.from(JSON.stringify(edited) + suffix, 'utf8').toString('base64');
     if (partitions.length === 0) return { result: 'Ok', data };
     const partitionKeys: Record<string, string> = {};
-    for (const [name, path, as] of partitions) partitionKeys[name] = partitionValue(getPath(doc, path), as);
+    for (const [name, path, as] of partitions)
+      partitionKeys[name] = partitionValue(getPath(edited, path), as);
     return { result: 'Ok', data, partitionKeys };
   };
 }
@@ -275,7 +288,7 @@ export async function transformBatch(
   const original = (i: number): ResponseRecord => ({
     recordId: (event.records[i] as Input).recordId,
     result: 'ProcessingFailed',
-    data: (event.records[i] as Input).data,
+    data: failedRecordData((event.records[i] as Input).data),
   });
   const partitioned =
     deps.partitionedStream === undefined ||
@@ -340,7 +353,8 @@ export async function transformBatch(
         deps.logger.warn('Record failed processing', {
           recordId: entry.recordId,
           reason: outcome.reason,
-          message: outcome.message,
+          // Not `message`: Powertools Logger reserves that key and would drop the reason.
+          detail: outcome.message,
         });
       }
     }

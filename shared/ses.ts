@@ -143,7 +143,8 @@ export function normalizeSesEvent(event: Json): Json {
       out.diagnosticCodes = strings(detail.delayedRecipients, 'diagnosticCode');
       break;
     case 'Delivery':
-      out.recipients = Array.isArray(detail.recipients) ? detail.recipients : [];
+      // A copy: the document never holds one array in two places (details.recipients).
+      out.recipients = Array.isArray(detail.recipients) ? [...detail.recipients] : [];
       out.smtpResponse = detail.smtpResponse;
       break;
     case 'Open':

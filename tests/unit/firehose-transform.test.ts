@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import {
   FirehoseClient,
   PutRecordBatchCommand,
@@ -7,12 +8,13 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
-import { ResponseTooLargeError } from '../../shared/errors.js';
+import { ConfigError, ResponseTooLargeError } from '../../shared/errors.js';
 import {
   compileTransform,
   decodeBase64Strict,
+  failedRecordData,
   keyedHasher,
   MAX_RESPONSE_BYTES,
   type RecordTransform,
@@ -199,7 +201,10 @@ describe('firehose transform, per batch', () => {
     const response = await transformBatch(event, d);
     expect(response.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
     for (const [i, record] of response.records.entries()) {
-      if (record.result === 'ProcessingFailed') expect(record.data).toBe(event.records[i]?.data);
+      // Strict base64 comes back as sent; the two records that are not come back re-encoded.
+      const sent = event.records[i]?.data as string;
+      if (record.result === 'ProcessingFailed')
+        expect(record.data).toBe(i < 2 ? Buffer.from(sent, 'base64').toString('base64') : sent);
     }
     expect(response.records.at(-1)?.result).toBe('Ok');
     const failures = d.logger.lines.filter((line) => line.message === 'Record failed processing');
@@ -332,5 +337,126 @@ describe('firehose transform, per batch', () => {
     const dropped = response.records.filter((r) => r.result === 'Dropped').map((r) => r.recordId);
     expect(input?.Records?.map((r) => r.PartitionKey)).toEqual(dropped.map((id) => `pk-${id.slice(4)}`));
     expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
+  });
+});
+
+describe('firehose transform, config', () => {
+  it('refuses paths to hash without a key, naming the setting, rather than pass addresses in clear', () => {
+    // Prepare: the project config hashes eight paths.
+    expect(settings.hash.length).toBeGreaterThan(0);
+    // Act and assess
+    expect(() => compileTransform(settings)).toThrow(ConfigError);
+    expect(() => compileTransform(settings)).toThrow(/firehoseTransform\.hash\b.*hashKeyParameter/);
+    const outcome = compileTransform({ ...settings, hash: [] })(
+      fhEvent('firehose-ses.json').records[4]?.data ?? '',
+    );
+    expect(outcome.result === 'Ok' && decode(outcome.data)).toContain('ana@example.com');
+  });
+});
+
+describe('firehose transform, response data', () => {
+  beforeEach(() => {
+    firehoseMock.reset();
+    kinesisMock.reset();
+  });
+
+  /** Strict base64 that decodes and re-encodes to itself. */
+  const strictBase64 = (text: string) =>
+    decodeBase64Strict(text) !== undefined && Buffer.from(text, 'base64').toString('base64') === text;
+  const sesRecords = fhEvent('firehose-ses.json').records.map((record) => record.data);
+  const anyData = fc.oneof(
+    fc.string({ maxLength: 60 }),
+    fc.string({ unit: fc.constantFrom(...'AQab09+/=-_ \n'), maxLength: 40 }), // nearly base64
+    fc.uint8Array({ maxLength: 60 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+    fc.constantFrom('', ...sesRecords), // empty, and records that pass or are filtered
+  );
+
+  it('answers any data with strict base64 and every recordId exactly once', async () => {
+    const d = deps();
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyData, { maxLength: 12 }), async (data) => {
+        // Prepare
+        const event: FirehoseTransformationEvent = {
+          ...fhEvent('firehose-ses.json'),
+          records: data.map((text, i) => ({
+            recordId: `r-${i}`,
+            approximateArrivalTimestamp: 1,
+            data: text,
+          })),
+        };
+        // Act
+        const response = await transformBatch(event, d);
+        // Assess
+        expect(response.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
+        response.records.forEach((record, i) => {
+          expect(['Ok', 'Dropped', 'ProcessingFailed']).toContain(record.result);
+          expect(strictBase64(record.data), `${record.result} ${JSON.stringify(record.data)}`).toBe(true);
+          if (record.result !== 'ProcessingFailed') return;
+          // The bytes of the input as Node's lenient decoder reads them; strict input as sent.
+          const sent = data[i] as string;
+          expect(record.data).toBe(
+            strictBase64(sent) ? sent : Buffer.from(sent, 'base64').toString('base64'),
+          );
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('keeps strict base64 as it was sent, and re-encodes what a lenient decoder reads otherwise', () => {
+    expect(failedRecordData('YWJj')).toBe('YWJj');
+    expect(failedRecordData('')).toBe('');
+    expect(failedRecordData('YW Jj')).toBe('YWJj');
+    expect(failedRecordData('YWJj-_==')).toBe('YWJj+w=='); // URL-safe read as standard, 12 bits: one byte
+    expect(failedRecordData('not base64!!')).toBe(Buffer.from('notbase64', 'base64').toString('base64'));
+  });
+});
+
+describe('firehose transform, logs through the real Powertools Logger', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it('carries each failure reason, and never a key the Logger reserves', async () => {
+    // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+    const emitted: string[] = [];
+    const capture = (chunk: unknown) => {
+      emitted.push(String(chunk));
+      return true;
+    };
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const logger = new Logger({ serviceName: 'firehose-transform' });
+    const event = fhEvent('firehose-bad-input.json');
+    // Act
+    await transformBatch(event, { ...deps(), logger });
+    vi.restoreAllMocks();
+    // Assess
+    const lines = emitted
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const failures = lines.filter((line) => line.message === 'Record failed processing');
+    expect(failures.map((line) => line.reason)).toEqual([
+      'NOT_BASE64',
+      'NOT_BASE64',
+      'NOT_UTF8',
+      'BODY_NOT_JSON',
+      'BODY_NOT_OBJECT',
+      'NOT_AN_SES_EVENT',
+      'NOT_AN_SES_EVENT',
+      'NOT_AN_SES_EVENT',
+    ]);
+    expect(failures[0]).toMatchObject({
+      level: 'WARN',
+      recordId: event.records[0]?.recordId,
+      detail: 'data is not valid base64',
+    });
+    expect(failures[5]?.detail).toMatch(/not an SES event/);
+    expect(lines.filter((line) => /reserved key/.test(line.message))).toEqual([]);
+    expect(lines.find((line) => line.message === 'Batch transformed')).toMatchObject({ failed: 8, ok: 1 });
   });
 });

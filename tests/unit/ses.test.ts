@@ -1,7 +1,12 @@
+import { createHmac } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
+import { compileTransform } from '../../shared/firehose-transform.js';
 import { emailDomain, headerMap, normalizeSesEvent, SesEventError } from '../../shared/ses.js';
-import { loadEvent, type RawConfig } from '../helpers/fixtures.js';
+import { loadEvent, localConfig, type RawConfig } from '../helpers/fixtures.js';
+import { type KeyPath, keyPaths, readAt, writeAt } from '../helpers/json-tree.js';
 
 type Json = RawConfig;
 const sample = (name: string) => loadEvent<Json>(`ses/${name}.json`);
@@ -106,5 +111,110 @@ describe('SES event normalisation', () => {
     const map = headerMap([{ name: '__proto__', value: 'x' }, { name: 'A', value: 'b' }, 'junk']);
     expect(Object.keys(map)).toEqual(['__proto__', 'A']);
     expect(({} as Json).x).toBeUndefined();
+  });
+});
+
+describe('SES normalisation with the configured hashing', () => {
+  const KEY = Buffer.from('ses-hash-key');
+  /** HMAC-SHA256 computed here, not with the module's hasher: the oracle. */
+  const hmac = (value: string) => createHmac('sha256', KEY).update(value).digest('base64url');
+  // Every type is kept, so that all ten go through the hashing.
+  const settings = {
+    ...localConfig().firehoseTransform,
+    keepEventTypes: undefined,
+  } as FirehoseTransformConfig;
+  const POOL = ['ana@example.com', 'bo@example.org', 'Cy <cy@example.net>', 'dee@example.com'];
+  const SAMPLES = readdirSync('events/ses').map((file) => file.replace(/\.json$/, ''));
+
+  const addresses = (minLength: number) => fc.array(fc.constantFrom(...POOL), { minLength, maxLength: 4 });
+  // Recipients come from the destination, as in SES, so hashed fields must join.
+  const spec = addresses(1).chain((destination) =>
+    fc.record({
+      destination: fc.constant(destination),
+      to: addresses(0),
+      cc: addresses(0),
+      recipients: fc.array(fc.constantFrom(...destination), { minLength: 1, maxLength: 4 }),
+    }),
+  );
+  type Spec = { destination: string[]; to: string[]; cc: string[]; recipients: string[] };
+
+  /** A sample of one type, with its addresses (repeated across every field) from `spec`. */
+  function sesEvent(name: string, { destination, to, cc, recipients }: Spec): RawConfig {
+    const event = sample(name);
+    event.mail.destination = destination;
+    event.mail.commonHeaders.to = destination;
+    event.mail.headers = [
+      { name: 'From', value: 'Shop <news@shop.example.com>' },
+      ...to.map((value) => ({ name: 'To', value })),
+      ...cc.map((value) => ({ name: 'Cc', value })),
+    ];
+    const people = recipients.map((emailAddress) => ({ emailAddress, diagnosticCode: 'smtp; 550 5.1.1' }));
+    if (event.bounce) event.bounce.bouncedRecipients = people;
+    if (event.complaint) event.complaint.complainedRecipients = people;
+    if (event.deliveryDelay) event.deliveryDelay.delayedRecipients = people;
+    if (event.delivery) event.delivery.recipients = recipients;
+    return event;
+  }
+
+  /** The normalised event as a plain tree (no shared references), before any hashing. */
+  function unhashed(event: RawConfig): RawConfig {
+    const doc = JSON.parse(JSON.stringify(normalizeSesEvent(structuredClone(event))));
+    delete doc.mail.commonHeaders; // the configured removal
+    return doc;
+  }
+
+  /** The oracle: each value a configured path reaches, in the tree, replaced by its HMAC. */
+  function expectedHashing(tree: RawConfig): RawConfig {
+    const expected = structuredClone(tree);
+    for (const path of settings.hash) {
+      for (const at of keyPaths(tree, path.split('.'))) {
+        const value = readAt(tree, at);
+        if (typeof value === 'string') writeAt(expected, at, hmac(value));
+        else if (Array.isArray(value))
+          writeAt(
+            expected,
+            at,
+            value.map((item) => (typeof item === 'string' ? hmac(item) : item)),
+          );
+      }
+    }
+    return expected;
+  }
+
+  /** Every string in a document, with the key path it sits at. */
+  function strings(value: unknown, at: KeyPath = []): [KeyPath, string][] {
+    if (typeof value === 'string') return [[at, value]];
+    if (typeof value !== 'object' || value === null) return [];
+    return Object.entries(value).flatMap(([key, child]) => strings(child, [...at, key]));
+  }
+
+  it('hashes each configured path once, from the original, for all ten types and any repeated addresses', () => {
+    const transform = compileTransform(settings, KEY);
+    const twice = new Set(POOL.map((address) => hmac(hmac(address))));
+    fc.assert(
+      fc.property(fc.tuple(...SAMPLES.map(() => spec)), (specs) => {
+        SAMPLES.forEach((name, i) => {
+          // Prepare
+          const event = sesEvent(name, specs[i] as Spec);
+          // Act
+          const outcome = transform(Buffer.from(JSON.stringify(event)).toString('base64'));
+          // Assess: exactly the oracle's document ...
+          if (outcome.result !== 'Ok') throw new Error(`${name}: expected Ok, got ${outcome.result}`);
+          const doc = JSON.parse(Buffer.from(outcome.data, 'base64').toString('utf8'));
+          expect(doc, name).toEqual(expectedHashing(unhashed(event)));
+          // ... so no address is left in clear or hashed twice, and one address has one hash.
+          const clear = strings(doc).filter(([, text]) => POOL.includes(text) || twice.has(text));
+          expect(clear, `${name}: addresses in clear or hashed twice`).toEqual([]);
+          const destination = new Set(doc.mail.destination);
+          expect((doc.recipients ?? []).filter((hashed: string) => !destination.has(hashed))).toEqual([]);
+        });
+      }),
+    );
+  });
+
+  it('never shares one array between two places of the normalised document', () => {
+    const out = normalizeSesEvent(sample('delivery'));
+    expect(out.recipients).toEqual((out.details as RawConfig).recipients);
+    expect(out.recipients).not.toBe((out.details as RawConfig).recipients);
   });
 });

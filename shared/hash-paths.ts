@@ -1,0 +1,97 @@
+/**
+ * Keyed hashing of the configured paths of a document, immune to aliasing.
+ *
+ * The document is never edited: every container on the way to a hashed value is copied,
+ * and each value is hashed from the document as it was read. So a value reachable by two
+ * paths (the same array under `recipients` and `details.recipients`), two paths that
+ * overlap (`a.*` and `a.0`), or one path through a shared object, still gives
+ * HMAC(original) in each place it appears, never HMAC(HMAC(original)).
+ *
+ * What is hashed, for a document read as a tree: a string at a place some path reaches,
+ * and each string element of an array at a place some path reaches. Other values are kept.
+ */
+import { defineOwn } from './json-path.js';
+
+/** The configured paths merged into one tree of segments; `*` matches every key or index. */
+interface PathNode {
+  terminal: boolean;
+  children: Map<string, PathNode>;
+}
+
+const WILDCARD = '*';
+
+function buildTree(paths: readonly string[]): PathNode {
+  const root: PathNode = { terminal: false, children: new Map() };
+  for (const path of paths) {
+    let node = root;
+    for (const segment of path.split('.')) {
+      let child = node.children.get(segment);
+      if (!child) {
+        child = { terminal: false, children: new Map() };
+        node.children.set(segment, child);
+      }
+      node = child;
+    }
+    node.terminal = true;
+  }
+  return root;
+}
+
+/** The nodes that a key leads to from `nodes`: its own segment's and the wildcard's. */
+function follow(nodes: readonly PathNode[], key: string): PathNode[] {
+  const next: PathNode[] = [];
+  for (const node of nodes) {
+    const named = node.children.get(key);
+    if (named) next.push(named);
+    const any = node.children.get(WILDCARD);
+    if (any) next.push(any);
+  }
+  return next;
+}
+
+/** The keys of `container` that some node names (or every own key, under a wildcard). */
+function keysToVisit(container: object, nodes: readonly PathNode[]): string[] {
+  if (nodes.some((node) => node.children.has(WILDCARD))) return Object.keys(container);
+  const keys = new Set<string>();
+  for (const node of nodes) for (const key of node.children.keys()) keys.add(key);
+  // `length` is an array's own property but no element of it.
+  return [...keys].filter(
+    (key) => Object.hasOwn(container, key) && !(Array.isArray(container) && key === 'length'),
+  );
+}
+
+type Hash = (value: string) => string;
+
+function rewrite(value: unknown, nodes: readonly PathNode[], hash: Hash): unknown {
+  const reached = nodes.some((node) => node.terminal);
+  if (typeof value === 'string') return reached ? hash(value) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  const container = value as Record<string, unknown>;
+  const array = Array.isArray(value);
+  // An array reached by a path has every string element hashed; elements may go deeper too.
+  const keys = array && reached ? Object.keys(container) : keysToVisit(container, nodes);
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  for (const key of keys) {
+    const child = container[key];
+    const next = follow(nodes, key);
+    const rewritten =
+      array && reached && typeof child === 'string' ? hash(child) : rewrite(child, next, hash);
+    if (rewritten === child) continue;
+    copy ??= array ? [...(value as unknown[])] : { ...container };
+    if (Array.isArray(copy)) copy[Number(key)] = rewritten;
+    else defineOwn(copy, key, rewritten);
+  }
+  return copy ?? value;
+}
+
+/**
+ * A function that returns `doc` with every place the `paths` reach hashed once with `hash`,
+ * in fresh containers; `doc` itself is left as it was.
+ */
+export function compileHashing(
+  paths: readonly string[],
+  hash: Hash,
+): (doc: Record<string, unknown>) => Record<string, unknown> {
+  const root = [buildTree(paths)];
+  return (doc) => rewrite(doc, root, hash) as Record<string, unknown>;
+}

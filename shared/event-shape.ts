@@ -173,6 +173,7 @@ const textOr = (value: unknown, fallback: string): string => (typeof value === '
 /** A non-string SQS body as the JSON text it was sent as (none: empty), so the DLQ keeps it. */
 function bodyText(body: unknown): string {
   if (typeof body === 'string') return body;
+  if (body === undefined || body === null) return '';
   try {
     return JSON.stringify(body) ?? '';
   } catch {

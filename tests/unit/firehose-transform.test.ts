@@ -361,8 +361,10 @@ describe('firehose transform, response data', () => {
   });
 
   /** Strict base64 that decodes and re-encodes to itself. */
-  const strictBase64 = (text: string) =>
-    decodeBase64Strict(text) !== undefined && Buffer.from(text, 'base64').toString('base64') === text;
+  const strictBase64 = (text: string | undefined) =>
+    text !== undefined &&
+    decodeBase64Strict(text) !== undefined &&
+    Buffer.from(text, 'base64').toString('base64') === text;
   const sesRecords = fhEvent('firehose-ses.json').records.map((record) => record.data);
   const anyData = fc.oneof(
     fc.string({ maxLength: 60 }),

@@ -1,0 +1,195 @@
+/**
+ * The four real handler modules, loaded as Lambda loads them (stage and parameters in the
+ * environment), given events of every kind: the wrong kind is refused with an
+ * EventShapeError before any client is used, never a TypeError; the right kind runs through.
+ * The SDK clients are mocked, and every endpoint points at a closed port, so nothing here
+ * can reach AWS.
+ */
+import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
+import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadStageConfig } from '../../shared/config/files.js';
+import { EventShapeError, PipelineError } from '../../shared/errors.js';
+import {
+  FIREHOSE_EXPECTED,
+  SQS_EXPECTED,
+  VALIDATOR_EXPECTED,
+  WINDOW_EXPECTED,
+} from '../../shared/event-shape.js';
+import { anyEvent, type EventLabel } from '../helpers/events.js';
+import { loadEvent } from '../helpers/fixtures.js';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+const saved = { ...process.env };
+const kinesisMock = mockClient(KinesisClient);
+const eventBridgeMock = mockClient(EventBridgeClient);
+const calls = { kinesis: 0, eventBridge: 0 };
+
+const context = {
+  functionName: 'handler-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:handler-test',
+  memoryLimitInMB: '1024',
+  awsRequestId: 'request-1',
+  logGroupName: '/aws/lambda/handler-test',
+  logStreamName: 'stream',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+} as Context;
+
+const HANDLERS = [
+  {
+    name: 'sqs-to-kinesis',
+    expected: SQS_EXPECTED,
+    accepts: ['sqs', 'sqs-record-gaps', 'empty-records'],
+    sample: 'sqs-standard.json',
+  },
+  {
+    name: 'firehose-transform',
+    expected: FIREHOSE_EXPECTED,
+    accepts: ['firehose'],
+    sample: 'firehose-ses.json',
+  },
+  {
+    name: 'kinesis-aggregator',
+    expected: WINDOW_EXPECTED,
+    accepts: ['kinesis-window', 'kinesis-window-record-gaps', 'kinesis-window-empty'],
+    sample: 'kinesis-window-final.json',
+  },
+  {
+    name: 'event-validator',
+    expected: VALIDATOR_EXPECTED,
+    accepts: [
+      'eventbridge',
+      'eventbridge-malformed',
+      'pipes-array',
+      'sqs',
+      'sqs-record-gaps',
+      'empty-records',
+      'empty-object',
+    ],
+    sample: 'eventbridge-valid.json',
+  },
+] as const;
+
+const handlers = new Map<string, Handler>();
+
+beforeAll(async () => {
+  // The deployed function's environment, with every endpoint on a port nothing listens on.
+  process.env.PIPELINE_STAGE = 'local';
+  process.env.PIPELINE_PARAMS = JSON.stringify(loadStageConfig('local').functionParams);
+  process.env.PIPELINE_HASH_KEY = 'handler-test-key';
+  process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
+  for (const { name } of HANDLERS) {
+    const module = (await import(`../../functions/${name}/handler.ts`)) as { handler: Handler };
+    handlers.set(name, module.handler);
+  }
+});
+
+afterAll(() => {
+  process.env = { ...saved };
+});
+
+beforeEach(() => {
+  calls.kinesis = 0;
+  calls.eventBridge = 0;
+  kinesisMock.reset();
+  eventBridgeMock.reset();
+  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+    calls.kinesis++;
+    return {
+      FailedRecordCount: 0,
+      Records: (input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
+    };
+  });
+  eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+    calls.eventBridge++;
+    return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: 'e' })) };
+  });
+});
+
+/** What an invocation did: its result, or what it threw. */
+async function invoke(handler: Handler, event: unknown): Promise<{ result?: unknown; error?: unknown }> {
+  try {
+    return { result: await handler(event, context) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample }) => {
+  it('refuses every other kind of event with an EventShapeError, before any write', async () => {
+    const handler = handlers.get(name) as Handler;
+    const others = anyEvent.filter(
+      ({ label }) => label !== 'random' && !(accepts as readonly EventLabel[]).includes(label),
+    );
+    await fc.assert(
+      fc.asyncProperty(others, async ({ got, event }) => {
+        calls.kinesis = 0;
+        calls.eventBridge = 0;
+        // Act
+        const { error } = await invoke(handler, event);
+        // Assess
+        expect(error).toBeInstanceOf(EventShapeError);
+        expect((error as Error).name).toBe('EventShapeError');
+        expect((error as Error).message.startsWith(`expected ${expected}, got `)).toBe(true);
+        if (got !== undefined) expect((error as Error).message).toContain(`got ${got}`);
+        expect(calls).toEqual({ kinesis: 0, eventBridge: 0 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('never fails with a TypeError on random JSON: it runs, or refuses with an EventShapeError', async () => {
+    const handler = handlers.get(name) as Handler;
+    await fc.assert(
+      fc.asyncProperty(
+        anyEvent.filter(({ label }) => label === 'random'),
+        async ({ event }) => {
+          const { error } = await invoke(handler, event);
+          if (error !== undefined) expect(error).toBeInstanceOf(EventShapeError);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('runs its own sample event through', async () => {
+    // Prepare
+    const event = loadEvent(sample);
+    // Act
+    const { result, error } = await invoke(handlers.get(name) as Handler, event);
+    // Assess
+    expect(error).toBeUndefined();
+    expect(result === undefined || typeof result === 'object').toBe(true);
+    if (name !== 'firehose-transform') expect(calls.kinesis + calls.eventBridge).toBeGreaterThan(0);
+  });
+});
+
+describe('the issue 9 examples, through the real handlers', () => {
+  it('the aggregator given an SQS event names both kinds instead of a TypeError', async () => {
+    const { error } = await invoke(
+      handlers.get('kinesis-aggregator') as Handler,
+      loadEvent('sqs-standard.json'),
+    );
+    expect(error).toBeInstanceOf(PipelineError);
+    expect((error as Error).message).toBe(`expected ${WINDOW_EXPECTED}, got an SQS event`);
+  });
+
+  it('the mapper given an EventBridge event refuses it instead of succeeding with nothing', async () => {
+    const { error } = await invoke(
+      handlers.get('sqs-to-kinesis') as Handler,
+      loadEvent('eventbridge-valid.json'),
+    );
+    expect((error as Error).message).toBe(
+      'expected an SQS event (Records[].eventSource = aws:sqs), got an EventBridge event',
+    );
+  });
+});

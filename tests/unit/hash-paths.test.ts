@@ -1,0 +1,98 @@
+/**
+ * Keyed hashing of configured paths, against an oracle that reads the document as a tree:
+ * shared references (one array in two places), overlapping paths and wildcards must not
+ * make any value hashed twice, and the input must be left as it was.
+ */
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileHashing } from '../../shared/hash-paths.js';
+import { type KeyPath, keyPaths, readAt, writeAt } from '../helpers/json-tree.js';
+
+const KEY = Buffer.from('hash-paths-key');
+const hmac = (value: string) => createHmac('sha256', KEY).update(value).digest('base64url');
+type Json = Record<string, unknown>;
+
+/** The oracle: strings a path reaches, and string elements of arrays a path reaches, hashed once. */
+function expectedHashing(tree: Json, paths: readonly string[]): Json {
+  const places = new Map<string, KeyPath>();
+  for (const path of paths) {
+    for (const at of keyPaths(tree, path.split('.'))) {
+      const value = readAt(tree, at);
+      if (typeof value === 'string') places.set(JSON.stringify(at), at);
+      else if (Array.isArray(value))
+        value.forEach((item, i) => {
+          if (typeof item === 'string') places.set(JSON.stringify([...at, String(i)]), [...at, String(i)]);
+        });
+    }
+  }
+  const expected = structuredClone(tree);
+  for (const at of places.values()) writeAt(expected, at, hmac(readAt(tree, at) as string));
+  return expected;
+}
+
+const SHARED = '<shared>';
+const KEYS = ['a', 'b', '0', '1', '__proto__'];
+/** Trees whose leaves may be the marker that `withAliases` turns into one shared container. */
+const { tree } = fc.letrec((tie) => ({
+  tree: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom('ana@example.com', 'bo@example.org', SHARED),
+    fc.integer(),
+    fc.array(tie('tree'), { maxLength: 3 }),
+    fc.dictionary(fc.constantFrom(...KEYS), tie('tree'), { maxKeys: 3 }),
+  ),
+}));
+
+function withAliases(value: unknown, shared: unknown): unknown {
+  if (value === SHARED) return shared;
+  if (Array.isArray(value)) return value.map((item) => withAliases(item, shared));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Json = {};
+  for (const [key, child] of Object.entries(value)) writeAt(out, [key], withAliases(child, shared));
+  return out;
+}
+
+const path = fc.array(fc.constantFrom(...KEYS, '*'), { minLength: 1, maxLength: 4 }).map((s) => s.join('.'));
+
+describe('hashing configured paths', () => {
+  it('hashes every place a path reaches exactly once, from the original, whatever the aliasing', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...KEYS), tree, { maxKeys: 4 }),
+        fc.oneof(
+          fc.array(fc.constantFrom('ana@example.com', 'x'), { maxLength: 3 }),
+          fc.dictionary(fc.constantFrom(...KEYS), fc.constant('bo@example.org')),
+        ),
+        fc.array(path, { minLength: 1, maxLength: 4 }),
+        (shape, sharedValue, paths) => {
+          // Prepare: one container placed wherever the marker is (so possibly in many places).
+          const doc = withAliases(shape, sharedValue) as Json;
+          const before = JSON.stringify(doc);
+          const asTree = JSON.parse(before) as Json;
+          // Act
+          const hashed = compileHashing(paths, hmac)(doc);
+          // Assess
+          expect(JSON.parse(JSON.stringify(hashed))).toEqual(expectedHashing(asTree, paths));
+          expect(JSON.stringify(doc)).toBe(before);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hashes both places of one array shared by two paths once each', () => {
+    // Prepare: the Delivery shape: recipients and details.recipients are the same array.
+    const recipients = ['ana@example.com'];
+    const doc = { recipients, details: { recipients }, mail: { destination: ['ana@example.com'] } };
+    // Act
+    const out = compileHashing(
+      ['recipients.*', 'details.recipients.*', 'mail.destination'],
+      hmac,
+    )(doc) as Json;
+    // Assess
+    const once = [hmac('ana@example.com')];
+    expect(out).toEqual({ recipients: once, details: { recipients: once }, mail: { destination: once } });
+    expect(recipients).toEqual(['ana@example.com']);
+  });
+});

@@ -5,7 +5,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
-import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { judge, TRACE_FIELD, type ValidatorDeps, validateEvents } from '../../sh
 import { putEventsEntrySize } from '../../shared/eventbridge-writer.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
+import { seedFromEnvironment } from '../setup/seed.js';
 
 type Event = EventBridgeEvent<string, RawConfig>;
 const eventBridgeMock = mockClient(EventBridgeClient);
@@ -298,5 +299,231 @@ describe('event validator', () => {
     ).toThrow(
       /eventValidator\.sources\.cwi\.servicea\.detailTypes\.NEW_WIDGET\.schema: .*unsupported \$schema/,
     );
+  });
+});
+
+/** A deterministic fraction in [0, 1) from the run's seed and what is being decided. */
+function decide(seed: number, key: string): number {
+  let h = 2166136261 ^ seed;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  h = Math.imul(h ^ (h >>> 15), 2246822507);
+  h = Math.imul(h ^ (h >>> 13), 3266489909);
+  return ((h ^ (h >>> 16)) >>> 0) / 2 ** 32;
+}
+
+const RUN_SEED = seedFromEnvironment(process.env);
+const KINDS = ['valid', 'invalid', 'no-schema', 'loop', 'bad-envelope'] as const;
+type Kind = (typeof KINDS)[number];
+type Form = 'array' | 'pipes-sqs' | 'sqs';
+
+/** One event of a generated batch, by kind, with its own id. */
+function eventOf(kind: Kind, id: string): Event {
+  const file = {
+    valid: 'eventbridge-valid.json',
+    invalid: 'eventbridge-invalid.json',
+    'no-schema': 'eventbridge-no-schema.json',
+    loop: 'eventbridge-loop.json',
+    'bad-envelope': 'eventbridge-valid.json',
+  }[kind];
+  const event = { ...loadEvent<Event>(file), id };
+  return kind === 'bad-envelope' ? { ...event, time: 'noon' } : event;
+}
+
+const messageIdOf = (id: string) => `m-${id}`;
+
+/** The input one delivery gets: bare events (a Pipes array), SQS messages in a Pipes array, or an SQS batch. */
+function deliveryOf(form: Form, events: Event[]): Event[] | SQSEvent | SQSRecord[] {
+  if (form === 'array') return events;
+  const template = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json')[0] as SQSRecord;
+  const records = events.map((event) => ({
+    ...template,
+    messageId: messageIdOf(event.id),
+    body: JSON.stringify(event),
+  }));
+  return form === 'sqs' ? { Records: records } : records;
+}
+
+interface FaultPlan {
+  seed: number;
+  /** Per entry and per record attempt: how often PutEvents throttles, refuses for good, PutRecords fails. */
+  throttle: number;
+  refuse: number;
+  dlqFail: number;
+  callFail: number;
+  /** Events PutEvents always throttles, and events whose dead letter never gets written. */
+  stuck: Set<string>;
+  dlqStuck: Set<string>;
+}
+
+const serverError = () =>
+  Object.assign(new Error('injected 500'), {
+    name: 'InternalServerError',
+    $metadata: { httpStatusCode: 500 },
+  });
+
+/** PutEvents and PutRecords doubles that fail as `plan` decides; they record only what they accepted. */
+function faultyServices(plan: FaultPlan) {
+  const republished: string[] = [];
+  const deadLettered: string[] = [];
+  const attempts = new Map<string, number>();
+  const attempt = (key: string) => {
+    const n = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, n);
+    return n;
+  };
+  eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+    if (decide(plan.seed, `pe-call:${attempt('pe-call')}`) < plan.callFail) throw serverError();
+    const entries = (input.Entries ?? []).map((entry) => {
+      const id = JSON.parse(entry.Detail as string)[TRACE_FIELD].originalId as string;
+      const r = decide(plan.seed, `pe:${id}:${attempt(`pe:${id}`)}`);
+      if (plan.stuck.has(id) || r < plan.throttle)
+        return { ErrorCode: 'ThrottlingException', ErrorMessage: 'x' };
+      if (r < plan.throttle + plan.refuse) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'x' };
+      republished.push(id);
+      return { EventId: `ev-${republished.length}` };
+    });
+    return { FailedEntryCount: entries.filter((e) => 'ErrorCode' in e).length, Entries: entries };
+  });
+  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+    if (decide(plan.seed, `pr-call:${attempt('pr-call')}`) < plan.callFail) throw serverError();
+    const records = (input.Records ?? []).map((record) => {
+      const id = parseDlqEnvelope(record.Data as Uint8Array).source.id;
+      if (plan.dlqStuck.has(id) || decide(plan.seed, `pr:${id}:${attempt(`pr:${id}`)}`) < plan.dlqFail) {
+        return { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'x' };
+      }
+      deadLettered.push(id);
+      return { SequenceNumber: `s-${deadLettered.length}`, ShardId: 'shardId-000000000000' };
+    });
+    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
+  });
+  return { republished, deadLettered };
+}
+
+/** What the source hands back after a response: the named items, or all of them when the invocation threw. */
+function handedBack(form: Form, events: Event[], response: SQSBatchResponse | undefined): Event[] {
+  const named = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  return events.filter((event) => named.has(form === 'array' ? event.id : messageIdOf(event.id)));
+}
+
+/** Delivers `events` as Lambda or Pipes would, again and again with exactly what comes back. */
+async function deliverUntilDone(form: Form, events: Event[], deliveries: number): Promise<Event[]> {
+  let pending = events;
+  for (let n = 0; n < deliveries && pending.length > 0; n++) {
+    try {
+      pending = handedBack(form, pending, await validateEvents(deliveryOf(form, pending), deps()));
+    } catch (error) {
+      expect(error).toBeInstanceOf(RetryLaterError); // the whole input comes back
+    }
+  }
+  return pending;
+}
+
+const counted = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
+
+describe('event validator: at most one republish per event, whatever fails', () => {
+  beforeEach(() => {
+    eventBridgeMock.reset();
+    kinesisMock.reset();
+  });
+
+  it('never republishes an event twice, never both republishes and dead-letters it, and loses none (generated)', async () => {
+    const batch = fc.array(fc.constantFrom(...KINDS), { minLength: 1, maxLength: 30 });
+    const rate = fc.double({ min: 0, max: 0.4, noNaN: true });
+    await fc.assert(
+      fc.asyncProperty(
+        batch,
+        fc.constantFrom<Form>('array', 'pipes-sqs', 'sqs'),
+        fc.record({
+          throttle: rate,
+          refuse: fc.double({ min: 0, max: 0.1, noNaN: true }),
+          dlqFail: rate,
+          callFail: rate,
+        }),
+        fc.nat(),
+        fc.array(fc.nat({ max: 29 }), { maxLength: 3 }),
+        fc.array(fc.nat({ max: 29 }), { maxLength: 2 }),
+        async (kinds, form, rates, runSeed, stuck, dlqStuck) => {
+          // Prepare
+          eventBridgeMock.reset();
+          kinesisMock.reset();
+          const events = kinds.map((kind, i) => eventOf(kind, `ev-${i}`));
+          const ids = (positions: number[]) => new Set(positions.map((i) => `ev-${i}`));
+          const plan = { ...rates, seed: RUN_SEED ^ runSeed, stuck: ids(stuck), dlqStuck: ids(dlqStuck) };
+          const { republished, deadLettered } = faultyServices(plan);
+          // Act
+          const remaining = (await deliverUntilDone(form, events, 6)).map((e) => e.id);
+          // Assess
+          expect(counted(republished)).toEqual([]);
+          expect(counted(deadLettered)).toEqual([]);
+          const placed = [...republished, ...deadLettered, ...remaining];
+          expect(counted(placed)).toEqual([]);
+          expect(placed.sort()).toEqual(events.map((e) => e.id).sort());
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it('hands back, from a Pipes array of 100 events, only the one PutEvents keeps throttling', async () => {
+    // Prepare: the issue's case, 100 events of every kind, one valid event always throttled.
+    const events = Array.from({ length: 100 }, (_, i) => eventOf(KINDS[i % 5] as Kind, `ev-${i}`));
+    const plan = {
+      seed: RUN_SEED,
+      throttle: 0,
+      refuse: 0,
+      dlqFail: 0,
+      callFail: 0,
+      stuck: new Set(['ev-0']),
+      dlqStuck: new Set<string>(),
+    };
+    const { republished, deadLettered } = faultyServices(plan);
+    // Act
+    const first = await validateEvents(events, deps());
+    const second = await validateEvents(handedBack('array', events, first), deps());
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'ev-0' }] });
+    expect(second).toEqual({ batchItemFailures: [{ itemIdentifier: 'ev-0' }] });
+    expect(republished).toHaveLength(19);
+    expect(deadLettered).toHaveLength(80);
+    expect(counted([...republished, ...deadLettered])).toEqual([]);
+  });
+
+  it('never acknowledges an event whose dead letter was not written', async () => {
+    // Prepare: PutRecords refuses every record.
+    faultyServices({
+      seed: RUN_SEED,
+      throttle: 0,
+      refuse: 0,
+      dlqFail: 1,
+      callFail: 0,
+      stuck: new Set(),
+      dlqStuck: new Set(),
+    });
+    const invalid = loadEvent<Event>('eventbridge-invalid.json');
+    const records = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
+    // Act / Assess: one event throws, a batch names it, and the valid one is not handed back.
+    await expect(validateEvents(invalid, deps())).rejects.toBeInstanceOf(RetryLaterError);
+    expect(await validateEvents(records, deps())).toEqual({
+      batchItemFailures: [{ itemIdentifier: records[1]?.messageId }],
+    });
+    expect(await validateEvents([invalid], deps())).toEqual({
+      batchItemFailures: [{ itemIdentifier: invalid.id }],
+    });
+  });
+
+  it('fails the invocation when an item that cannot be named is not written anywhere', async () => {
+    // Prepare: an item with no id (nothing to hand it back by), and a DLQ that refuses it.
+    faultyServices({
+      seed: RUN_SEED,
+      throttle: 0,
+      refuse: 0,
+      dlqFail: 1,
+      callFail: 0,
+      stuck: new Set(),
+      dlqStuck: new Set(),
+    });
+    const nameless = { ...loadEvent<RawConfig>('eventbridge-valid.json'), id: undefined };
+    // Act / Assess
+    await expect(validateEvents([nameless as never], deps())).rejects.toBeInstanceOf(RetryLaterError);
   });
 });

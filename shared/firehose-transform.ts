@@ -24,8 +24,11 @@ export const HANDLER_NAME = 'firehose-transform';
  * AWS's own blueprint we budget 6,000,000 bytes, JSON punctuation included.
  */
 export const MAX_RESPONSE_BYTES = 6_000_000;
-/** `{"records":[` and `]}` around the entries. */
-const RESPONSE_FRAME_BYTES = '{"records":[]}'.length;
+/**
+ * `{"records":[` and `]}` around the entries, less the comma the last entry does not have
+ * (each entry is counted with its separating comma): exact for one entry or more.
+ */
+const RESPONSE_FRAME_BYTES = '{"records":[]}'.length - ','.length;
 /** Failed records listed one per log line, at most, per invocation. */
 const MAX_FAILURE_LINES = 100;
 

@@ -462,3 +462,139 @@ describe('firehose transform, logs through the real Powertools Logger', () => {
     expect(lines.find((line) => line.message === 'Batch transformed')).toMatchObject({ failed: 8, ok: 1 });
   });
 });
+
+describe('firehose transform, the 6 MB response boundary', () => {
+  beforeEach(() => {
+    firehoseMock.reset();
+    kinesisMock.reset();
+  });
+
+  type Entry = FirehoseTransformationResult['records'][number];
+  const bytesOf = (records: Entry[]) => Buffer.byteLength(JSON.stringify({ records }));
+
+  /**
+   * Fills `entries` to exactly `target` bytes of response: the first entry's data grows by a
+   * multiple of 4 (base64 stays valid), the last entry's id by the 0-3 bytes left.
+   */
+  function sizeTo(target: number, entries: Entry[]): Entry[] {
+    const needed = target - bytesOf(entries);
+    const [first, last] = [entries[0] as Entry, entries.at(-1) as Entry];
+    first.data = `${first.data ?? ''}${'A'.repeat(needed - (needed % 4))}`;
+    last.recordId += 'x'.repeat(needed % 4);
+    expect(bytesOf(entries)).toBe(target);
+    return entries;
+  }
+
+  /** The event whose records, through `transform`, answer `entries` (all Ok). */
+  function eventFor(entries: Entry[], inputs = entries.map((_, i) => encode({ i }))) {
+    const outputs = new Map(inputs.map((input, i) => [input, entries[i]?.data as string]));
+    const transform: RecordTransform = (data) => ({ result: 'Ok', data: outputs.get(data) as string });
+    const event: FirehoseTransformationEvent = {
+      ...fhEvent('firehose-ses.json'),
+      records: entries.map((entry, i) => ({
+        recordId: entry.recordId,
+        approximateArrivalTimestamp: 1795300000000,
+        data: inputs[i] as string,
+      })),
+    };
+    return { event, transform };
+  }
+
+  const okEntries = (count: number): Entry[] =>
+    Array.from({ length: count }, (_, i) => ({ recordId: `rec-${i}`, result: 'Ok', data: 'QUFB' }));
+  const sent = () =>
+    firehoseMock.commandCalls(PutRecordBatchCommand).flatMap((call) => call.args[0].input.Records ?? []);
+
+  it.each([
+    [MAX_RESPONSE_BYTES - 1, 'one under'],
+    [MAX_RESPONSE_BYTES, 'exactly at'],
+  ])('answers everything Ok at %i bytes (%s the limit), and re-ingests nothing', async (target) => {
+    // Prepare
+    const { event, transform } = eventFor(sizeTo(target, okEntries(3)));
+    // Act
+    const response = await transformBatch(event, deps(transform));
+    // Assess
+    expect(response.records.map((r) => r.result)).toEqual(['Ok', 'Ok', 'Ok']);
+    expect(bytesOf(response.records)).toBe(target);
+    expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
+  });
+
+  it('one byte over the limit, drops and re-ingests the record that does not fit, and accounts for all', async () => {
+    // Prepare
+    firehoseMock.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => ({
+      FailedPutCount: 0,
+      RequestResponses: (input.Records ?? []).map((_, i) => ({ RecordId: `fh-${i}` })),
+    }));
+    const { event, transform } = eventFor(sizeTo(MAX_RESPONSE_BYTES + 1, okEntries(3)));
+    const d = deps(transform);
+    // Act
+    const response = await transformBatch(event, d);
+    // Assess
+    expect(response.records.map((r) => [r.recordId, r.result])).toEqual(
+      event.records.map((r, i) => [r.recordId, i === 2 ? 'Dropped' : 'Ok']),
+    );
+    expect(bytesOf(response.records)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    expect(sent().map((r) => Buffer.from(r.Data as Uint8Array).toString('base64'))).toEqual([
+      event.records[2]?.data,
+    ]);
+    expect(d.metrics.published.get('deliveryStream=ses-events-local')).toMatchObject({
+      records: 3,
+      ok: 2,
+      dropped: 1,
+      failed: 0,
+      reingested: 1,
+    });
+  });
+
+  it.each([
+    [MAX_RESPONSE_BYTES, 'Ok'],
+    [MAX_RESPONSE_BYTES + 1, 'ProcessingFailed'],
+  ])('a single record answering %i bytes of response is %s, never re-ingested', async (target, result) => {
+    const { event, transform } = eventFor(sizeTo(target, okEntries(1)));
+    const response = await transformBatch(event, deps(transform));
+    expect(response.records.map((r) => r.result)).toEqual([result]);
+    expect(response.records[0]?.data).toBe(
+      result === 'Ok' ? transform(event.records[0]?.data ?? '').data : event.records[0]?.data,
+    );
+    expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
+  });
+
+  /**
+   * Re-ingestion fails, so the overflow record comes back ProcessingFailed with its original
+   * data: a response of `target` bytes in the end.
+   */
+  function failingReingestion(target: number) {
+    firehoseMock
+      .on(PutRecordBatchCommand)
+      .rejects(Object.assign(new Error('down'), { $metadata: { httpStatusCode: 503 } }));
+    const original = 'B'.repeat(1_000_000);
+    const final = sizeTo(target, [
+      { recordId: 'rec-0', result: 'Ok', data: 'QUFB' },
+      { recordId: 'rec-1', result: 'ProcessingFailed', data: original },
+    ]);
+    // Its output is bigger than the original: it cannot fit where the original just does.
+    const entries: Entry[] = [
+      final[0] as Entry,
+      { ...(final[1] as Entry), result: 'Ok', data: `${original}${'C'.repeat(40)}` },
+    ];
+    return eventFor(entries, [encode({ i: 0 }), original]);
+  }
+
+  it('answers exactly 6,000,000 bytes when re-ingestion fails and the original just fits', async () => {
+    const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES);
+    const d = deps(transform);
+    const response = await transformBatch(event, d);
+    expect(response.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
+    expect(response.records[1]?.data).toBe(event.records[1]?.data);
+    expect(bytesOf(response.records)).toBe(MAX_RESPONSE_BYTES);
+    expect(d.metrics.published.get('deliveryStream=ses-events-local')).toMatchObject({
+      failed: 1,
+      reingested: 0,
+    });
+  });
+
+  it('fails the invocation when re-ingestion fails and the originals come to one byte over', async () => {
+    const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES + 1);
+    await expect(transformBatch(event, deps(transform))).rejects.toThrow(ResponseTooLargeError);
+  });
+});

@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import {
   EventBridgeClient,
   PutEventsCommand,
@@ -8,12 +9,12 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
 import { ConfigError, RetryLaterError } from '../../shared/errors.js';
 import { compileSchemas, schemaFileReader } from '../../shared/event-schemas.js';
 import { judge, TRACE_FIELD, type ValidatorDeps, validateEvents } from '../../shared/event-validator.js';
-import { putEventsEntrySize } from '../../shared/eventbridge-writer.js';
+import { MAX_PUT_EVENTS_BYTES, putEvents, putEventsEntrySize } from '../../shared/eventbridge-writer.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 import { seedFromEnvironment } from '../setup/seed.js';
@@ -525,5 +526,260 @@ describe('event validator: at most one republish per event, whatever fails', () 
     const nameless = { ...loadEvent<RawConfig>('eventbridge-valid.json'), id: undefined };
     // Act / Assess
     await expect(validateEvents([nameless as never], deps())).rejects.toBeInstanceOf(RetryLaterError);
+  });
+});
+
+/** A config whose one source republishes anything (no schemas): entry sizes are then easy to set. */
+function acceptingConfig(patch: (validator: RawConfig) => void = () => {}) {
+  const accepting = testConfig((raw) => {
+    raw.eventValidator = {
+      centralBus: { name: 'central' },
+      sources: { 'cwi.servicea': { detailTypes: {}, unknownDetailType: 'accept' } },
+    };
+    patch(raw.eventValidator);
+  });
+  const validator = accepting.eventValidator as NonNullable<typeof accepting.eventValidator>;
+  return { config: accepting, schemas: compileSchemas(validator, schemaFileReader()) };
+}
+
+/** The sample event padded so that its republished entry is exactly `bytes` as EventBridge counts. */
+function eventOfEntrySize(bytes: number, judgeDeps: Pick<ValidatorDeps, 'config' | 'schemas'>): Event {
+  const event = { ...loadEvent<Event>('eventbridge-valid.json'), detail: { pad: '' } };
+  const base = judge(event, judgeDeps);
+  if (base.kind !== 'republish') throw new Error('the base event must republish');
+  return { ...event, detail: { pad: 'x'.repeat(bytes - putEventsEntrySize(base.entry)) } };
+}
+
+describe('event validator: PutEvents size boundary (strictly under 262,144 bytes)', () => {
+  beforeEach(() => {
+    eventBridgeMock.reset();
+    kinesisMock.reset();
+  });
+
+  it('sizes an entry as AWS does: 14 bytes for Time, UTF-8 bytes of Source, DetailType, Detail, each Resource', () => {
+    const entry = { Source: 'é', DetailType: 'ab', Detail: '{"€":1}', Resources: ['r', 'ß'] };
+    expect(putEventsEntrySize(entry)).toBe(2 + 2 + 9 + 1 + 2);
+    expect(putEventsEntrySize({ ...entry, Time: new Date() })).toBe(2 + 2 + 9 + 1 + 2 + 14);
+    expect(putEventsEntrySize({})).toBe(0);
+    expect(MAX_PUT_EVENTS_BYTES).toBe(262_143);
+  });
+
+  it('republishes an entry one byte under the limit; refuses one exactly at it and one over', () => {
+    const judgeDeps = acceptingConfig();
+    for (const [bytes, kind] of [
+      [262_143, 'republish'],
+      [262_144, 'dlq'],
+      [262_145, 'dlq'],
+    ] as const) {
+      const verdict = judge(eventOfEntrySize(bytes, judgeDeps), judgeDeps);
+      expect(verdict.kind, `${bytes} bytes`).toBe(kind);
+      if (verdict.kind === 'republish') expect(putEventsEntrySize(verdict.entry)).toBe(bytes);
+      else expect(verdict).toMatchObject({ reason: 'ENTRY_TOO_LARGE', target: 'central' });
+    }
+  });
+
+  it('never sends a call of 262,144 bytes or more: two entries that sum to it go in two calls', async () => {
+    // Prepare: entries of known sizes, no Time, ASCII only.
+    const entryOf = (bytes: number) => ({
+      EventBusName: 'central',
+      Source: 's',
+      DetailType: 'd',
+      Detail: 'x'.repeat(bytes - 2),
+    });
+    const callsFor = async (sizes: number[]) => {
+      eventBridgeMock.reset();
+      eventBridgeDouble();
+      await putEvents(sizes.map(entryOf), {
+        eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
+        sleep: noSleep,
+      });
+      return eventBridgeMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.length);
+    };
+    // Act / Assess: one under, exactly at, one over.
+    expect(await callsFor([131_072, 131_071])).toEqual([2]);
+    expect(await callsFor([131_072, 131_072])).toEqual([1, 1]);
+    expect(await callsFor([131_072, 131_073])).toEqual([1, 1]);
+    expect(await callsFor([262_143])).toEqual([1]);
+    expect(await callsFor([262_144, 1_000])).toEqual([1]); // the entry at the limit is never sent
+  });
+});
+
+describe('event validator: what it refuses, and why', () => {
+  beforeEach(() => {
+    eventBridgeMock.reset();
+    kinesisMock.reset();
+  });
+
+  it('refuses any source that carries the output prefix or is an output source, not only exact names', () => {
+    // Prepare: one source with a custom output source outside the prefix.
+    const custom = acceptingConfig((validator) => {
+      validator.sources['cwi.servicea'].outputSource = 'audited.cwi.servicea';
+      validator.sources['cwi.serviceb'] = { detailTypes: {}, unknownDetailType: 'accept' };
+    });
+    const event = loadEvent<Event>('eventbridge-valid.json');
+    const as = (source: string) => judge({ ...event, source }, custom);
+    // Act / Assess
+    expect(as('valid.anything.else')).toMatchObject({ kind: 'dlq', reason: 'LOOP' });
+    expect(as('valid.cwi.serviceb')).toMatchObject({ kind: 'dlq', reason: 'LOOP' });
+    expect(as('audited.cwi.servicea')).toMatchObject({ kind: 'dlq', reason: 'LOOP' });
+    expect(as('cwi.valid.')).toMatchObject({ kind: 'dlq', reason: 'NO_ROUTE' });
+    expect(as('cwi.serviceb')).toMatchObject({ kind: 'republish', entry: { Source: 'valid.cwi.serviceb' } });
+    expect(as('cwi.servicea')).toMatchObject({
+      kind: 'republish',
+      entry: { Source: 'audited.cwi.servicea' },
+    });
+  });
+
+  it('refuses an unconfigured source, prototype names included', () => {
+    const event = loadEvent<Event>('eventbridge-valid.json');
+    for (const source of ['cwi.unknown', '__proto__', 'constructor', 'toString']) {
+      expect(judge({ ...event, source }, deps()), source).toMatchObject({
+        kind: 'dlq',
+        reason: 'NO_ROUTE',
+        message: `Source ${source} is not configured`,
+      });
+    }
+  });
+
+  it('takes a time with a UTC offset, and republishes it as the same instant', () => {
+    const event = { ...loadEvent<Event>('eventbridge-valid.json'), time: '2026-11-21T11:30:00+02:00' };
+    const verdict = judge(event, deps());
+    expect(verdict.kind).toBe('republish');
+    expect(verdict.kind === 'republish' && verdict.entry.Time?.toISOString()).toBe(
+      '2026-11-21T09:30:00.000Z',
+    );
+  });
+
+  it('dead-letters an unknown detail-type under ignore too, when one reaches it', () => {
+    const ignoring = testConfig((raw) => {
+      raw.eventValidator = {
+        centralBus: { name: 'central' },
+        sources: { 'cwi.servicea': { detailTypes: {}, unknownDetailType: 'ignore' } },
+      };
+    });
+    const verdict = judge(loadEvent('eventbridge-no-schema.json'), {
+      config: ignoring,
+      schemas: compileSchemas(ignoring.eventValidator as never, schemaFileReader()),
+    });
+    expect(verdict).toMatchObject({
+      kind: 'dlq',
+      reason: 'NO_SCHEMA',
+      message: 'No schema for cwi.servicea / WIDGET_RENAMED',
+    });
+  });
+
+  it('fails with a ConfigError, not a TypeError, when the validator is not configured', () => {
+    const bare = testConfig();
+    expect(() => judge(loadEvent('eventbridge-valid.json'), { config: bare, schemas: schemas })).toThrow(
+      ConfigError,
+    );
+  });
+
+  it('reads a Pipes array of SQS messages: republishes, dead-letters with the message id, hands back nothing', async () => {
+    // Prepare
+    const published = eventBridgeDouble();
+    const envelopes = dlqDouble();
+    const records = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
+    const d = deps();
+    // Act
+    const response = await validateEvents(records, d);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published.map((e) => JSON.parse(e.Detail as string)[TRACE_FIELD].originalId)).toEqual([
+      JSON.parse(records[0]?.body as string).id,
+    ]);
+    expect(envelopes).toHaveLength(1);
+    expect(envelopes[0]).toMatchObject({
+      reason: 'INVALID_EVENT',
+      source: {
+        type: 'eventbridge',
+        arn: 'arn:aws:events:us-east-1:123456789012:event-bus/central-local',
+        id: JSON.parse(records[1]?.body as string).id,
+        messageId: records[1]?.messageId,
+        eventSource: 'cwi.servicea',
+        detailType: 'NEW_WIDGET',
+        account: '555555555555',
+        time: '2026-11-21T09:30:00Z',
+      },
+      payload: { encoding: 'utf8', data: records[1]?.body },
+    });
+    expect(d.metrics.published.get('handler=event-validator')).toEqual({
+      received: 2,
+      republished: 1,
+      sentToDlq: 1,
+      retryLater: 0,
+    });
+  });
+
+  it('keeps a message body that is not JSON, byte for byte, in its dead letter', async () => {
+    eventBridgeDouble();
+    const envelopes = dlqDouble();
+    const [record] = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
+    const body = '{"id": "broken", ';
+    const response = await validateEvents({ Records: [{ ...(record as SQSRecord), body }] }, deps());
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(envelopes[0]).toMatchObject({
+      reason: 'INVALID_ENVELOPE',
+      source: { id: record?.messageId, messageId: record?.messageId },
+      payload: { data: body },
+    });
+  });
+
+  it('makes no call at all for an empty batch, and answers it with no failures', async () => {
+    eventBridgeDouble();
+    dlqDouble();
+    expect(await validateEvents([], deps())).toEqual({ batchItemFailures: [] });
+    expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+});
+
+describe('event validator, logs through the real Powertools Logger', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it('carries each dead letter reason, and never a key the Logger reserves', async () => {
+    // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+    const emitted: string[] = [];
+    const capture = (chunk: unknown) => {
+      emitted.push(String(chunk));
+      return true;
+    };
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    eventBridgeDouble();
+    dlqDouble();
+    const logger = new Logger({ serviceName: 'event-validator' });
+    const invalid = loadEvent<Event>('eventbridge-invalid.json');
+    // Act
+    await validateEvents([invalid, loadEvent<Event>('eventbridge-no-schema.json')], { ...deps(), logger });
+    vi.restoreAllMocks();
+    // Assess
+    const lines = emitted
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const deadLetters = lines.filter((line) => line.message === 'Event sent to the DLQ stream');
+    expect(deadLetters.map((line) => line.reason)).toEqual(['INVALID_EVENT', 'NO_SCHEMA']);
+    expect(deadLetters[0]).toMatchObject({
+      level: 'WARN',
+      eventId: invalid.id,
+      why: '6 validation error(s)',
+    });
+    expect(deadLetters[0]?.validationErrors).toContainEqual({
+      path: '/detail/price/amount',
+      message: 'must be >= 0',
+    });
+    expect(deadLetters[1]?.why).toBe('No schema for cwi.servicea / WIDGET_RENAMED');
+    expect(lines.filter((line) => /reserved key/.test(line.message))).toEqual([]);
+    expect(lines.find((line) => line.message === 'Events validated')).toMatchObject({
+      received: 2,
+      sentToDlq: 2,
+      dlqByReason: { INVALID_EVENT: 1, NO_SCHEMA: 1 },
+    });
   });
 });

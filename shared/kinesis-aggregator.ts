@@ -17,7 +17,7 @@ import {
 } from './aggregation.js';
 import type { KinesisAggregatorConfig, PipelineConfig } from './config/schema.js';
 import { dlqEntry } from './dlq.js';
-import { type DlqReason, RetryLaterError } from './errors.js';
+import { ConfigError, type DlqReason, RetryLaterError } from './errors.js';
 import { type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
 import { deaggregate, KplError } from './kpl.js';
 import type { Counts, LogPort, MetricsPort } from './observability.js';
@@ -25,6 +25,9 @@ import { cutPartitionKey } from './partition-key.js';
 import { maxRecordBytesOf } from './sqs-mapping.js';
 
 export const HANDLER_NAME = 'kinesis-aggregator';
+
+/** Dead letters logged one by one per invocation (each with its reason); the rest are counted. */
+export const MAX_LOGGED_DEAD_LETTERS = 10;
 
 export interface AggregatorDeps {
   config: PipelineConfig;
@@ -55,7 +58,7 @@ export function prepareAggregator(
   config: PipelineConfig,
 ): Pick<AggregatorDeps, 'config' | 'settings' | 'reducer'> {
   const settings = config.kinesisAggregator;
-  if (!settings) throw new Error('kinesisAggregator is not configured');
+  if (!settings) throw new ConfigError(['kinesisAggregator: is not configured']);
   return { config, settings, reducer: compileReducer(settings) };
 }
 
@@ -71,6 +74,20 @@ function utf8OrBase64(data: Buffer): { encoding: 'utf8' | 'base64'; data: string
   return Buffer.from(data.toString('utf8'), 'utf8').equals(data)
     ? { encoding: 'utf8', data: data.toString('utf8') }
     : { encoding: 'base64', data: data.toString('base64') };
+}
+
+/** One WARN per dead letter (reason and why, never the body), up to MAX_LOGGED_DEAD_LETTERS. */
+function logDeadLetters(
+  logger: LogPort,
+  why: readonly { reason: DlqReason; detail: string; recordId: string }[],
+  written: readonly boolean[] | undefined,
+): void {
+  why.slice(0, MAX_LOGGED_DEAD_LETTERS).forEach((entry, k) => {
+    logger.warn('Record not usable: sent to the DLQ', { ...entry, deadLetterWritten: written?.[k] === true });
+  });
+  if (why.length > MAX_LOGGED_DEAD_LETTERS) {
+    logger.warn('More records not usable', { notLogged: why.length - MAX_LOGGED_DEAD_LETTERS });
+  }
 }
 
 export async function aggregateWindow(
@@ -106,6 +123,7 @@ export async function aggregateWindow(
   //    used becomes a dead letter. `upTo` replays the pass over the first records only.
   const dlqEntries: WriteEntry[] = [];
   const dlqOf: number[] = []; // Kinesis record index of each DLQ entry
+  const why: { reason: DlqReason; detail: string; recordId: string }[] = []; // for the logs
   let userRecords = 0;
   const pass = (upTo: number, collect: boolean): WindowState => {
     const batch = emptyState();
@@ -113,6 +131,8 @@ export async function aggregateWindow(
       if (!collect) return;
       dlqEntries.push(dlq(index, reason, message, id, payload));
       dlqOf.push(index);
+      // A parser's message quotes the body: the logs get the reason only.
+      why.push({ reason, detail: reason === 'BODY_NOT_JSON' ? 'Not JSON' : message, recordId: id });
     };
     for (let index = 0; index < Math.min(upTo, records.length); index++) {
       const { kinesis } = records[index] as KinesisStreamRecord;
@@ -169,6 +189,11 @@ export async function aggregateWindow(
           maxRecordBytes: (stream) => maxRecordBytesOf(deps.config, stream),
         })
       : undefined;
+  logDeadLetters(
+    deps.logger,
+    why,
+    written?.outcomes.map((o) => o.status === 'written'),
+  );
   let cut = Number.POSITIVE_INFINITY;
   dlqOf.forEach((index, k) => {
     if (written?.outcomes[k]?.status !== 'written') cut = Math.min(cut, index);

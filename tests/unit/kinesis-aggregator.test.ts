@@ -1,11 +1,14 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../local/lambda-context.js';
 import { compileReducer, emptyState, type Position, type WindowState } from '../../shared/aggregation.js';
 
 const positionOf = (seq: string, sub: number): Position => ({ seq, sub });
 
+import { loadStageConfig } from '../../shared/config/files.js';
 import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
 import { RetryLaterError } from '../../shared/errors.js';
@@ -17,6 +20,7 @@ import {
   type TumblingWindowEvent,
 } from '../../shared/kinesis-aggregator.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
+import { awkwardDouble, awkwardWeight } from '../helpers/exact.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 
 const kinesisMock = mockClient(KinesisClient);
@@ -283,5 +287,223 @@ describe('kinesis-aggregator window', () => {
         };
       }),
     ).toThrow('kinesisAggregator.state.keepBy: "volume" is not one of the metrics');
+  });
+});
+
+/** A Kinesis record of the window's input stream carrying `body` (JSON unless a string). */
+function kinesisRecord(sequence: number, body: unknown, partitionKey = 'pk'): KinesisStreamRecord {
+  const sample = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json')
+    .Records[0] as KinesisStreamRecord;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return {
+    ...sample,
+    kinesis: {
+      ...sample.kinesis,
+      partitionKey,
+      sequenceNumber: String(49650000000000000000000000000000000000000000000000000000n + BigInt(sequence)),
+      data: Buffer.from(text).toString('base64'),
+    },
+  };
+}
+
+/** The window's invocations as Lambda makes them: state through JSON, then a final one. */
+async function runWindow(batches: KinesisStreamRecord[][], d: AggregatorDeps) {
+  const template = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
+  let state: unknown = {};
+  for (const [k, Records] of [...batches, []].entries()) {
+    const response = await aggregateWindow(
+      {
+        ...template,
+        Records,
+        state: state as TumblingWindowEvent['state'],
+        isFinalInvokeForWindow: k === batches.length,
+      },
+      d,
+    );
+    state = JSON.parse(JSON.stringify(response.state));
+  }
+}
+
+/** A Kinesis double that keeps every written entry (stream, partition key, data). */
+function entryRecorder() {
+  const entries: { stream: string; partitionKey: string; data: string }[] = [];
+  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+    for (const r of input.Records ?? []) {
+      entries.push({
+        stream: input.StreamName ?? '',
+        partitionKey: r.PartitionKey ?? '',
+        data: Buffer.from(r.Data as Uint8Array).toString(),
+      });
+    }
+    return {
+      FailedRecordCount: 0,
+      Records: (input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
+    };
+  });
+  return entries;
+}
+
+describe('kinesis-aggregator window results under any split', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  it('writes byte-identical results however the window is split into invocations', async () => {
+    const trade = (id: number) =>
+      fc.record({
+        id: fc.constant(id),
+        tickerSymbol: fc.constantFrom('AMZN', 'MSFT', 'NVDA'),
+        tradeType: fc.constantFrom('BUY', 'SELL'),
+        price: awkwardDouble(),
+        quantity: awkwardWeight(),
+      });
+    const window = fc
+      .integer({ min: 1, max: 30 })
+      .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => trade(i))));
+    await fc.assert(
+      fc.asyncProperty(window, fc.array(fc.nat(), { maxLength: 6 }), async (trades, cuts) => {
+        // Prepare: the same records, in one invocation and cut into several.
+        const records = trades.map((t, i) => kinesisRecord(i, t, t.tickerSymbol));
+        const bounds = [...new Set([0, ...cuts.map((c) => c % records.length), records.length])].sort(
+          (a, b) => a - b,
+        );
+        const split = bounds.slice(1).map((end, k) => records.slice(bounds[k], end));
+        // Act
+        kinesisMock.reset();
+        const whole = entryRecorder();
+        await runWindow([records], deps());
+        kinesisMock.reset();
+        const pieces = entryRecorder();
+        await runWindow(split, deps());
+        // Assess: the same bytes, so one idempotencyKey never carries two sets of numbers.
+        const outputs = (entries: typeof whole) =>
+          entries.filter((e) => e.stream === OUTPUT).map((e) => e.data);
+        expect(outputs(pieces)).toEqual(outputs(whole));
+        const deadLetters = (entries: typeof whole) =>
+          entries
+            .filter((e) => e.stream === DLQ)
+            .map((e) => e.data)
+            .sort();
+        expect(deadLetters(pieces)).toEqual(deadLetters(whole));
+        expect(outputs(whole).length + deadLetters(whole).length).toBeGreaterThan(0);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('kinesis-aggregator output partition keys', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  const pair = '\u{1F600}'; // two UTF-16 units
+  const wellFormedKey = (key: string) => key.isWellFormed() && key.length >= 1 && key.length <= 256;
+
+  it('cuts group keys at 255, 256 and 257 units on a code-point boundary, and never writes an empty key', async () => {
+    // Prepare
+    const groups = [
+      'a'.repeat(254) + pair, // 256 units: kept whole
+      'b'.repeat(255) + pair, // the pair across the boundary: cut before it
+      'c'.repeat(256) + pair, // 258 units: cut after 256
+      'd'.repeat(255),
+      'e'.repeat(256),
+      'f'.repeat(257),
+      `${'g'.repeat(255)}\uD83D`, // ends with a lone high surrogate
+      '\uDC00lone low',
+      '', // an empty group
+    ];
+    const entries = entryRecorder();
+    const records = groups.map((g, i) => kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: g }));
+    // Act
+    await runWindow([records], deps());
+    // Assess
+    const written = entries.filter((e) => e.stream === OUTPUT);
+    const keyOf = new Map(written.map((e) => [JSON.parse(e.data).group as string, e.partitionKey]));
+    expect(written).toHaveLength(groups.length);
+    expect(written.every((e) => wellFormedKey(e.partitionKey))).toBe(true);
+    expect(keyOf.get(groups[0] as string)).toBe(groups[0]);
+    expect(keyOf.get(groups[1] as string)).toBe('b'.repeat(255));
+    expect(keyOf.get(groups[2] as string)).toBe('c'.repeat(256));
+    expect(keyOf.get(groups[3] as string)).toBe('d'.repeat(255));
+    expect(keyOf.get(groups[4] as string)).toBe('e'.repeat(256));
+    expect(keyOf.get(groups[5] as string)).toBe('f'.repeat(256));
+    expect(keyOf.get(groups[6] as string)).toBe(`${'g'.repeat(255)}\uFFFD`);
+    expect(keyOf.get(groups[7] as string)).toBe('\uFFFDlone low');
+    expect(keyOf.get('')).toBe('_');
+  });
+
+  it('writes a well-formed key of 1-256 units, a prefix of the group when the group is well formed', async () => {
+    const unit = fc.constantFrom('a', 'é', pair, '\uD800', '\uDFFF', ' ');
+    const group = fc.array(unit, { minLength: 0, maxLength: 300 }).map((units) => units.join(''));
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(group, { minLength: 1, maxLength: 5 }), async (groups) => {
+        // Prepare
+        kinesisMock.reset();
+        const entries = entryRecorder();
+        const records = groups.map((g, i) => kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: g }));
+        // Act
+        await runWindow([records], deps());
+        // Assess
+        for (const entry of entries.filter((e) => e.stream === OUTPUT)) {
+          const g = JSON.parse(entry.data).group as string;
+          expect(wellFormedKey(entry.partitionKey)).toBe(true);
+          if (g.isWellFormed() && g.length > 0) {
+            expect(g.startsWith(entry.partitionKey)).toBe(true);
+            expect(entry.partitionKey.length).toBeGreaterThanOrEqual(Math.min(g.length, 255));
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('kinesis-aggregator logs, through the real Powertools Logger', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+    vi.restoreAllMocks();
+    vi.resetModules();
+    kinesisMock.reset();
+  });
+
+  it('emits the reason of each unusable record as JSON, with no reserved key dropped', async () => {
+    // Prepare: the deployed function's environment, and its output captured.
+    Object.assign(process.env, {
+      PIPELINE_STAGE: 'local',
+      PIPELINE_PARAMS: JSON.stringify(loadStageConfig('local').functionParams),
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      AWS_REGION: 'us-east-1',
+    });
+    entryRecorder();
+    const lines: string[] = [];
+    // Powertools writes through its own Console: INFO to stdout, WARN and ERROR to stderr.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      });
+    }
+    const { handler } = await import('../../functions/kinesis-aggregator/handler.js');
+    // Act
+    await handler(loadEvent<TumblingWindowEvent>('kinesis-window-bad.json'), lambdaContext('aggregator', 60));
+    vi.restoreAllMocks();
+    // Assess
+    const logs = lines
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.level !== undefined);
+    const reasons = logs.filter((entry) => entry.reason !== undefined);
+    expect(reasons.map((entry) => entry.reason).sort()).toEqual([
+      'BODY_NOT_JSON',
+      'KPL_BAD_MD5',
+      'MISSING_FIELDS',
+      'MISSING_FIELDS',
+    ]);
+    const details = reasons.map((entry) => entry.detail);
+    expect(details).toContain('The aggregated record MD5 does not match its content');
+    expect(details).toContain('Record has no usable value at "price"');
+    expect(details).toContain('Record has no usable value at "tickerSymbol"');
+    expect(reasons.every((entry) => entry.level === 'WARN' && entry.deadLetterWritten === true)).toBe(true);
+    expect(JSON.stringify(logs)).not.toContain('reserved key');
+    expect(JSON.stringify(logs)).not.toContain('not json {'); // no body in the logs
   });
 });

@@ -227,12 +227,10 @@ describe('serverless package', () => {
     expect(template.Resources.CentralEventBusPolicy?.Properties.Statement).toMatchObject({
       Principal: { AWS: ['arn:aws:iam::555555555555:root'] },
       Action: 'events:PutEvents',
+      Condition: { 'ForAllValues:StringEquals': { 'events:source': ['cwi.servicea'] } },
     });
     const input = template.Resources.ValidatorInputRuleCwiServicea?.Properties;
-    expect(input?.EventPattern).toEqual({
-      source: ['cwi.servicea'],
-      'detail-type': ['NEW_WIDGET', 'WIDGET_DELETED'],
-    });
+    expect(input?.EventPattern).toEqual({ source: ['cwi.servicea'] }); // reject: unknown detail-types reach the DLQ
     expect(input?.Targets[0]).toMatchObject({
       Arn: { 'Fn::GetAtt': ['EventValidatorLambdaFunction', 'Arn'] },
       RetryPolicy: { MaximumRetryAttempts: validator?.ruleTarget.maximumRetryAttempts },
@@ -246,7 +244,10 @@ describe('serverless package', () => {
       validator?.consumers.map((c) => c.busArn).sort(),
     );
     for (const [, rule] of forwards)
-      expect(rule.Properties.EventPattern).toEqual({ source: ['valid.cwi.servicea'] });
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ['valid.cwi.servicea'],
+        account: [{ Ref: 'AWS::AccountId' }], // only what the validator put on the bus
+      });
     const statements = template.Resources.EventValidatorRole?.Properties.Policies[0].PolicyDocument
       .Statement as Statement[];
     expect(statements.find((s) => s.Sid === 'RepublishValidEvents')).toMatchObject({

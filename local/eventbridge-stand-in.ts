@@ -1,7 +1,7 @@
 /**
  * A local stand-in for EventBridge's PutEvents on loopback (no emulator exists for it).
  * It speaks the JSON protocol the SDK uses and checks what AWS checks: at most 10 entries
- * per call, each entry and the call under 256 KB as EventBridge counts them, Source,
+ * per call, each entry and the call strictly under 256 KB as EventBridge counts them, Source,
  * DetailType and Detail present, Detail a JSON object, no `aws.` sources. It keeps what it
  * accepted, per bus, and can be told to fail entries (for tests of partial failures).
  */
@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export const MAX_ENTRIES = 10;
+/** AWS: the entries of a call together must be LESS than this many bytes. */
 export const MAX_BYTES = 256 * 1024;
 const TIME_BYTES = 14;
 
@@ -102,10 +103,10 @@ export async function startEventBridgeStandIn(): Promise<EventBridgeStandIn> {
       return;
     }
     const total = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
-    if (total > MAX_BYTES) {
+    if (total >= MAX_BYTES) {
       reply(res, 400, {
         __type: 'ValidationException',
-        message: `Total size of the entries exceeds ${MAX_BYTES}`,
+        message: `Total size of the entries must be less than ${MAX_BYTES} bytes`,
       });
       return;
     }

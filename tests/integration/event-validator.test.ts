@@ -2,7 +2,8 @@
  * event-validator on loopback: the real handler module, republishing through the SDK to the
  * PutEvents stand-in and dead-lettering to the DLQ stream on the Kinesis emulator.
  */
-import type { EventBridgeEvent } from 'aws-lambda';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { runEventValidator } from '../../local/scenarios/event-validator.js';
@@ -58,5 +59,30 @@ describe('event-validator with the PutEvents stand-in and the DLQ stream', () =>
     session.aws.eventBridge.failNext(50, 'InternalFailure');
     await expect(handler(valid, lambdaContext('eventValidator', 30))).rejects.toBeInstanceOf(RetryLaterError);
     expect(session.aws.eventBridge.events.length).toBe(before + 1);
+  });
+
+  it('answers a Pipes array with batchItemFailures naming just the message PutEvents keeps throttling', async () => {
+    // Prepare: a Pipes array of two SQS messages (a valid event, an invalid one); every PutEvents entry throttled.
+    const records = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
+    const before = session.aws.eventBridge.events.length;
+    session.aws.eventBridge.failNext(200, 'ThrottlingException');
+    // Act
+    const response = await handler(records as never, lambdaContext('eventValidator', 30));
+    // Assess: the valid one comes back by its messageId; the invalid one is in the DLQ, not handed back.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]?.messageId }] });
+    expect(session.aws.eventBridge.events.length).toBe(before);
+  });
+
+  it('stand-in: takes a PutEvents call one byte under 262,144 bytes, refuses one exactly at it', async () => {
+    const client = new EventBridgeClient({ endpoint: session.aws.eventBridge.endpoint, maxAttempts: 1 });
+    const entryOf = (bytes: number) => ({
+      EventBusName: 'central-local',
+      Source: 's',
+      DetailType: 'd',
+      Detail: `{"p":"${'x'.repeat(bytes - 2 - 8)}"}`,
+    });
+    const put = (bytes: number) => client.send(new PutEventsCommand({ Entries: [entryOf(bytes)] }));
+    await expect(put(262_143)).resolves.toMatchObject({ FailedEntryCount: expect.any(Number) });
+    await expect(put(262_144)).rejects.toMatchObject({ name: 'ValidationException' });
   });
 });

@@ -43,6 +43,12 @@ export interface StandInCounts {
 const RESULTS = new Set(['Ok', 'Dropped', 'ProcessingFailed']);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+function isCanonicalBase64(data: unknown): boolean {
+  return (
+    typeof data === 'string' && BASE64.test(data) && Buffer.from(data, 'base64').toString('base64') === data
+  );
+}
+
 /** Checks a processor response against its request, as Firehose would. */
 export function contractErrors(
   event: FirehoseTransformationEvent,
@@ -60,7 +66,9 @@ export function contractErrors(
     seen.add(record.recordId);
     if (!RESULTS.has(record.result))
       errors.push(`recordId ${record.recordId}: unknown result ${record.result}`);
-    if (record.result !== 'Dropped' && (typeof record.data !== 'string' || !BASE64.test(record.data))) {
+    // Data is required but for Dropped; when present it must be canonical base64 (it round-trips).
+    const data: unknown = record.data;
+    if (data === undefined ? record.result !== 'Dropped' : !isCanonicalBase64(data)) {
       errors.push(`recordId ${record.recordId}: data is not base64`);
     }
   }

@@ -40,8 +40,22 @@ const MAX_FAILURE_LINES = 100;
 export function decodeBase64Strict(text: string): Buffer | undefined {
   if (text.length % 4 !== 0 || text.includes('-') || text.includes('_')) return undefined;
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (padding > 0 && !zeroPaddingBits(text, padding)) return undefined;
   const bytes = Buffer.from(text, 'base64');
   return bytes.byteLength === (text.length / 4) * 3 - padding ? bytes : undefined;
+}
+
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * Canonical base64 leaves the bits after the last byte zero (`QQ==`, never `QR==`): only
+ * then does the text re-encode to itself, as Firehose checks what it gets back.
+ */
+function zeroPaddingBits(text: string, padding: number): boolean {
+  // The bits of that character that carry no data: 4 before `==`, 2 before `=`.
+  const unused = padding === 2 ? 0b1111 : 0b11;
+  const last = BASE64_ALPHABET.indexOf(text.charAt(text.length - 1 - padding));
+  return last >= 0 && (last & unused) === 0;
 }
 
 /**

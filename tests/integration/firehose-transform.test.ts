@@ -4,10 +4,13 @@
  * laid out like the bucket.
  */
 import { readFileSync } from 'node:fs';
+import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FirehoseHandler } from '../../local/firehose-stand-in.js';
+import { contractErrors, type FirehoseHandler } from '../../local/firehose-stand-in.js';
+import { lambdaContext } from '../../local/lambda-context.js';
 import { runFirehoseTransform, sesTraffic } from '../../local/scenarios/firehose-transform.js';
 import { loadStageConfig } from '../../shared/config/files.js';
+import { loadEvent } from '../helpers/fixtures.js';
 
 let handler: FirehoseHandler;
 const stage = loadStageConfig('local');
@@ -45,5 +48,34 @@ describe('firehose-transform behind the Firehose stand-in', () => {
       .split('\n')
       .map((line) => Buffer.from(JSON.parse(line).rawData, 'base64'));
     expect(originals).toEqual(payloads.slice(-3));
+  });
+
+  it('answers records that are not base64 with canonical base64, as the contract asks', async () => {
+    // Prepare: the bad-input sample (two records are not base64), and data that only a lenient
+    // decoder reads: non-canonical padding bits, the URL-safe alphabet, a lone character.
+    const event = loadEvent<FirehoseTransformationEvent>('firehose-bad-input.json');
+    for (const [i, data] of ['QR==', 'YW-_', 'A'].entries()) {
+      event.records.push({ recordId: `odd-${i}`, approximateArrivalTimestamp: 0, data });
+    }
+    // Act
+    const response = await handler(event, lambdaContext('firehose-transform', 60));
+    // Assess
+    expect(contractErrors(event, response)).toEqual([]);
+    expect(response.records.filter((r) => r.result === 'ProcessingFailed')).toHaveLength(11);
+  });
+
+  it('the stand-in refuses data that is not canonical base64', () => {
+    const event = loadEvent<FirehoseTransformationEvent>('firehose-ses.json');
+    const records = event.records.slice(0, 3);
+    const answer = (data: (string | undefined)[]) => ({
+      records: records.map((r, i) => ({
+        recordId: r.recordId,
+        result: 'ProcessingFailed' as const,
+        data: data[i],
+      })),
+    });
+    const bad = contractErrors({ ...event, records }, answer(['QR==', 'not base64!!', undefined]));
+    expect(bad).toHaveLength(3);
+    expect(contractErrors({ ...event, records }, answer(records.map((r) => r.data)))).toEqual([]);
   });
 });

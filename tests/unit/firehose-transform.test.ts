@@ -125,7 +125,19 @@ describe('firehose transform, per record', () => {
     expect(decodeBase64Strict('YWJj')?.toString()).toBe('abc');
     expect(decodeBase64Strict('YQ==')?.toString()).toBe('a');
     expect(decodeBase64Strict('')?.byteLength).toBe(0);
-    for (const bad of ['YQ=', 'YW Jj', 'YW-j', 'YW_j', 'Y===', 'ab==cd==', 'YWJj\n']) {
+    expect(decodeBase64Strict('YWE=')?.toString()).toBe('aa');
+    for (const bad of [
+      'YQ=',
+      'YW Jj',
+      'YW-j',
+      'YW_j',
+      'Y===',
+      'ab==cd==',
+      'YWJj\n',
+      'YR==',
+      'YWF=',
+      'YW*=',
+    ]) {
       expect(decodeBase64Strict(bad), bad).toBeUndefined();
     }
   });
@@ -366,10 +378,19 @@ describe('firehose transform, response data', () => {
     decodeBase64Strict(text) !== undefined &&
     Buffer.from(text, 'base64').toString('base64') === text;
   const sesRecords = fhEvent('firehose-ses.json').records.map((record) => record.data);
+  /** Base64 of some bytes with any character before the padding: non-zero padding bits, often. */
+  const nonCanonical = fc
+    .tuple(fc.uint8Array({ minLength: 1, maxLength: 20 }), fc.constantFrom(...'ARgw+/QZ'))
+    .map(([bytes, char]) => {
+      const text = Buffer.from(bytes).toString('base64');
+      const at = text.indexOf('=') - 1;
+      return at < 0 ? text : `${text.slice(0, at)}${char}${text.slice(at + 1)}`;
+    });
   const anyData = fc.oneof(
     fc.string({ maxLength: 60 }),
     fc.string({ unit: fc.constantFrom(...'AQab09+/=-_ \n'), maxLength: 40 }), // nearly base64
     fc.uint8Array({ maxLength: 60 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+    nonCanonical,
     fc.constantFrom('', ...sesRecords), // empty, and records that pass or are filtered
   );
 

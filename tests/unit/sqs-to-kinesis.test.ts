@@ -1,7 +1,8 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PipelineConfig } from '../../shared/config/schema.js';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
 import {
@@ -241,5 +242,39 @@ describe('sqs-to-kinesis core', () => {
     await processSqsBatch(event, d);
     expect(d.logger.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(d.logger.lines)).not.toContain(secret);
+  });
+});
+
+describe('sqs-to-kinesis logs through the real Powertools Logger', () => {
+  beforeEach(() => kinesisMock.reset());
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('puts the reason of each handed-back message in the emitted JSON, with no reserved key dropped', async () => {
+    // Prepare: a logger that emits, its output captured; Kinesis refuses u-77's record for good.
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => lines.push(String(chunk)) > 0;
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture); // INFO and below
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture); // WARN and ERROR
+    const logger = new Logger({ serviceName: 'sqs-to-kinesis' });
+    kinesisDouble((put) => (put.partitionKey === 'u-77' ? 'KMSAccessDeniedException' : undefined));
+    const event = loadEvent('sqs-standard.json');
+    // Act
+    const response = await processSqsBatch(event, { ...deps(), logger });
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]?.messageId }]);
+    const emitted = lines.flatMap((line) => line.split('\n')).filter((line) => line.startsWith('{'));
+    const logged = emitted.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const handedBack = logged.find((entry) => entry.message === 'Messages handed back to SQS for a retry');
+    expect(handedBack).toMatchObject({
+      level: 'ERROR',
+      handedBack: 1,
+      errors: { KMSAccessDeniedException: 1 },
+      messageIds: [event.Records[1]?.messageId],
+    });
+    expect(emitted.join('\n')).not.toContain('reserved key');
   });
 });

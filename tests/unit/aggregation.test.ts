@@ -6,11 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  comparePositions,
   compileReducer,
   emptyState,
   MissingFieldError,
   type Position,
   type Reducer,
+  stateFrom,
   type WindowState,
 } from '../../shared/aggregation.js';
 import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
@@ -225,5 +227,302 @@ describe('exact sums', () => {
     expect(state.groups).toEqual({});
     expect(reducer.add(state, { ...trade, price: 0, quantity: 1e-300 }, at)).toBe(true);
     expect(reducer.add(state, { ...trade, price: MAX_EXACT_MAGNITUDE, quantity: 1 }, at)).toBe(true);
+  });
+});
+
+/** A reducer over every op, with a where clause, for records `{ k, x, w, c, side }`. */
+function everyOp(overrides: Partial<KinesisAggregatorConfig> = {}) {
+  return compileReducer({
+    ...settings,
+    groupBy: 'k',
+    metrics: {
+      n: { op: 'count' },
+      buys: { op: 'count', where: { path: 'side', equals: 'B' } },
+      total: { op: 'sum', path: 'x' },
+      low: { op: 'min', path: 'x' },
+      high: { op: 'max', path: 'x' },
+      first: { op: 'first', path: 'x' },
+      last: { op: 'last', path: 'x' },
+      mean: { op: 'mean', path: 'x' },
+      weighted: { op: 'weightedMean', path: 'x', weight: 'w' },
+      top: { op: 'top', by: 'w', fields: ['x', 'missing'] },
+      kinds: { op: 'countBy', path: 'c' },
+      buyMean: { op: 'mean', path: 'x', where: { path: 'side', equals: 'B' } },
+    },
+    state: { maxBytes: 10_000 },
+    ...overrides,
+  } as KinesisAggregatorConfig);
+}
+
+describe('reducer metrics', () => {
+  it('orders positions by sequence number as a 128-bit number, then by sub-sequence', () => {
+    const seq = fc.bigInt({ min: 0n, max: 2n ** 128n - 1n });
+    fc.assert(
+      fc.property(seq, fc.nat(5), seq, fc.nat(5), (a, i, b, j) => {
+        // Prepare
+        const expected = a < b ? -1 : a > b ? 1 : Math.sign(i - j);
+        // Act
+        const order = comparePositions({ seq: String(a), sub: i }, { seq: String(b), sub: j });
+        // Assess
+        expect(Math.sign(order)).toBe(expected);
+      }),
+    );
+    expect(comparePositions({ seq: '99', sub: 0 }, { seq: '100', sub: 0 })).toBeLessThan(0);
+    expect(comparePositions({ seq: '100', sub: 0 }, { seq: '99', sub: 9 })).toBeGreaterThan(0);
+    expect(comparePositions({ seq: '123', sub: 2 }, { seq: '123', sub: 1 })).toBeGreaterThan(0);
+  });
+
+  it('takes first and last by position, whatever the order records come in', () => {
+    const r = everyOp();
+    const state = emptyState();
+    const rows = [
+      { x: 3, at: { seq: '100', sub: 1 } },
+      { x: 1, at: { seq: '99', sub: 5 } },
+      { x: 2, at: { seq: '100', sub: 0 } },
+      { x: 4, at: { seq: '101', sub: 0 } },
+      { x: 5, at: { seq: '1000', sub: 0 } },
+      { x: 0, at: { seq: '999', sub: 7 } },
+    ];
+    for (const row of rows) r.add(state, { k: 'g', x: row.x, w: 1, c: 'a' }, row.at);
+    const [result] = r.results(state);
+    expect(result?.metrics).toMatchObject({ first: 1, last: 5 });
+    // The same through merges, in both orders.
+    const early = emptyState();
+    const late = emptyState();
+    r.add(early, { k: 'g', x: 7, w: 1, c: 'a' }, { seq: '5', sub: 0 });
+    r.add(late, { k: 'g', x: 8, w: 1, c: 'a' }, { seq: '10', sub: 0 });
+    for (const merged of [
+      r.merge(throughJson(early), throughJson(late)),
+      r.merge(throughJson(late), throughJson(early)),
+    ]) {
+      expect(r.results(merged)[0]?.metrics).toMatchObject({ first: 7, last: 8 });
+    }
+  });
+
+  it('computes every op with where clauses, and merges states with empty sides', () => {
+    // Prepare
+    const r = everyOp();
+    const one = emptyState();
+    const two = emptyState();
+    const rows = [
+      { k: 'g', x: 4, w: 2, c: 'a', side: 'B' },
+      { k: 'g', x: -1, w: 6, c: 'b', side: 'S' },
+      { k: 'g', x: '2.5', w: 2, c: true, side: 'S' },
+      { k: 7, x: 1, w: 1, c: 3 },
+    ];
+    rows.forEach((row, i) => {
+      expect(r.add(i < 2 ? one : two, row, { seq: '1', sub: i })).toBe(true);
+    });
+    // Act
+    const results = r.results(r.merge(throughJson(one), throughJson(two)));
+    // Assess
+    expect(results).toEqual([
+      {
+        group: '7',
+        records: 1,
+        metrics: {
+          n: 1,
+          buys: 0,
+          total: 1,
+          low: 1,
+          high: 1,
+          first: 1,
+          last: 1,
+          mean: 1,
+          weighted: 1,
+          top: { x: 1, missing: null },
+          kinds: { 3: 1 },
+          buyMean: null,
+        },
+      },
+      {
+        group: 'g',
+        records: 3,
+        metrics: {
+          n: 3,
+          buys: 1,
+          total: 5.5,
+          low: -1,
+          high: 4,
+          first: 4,
+          last: 2.5,
+          mean: 5.5 / 3,
+          weighted: (8 - 6 + 5) / 10,
+          top: { x: -1, missing: null },
+          kinds: { a: 1, b: 1, true: 1 },
+          buyMean: 4,
+        },
+      },
+    ]);
+  });
+
+  it('refuses values that are not finite numbers or numeric text, and keys that are not text or numbers', () => {
+    const r = everyOp();
+    const state = emptyState();
+    const at = { seq: '1', sub: 0 };
+    const ok = { k: 'g', x: 1, w: 1, c: 'a' };
+    for (const x of [
+      '',
+      '  ',
+      'abc',
+      'Infinity',
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      true,
+      null,
+      {},
+      [1],
+    ]) {
+      expect(() => r.add(state, { ...ok, x }, at), String(x)).toThrow(MissingFieldError);
+    }
+    for (const c of [null, {}, [], undefined]) expect(() => r.add(state, { ...ok, c }, at)).toThrow('"c"');
+    for (const k of [true, null, {}, undefined]) expect(() => r.add(state, { ...ok, k }, at)).toThrow('"k"');
+    expect(() => r.add(state, { ...ok, w: 'x' }, at)).toThrow('"w"');
+    expect(Object.keys(state.groups)).toEqual([]);
+    expect(r.add(state, { ...ok, x: ' 12.5 ' }, at)).toBe(true);
+    expect(r.results(state)[0]?.metrics.total).toBe(12.5);
+  });
+
+  it('skips exactly the records the filter does not match, creating nothing for them', () => {
+    // Prepare: 3 buys and 7 sells, so an inverted filter would keep a different count.
+    const r = everyOp({ filter: { path: 'side', equals: 'B' } });
+    const state = emptyState();
+    const sides = ['B', 'S', 'S', 'B', 'S', 'S', 'S', 'B', 'S', 'S'];
+    // Act
+    const kept = sides.map((side, i) =>
+      r.add(state, { k: side === 'B' ? 'buy' : 'sell', x: i, w: 1, c: 'a', side }, { seq: '1', sub: i }),
+    );
+    // Assess
+    expect(kept).toEqual(sides.map((side) => side === 'B'));
+    expect(state.filtered).toBe(7);
+    expect(r.results(state).map((g) => [g.group, g.records])).toEqual([['buy', 3]]);
+  });
+});
+
+describe('reducer state', () => {
+  it('reads Lambda state: ours as it is (v1 sums included), anything else as empty', () => {
+    const r = everyOp();
+    expect(stateFrom({})).toEqual(emptyState());
+    expect(stateFrom(undefined)).toEqual(emptyState());
+    expect(stateFrom({ v: 2, groups: {} })).toEqual(emptyState());
+    expect(stateFrom({ v: 1, groups: null })).toEqual(emptyState());
+    expect(stateFrom({ v: 1, groups: 'x' })).toEqual(emptyState());
+    // A state written before sums were exact: plain numbers, counters missing.
+    const v1 = stateFrom({
+      v: 1,
+      groups: {
+        ['__proto__']: {
+          n: 2,
+          m: [
+            2,
+            0,
+            3.5,
+            { m: 1 },
+            { m: 2.5 },
+            null,
+            null,
+            { s: 3.5, n: 2 },
+            { sw: 6, w: 4 },
+            null,
+            { a: 2 },
+            null,
+          ],
+        },
+      },
+    });
+    expect(Object.getPrototypeOf(v1.groups)).toBeNull();
+    expect([v1.evictedGroups, v1.evictedRecords, v1.filtered]).toEqual([0, 0, 0]);
+    r.add(v1, { k: '__proto__', x: 0.5, w: 2, c: 'a' }, { seq: '1', sub: 0 });
+    expect(r.results(v1)[0]).toMatchObject({
+      group: '__proto__',
+      records: 3,
+      metrics: { n: 3, total: 4, low: 0.5, high: 2.5, mean: 4 / 3, weighted: 7 / 6, kinds: { a: 3 } },
+    });
+    expect(stateFrom({ v: 1, groups: {}, evictedGroups: 2, evictedRecords: 5, filtered: 1 })).toMatchObject({
+      evictedGroups: 2,
+      evictedRecords: 5,
+      filtered: 1,
+    });
+  });
+
+  it('merges counters and keeps groups seen on one side only', () => {
+    const r = everyOp();
+    const a = { ...emptyState(), evictedGroups: 1, evictedRecords: 2, filtered: 3 };
+    const b = { ...emptyState(), evictedGroups: 10, evictedRecords: 20, filtered: 30 };
+    r.add(a, { k: 'left', x: 1, w: 1, c: 'a' }, { seq: '1', sub: 0 });
+    r.add(b, { k: 'right', x: 2, w: 1, c: 'a' }, { seq: '1', sub: 1 });
+    const merged = r.merge(a, b);
+    expect([merged.evictedGroups, merged.evictedRecords, merged.filtered]).toEqual([11, 22, 33]);
+    expect(r.results(merged).map((g) => [g.group, g.metrics.total])).toEqual([
+      ['left', 1],
+      ['right', 2],
+    ]);
+  });
+
+  /** One group's share of the state JSON (what evicting it saves). */
+  const share = (group: string, state: WindowState) =>
+    Buffer.byteLength(JSON.stringify({ [group]: state.groups[group] })) - 1;
+
+  function overBudget(r: Reducer, groups: readonly [string, number][]) {
+    const state = emptyState();
+    let sub = 0;
+    for (const [group, records] of groups) {
+      for (let i = 0; i < records; i++)
+        r.add(state, { k: group, x: i, w: records, c: 'a' }, { seq: '1', sub: sub++ });
+    }
+    return state;
+  }
+
+  it('evicts the fewest groups that bring the state within budget, least records first, then by key', () => {
+    // Prepare: 120 groups; equal record counts for many, so the tie-break decides.
+    const r = everyOp();
+    const groups = Array.from(
+      { length: 120 },
+      (_, i) => [`g${String(119 - i).padStart(3, '0')}`, 1 + (i % 3)] as [string, number],
+    );
+    const state = overBudget(r, groups);
+    const before = structuredClone(state);
+    // Act
+    const evicted = r.bound(state);
+    expect(evicted).toBeGreaterThan(10);
+    // Assess: within budget, and putting back the last evicted group would not be.
+    const size = Buffer.byteLength(JSON.stringify(state));
+    expect(size).toBeLessThanOrEqual(10_000);
+    const gone = Object.keys(before.groups).filter((g) => !(g in state.groups));
+    expect(gone).toHaveLength(evicted);
+    expect(state.evictedGroups).toBe(evicted);
+    expect(state.evictedRecords).toBe(gone.reduce((n, g) => n + (before.groups[g]?.n ?? 0), 0));
+    const order = Object.keys(before.groups).sort(
+      (x, y) => (before.groups[x]?.n ?? 0) - (before.groups[y]?.n ?? 0) || (x < y ? -1 : 1),
+    );
+    expect(gone.sort()).toEqual(order.slice(0, evicted).sort());
+    const last = order[evicted - 1] as string;
+    expect(size + share(last, before)).toBeGreaterThan(10_000);
+    // Under budget: nothing goes.
+    expect(r.bound(state)).toBe(0);
+  });
+
+  it('ranks by the keepBy metric when it has a number, by records otherwise', () => {
+    // keepBy total: the group with the larger total stays, even with fewer records.
+    const byTotal = everyOp({ state: { maxBytes: 10_000, keepBy: 'total' } });
+    const names = Array.from({ length: 150 }, (_, i) => `k${i}`);
+    const state = emptyState();
+    names.forEach((k, i) => {
+      byTotal.add(state, { k, x: i, w: 1, c: 'a' }, { seq: '1', sub: i });
+    });
+    byTotal.add(state, { k: 'k0', x: 0, w: 1, c: 'a' }, { seq: '1', sub: 999 }); // more records, total 0
+    byTotal.bound(state);
+    expect(state.groups.k149).toBeDefined();
+    expect(state.groups.k0).toBeUndefined();
+    // keepBy top (not a number): falls back to the record count.
+    const byTop = everyOp({ state: { maxBytes: 10_000, keepBy: 'top' } });
+    const other = emptyState();
+    names.forEach((k, i) => {
+      byTop.add(other, { k, x: i, w: 1, c: 'a' }, { seq: '1', sub: i });
+    });
+    byTop.add(other, { k: 'k0', x: 0, w: 1, c: 'a' }, { seq: '1', sub: 999 });
+    byTop.bound(other);
+    expect(other.groups.k0).toBeDefined();
+    expect(other.groups.k1).toBeUndefined();
   });
 });

@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
 import { compileTransform } from '../../shared/firehose-transform.js';
-import { emailDomain, headerMap, normalizeSesEvent, SesEventError } from '../../shared/ses.js';
+import {
+  emailDomain,
+  headerMap,
+  normalizeSesEvent,
+  SES_TYPES,
+  SesEventError,
+  sesEventType,
+} from '../../shared/ses.js';
 import { loadEvent, localConfig, type RawConfig } from '../helpers/fixtures.js';
 import { type KeyPath, keyPaths, readAt, writeAt } from '../helpers/json-tree.js';
 
@@ -216,5 +223,157 @@ describe('SES normalisation with the configured hashing', () => {
     const out = normalizeSesEvent(sample('delivery'));
     expect(out.recipients).toEqual((out.details as RawConfig).recipients);
     expect(out.recipients).not.toBe((out.details as RawConfig).recipients);
+  });
+});
+
+describe('SES normalisation, field by field', () => {
+  const SAMPLES: [string, string][] = [
+    ['send', 'send'],
+    ['reject', 'reject'],
+    ['bounce', 'bounce'],
+    ['complaint', 'complaint'],
+    ['delivery', 'delivery'],
+    ['open', 'open'],
+    ['click', 'click'],
+    ['rendering-failure', 'failure'],
+    ['delivery-delay', 'deliveryDelay'],
+    ['subscription', 'subscription'],
+  ];
+
+  it.each(SAMPLES)('keeps the %s object (%s) whole under details', (name, key) => {
+    const event = sample(name);
+    expect(normalizeSesEvent(structuredClone(event)).details).toEqual(event[key]);
+  });
+
+  it('lifts what each type has to the top, and nothing from other types', () => {
+    const lifted = (name: string) => {
+      const {
+        '@timestamp': _t,
+        eventType: _e,
+        mail: _m,
+        details: _d,
+        ...rest
+      } = normalizeSesEvent(sample(name));
+      return rest;
+    };
+    expect(lifted('send')).toEqual({});
+    expect(lifted('subscription')).toEqual({});
+    expect(lifted('reject')).toEqual({ reason: 'Bad content' });
+    expect(lifted('rendering-failure')).toEqual({
+      reason: "Attribute 'name' is not present in the rendering data.",
+      templateName: 'NovemberOffers',
+    });
+    expect(Object.keys(lifted('open')).sort()).toEqual(['ipAddress', 'userAgent']);
+    expect(Object.keys(lifted('click')).sort()).toEqual(['ipAddress', 'link', 'userAgent']);
+    expect(lifted('delivery')).toEqual({
+      recipients: ['ana@example.com'],
+      smtpResponse: '250 2.6.0 Message received',
+    });
+    expect(Object.keys(lifted('bounce')).sort()).toEqual([
+      'bounceSubType',
+      'bounceType',
+      'diagnosticCodes',
+      'recipients',
+    ]);
+    expect(lifted('complaint')).toMatchObject({ userAgent: expect.any(String) });
+    expect(lifted('delivery-delay')).toMatchObject({ recipients: ['slow@example.com'] });
+  });
+
+  it('keeps a complaint sub-type when SES gives one, and takes missing details as empty', () => {
+    const complaint = sample('complaint');
+    complaint.complaint.complaintSubType = 'OnAccountSuppressionList';
+    expect(normalizeSesEvent(complaint).complaintSubType).toBe('OnAccountSuppressionList');
+    const bare = sample('delivery');
+    delete bare.delivery;
+    expect(normalizeSesEvent(bare)).toMatchObject({
+      details: {},
+      recipients: [],
+      '@timestamp': '2026-11-21T08:00:00.000Z',
+    });
+    const listless = sample('bounce');
+    listless.bounce.bouncedRecipients = 'not a list';
+    expect(normalizeSesEvent(listless)).toMatchObject({ recipients: [], diagnosticCodes: [] });
+    const partial = sample('bounce');
+    partial.bounce.bouncedRecipients = [
+      { emailAddress: 'a@x.org' },
+      'junk',
+      { emailAddress: 7, diagnosticCode: 'd' },
+    ];
+    expect(normalizeSesEvent(partial)).toMatchObject({ recipients: ['a@x.org'], diagnosticCodes: ['d'] });
+  });
+
+  it('reads SES times in any ISO form, and refuses what is not a time string', () => {
+    const event = sample('open');
+    event.mail.timestamp = '2026-11-21T09:00:00+01:00';
+    event.open.timestamp = '2026-11-21T10:05:00Z';
+    expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T10:05:00.000Z');
+    event.open.timestamp = 1795300000000; // not a string: the mail's time is used
+    expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T08:00:00.000Z');
+    event.open.timestamp = 'Sat, 21 Nov 2026 10:05:00 GMT';
+    expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T10:05:00.000Z');
+    event.mail.timestamp = 1795300000000;
+    expect(() => normalizeSesEvent(event)).toThrow(/mail.timestamp/);
+  });
+
+  it('names the type it refuses, and only notification-style events are marked as such', () => {
+    expect(() => sesEventType({})).toThrow('No eventType: not an SES event');
+    expect(() => sesEventType({ eventType: 42 })).toThrow('eventType 42 is not an SES event type');
+    expect(() => sesEventType({ eventType: 'x'.repeat(100) })).toThrow(`eventType "${'x'.repeat(39)} is not`);
+    expect(() => sesEventType({ eventType: 'toString' })).toThrow(SesEventError);
+    expect(sesEventType({ notificationType: 'Bounce' })).toBe('Bounce');
+    expect(normalizeSesEvent(sample('bounce')).source).toBeUndefined();
+    const both = sample('bounce');
+    both.notificationType = 'Bounce';
+    expect(normalizeSesEvent(both).source).toBeUndefined();
+    for (const error of [() => normalizeSesEvent({ eventType: 'Open', mail: [] })]) {
+      expect(error).toThrow(SesEventError);
+    }
+  });
+
+  it('maps each type to the name a configuration set matches it by (SES MatchingEventTypes)', () => {
+    expect(Object.fromEntries(Object.entries(SES_TYPES).map(([type, t]) => [type, t.matchingType]))).toEqual({
+      Send: 'send',
+      Reject: 'reject',
+      Bounce: 'bounce',
+      Complaint: 'complaint',
+      Delivery: 'delivery',
+      Open: 'open',
+      Click: 'click',
+      'Rendering Failure': 'renderingFailure',
+      DeliveryDelay: 'deliveryDelay',
+      Subscription: 'subscription',
+    });
+  });
+
+  it('maps headers, keeping every value of a repeated name in order and skipping malformed ones', () => {
+    expect(headerMap('not a list')).toEqual({});
+    expect(
+      headerMap([
+        { name: 'To', value: 'a' },
+        { name: 'To', value: 'b' },
+        { name: 'To', value: 'c' },
+        { name: 'X', value: 1 },
+        { name: 2, value: 'y' },
+        null,
+      ]),
+    ).toEqual({ To: ['a', 'b', 'c'] });
+  });
+
+  it('derives recipient domains once each, lower case, from display-name or bare addresses', () => {
+    const event = sample('send');
+    event.mail.destination = [
+      '"Ana" <ana@Example.com>',
+      'bo@example.com',
+      'ana@example.COM',
+      7,
+      'nobody',
+      'x@',
+    ];
+    expect((normalizeSesEvent(event).mail as RawConfig).recipientDomains).toEqual(['example.com']);
+    event.mail.destination = 'ana@example.com';
+    expect((normalizeSesEvent(event).mail as RawConfig).recipientDomains).toEqual([]);
+    expect(emailDomain('ana@example.com trailing')).toBe('example.com');
+    expect(emailDomain('a@b@Sub.Example.org')).toBe('sub.example.org');
+    expect(emailDomain('ana@')).toBeUndefined();
   });
 });

@@ -507,3 +507,162 @@ describe('kinesis-aggregator logs, through the real Powertools Logger', () => {
     expect(JSON.stringify(logs)).not.toContain('not json {'); // no body in the logs
   });
 });
+
+describe('kinesis-aggregator window bookkeeping', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  const template = () => loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
+  const dlqOf = (entries: ReturnType<typeof entryRecorder>) =>
+    entries.filter((e) => e.stream === DLQ).map((e) => parseDlqEnvelope(e.data) as DlqEnvelope);
+
+  it('publishes what it did: records, user records, dead letters, groups and results written', async () => {
+    // Prepare: the KPL sample (1 Kinesis record, 12 user records) plus one bad record, final.
+    entryRecorder();
+    const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
+    const event = {
+      ...kpl,
+      Records: [...kpl.Records, kinesisRecord(50, 'not json')],
+      isFinalInvokeForWindow: true,
+    };
+    const d = deps();
+    // Act
+    await aggregateWindow(event, d);
+    // Assess
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toEqual({
+      records: 2,
+      userRecords: 12,
+      sentToDlq: 1,
+      evictedGroups: 0,
+      handedBack: 0,
+      groups: 3,
+      resultsWritten: 3,
+    });
+  });
+
+  it('keeps the payload of a dead letter: UTF-8 text as it is, other bytes in base64, with its source', async () => {
+    const entries = entryRecorder();
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
+    const event = template();
+    const records = [kinesisRecord(1, 'plain text, not JSON'), kinesisRecord(2, '')];
+    (records[1] as KinesisStreamRecord).kinesis.data = binary.toString('base64');
+    event.Records = records;
+    await aggregateWindow(event, deps());
+    const [text, bytes] = dlqOf(entries);
+    expect(text?.payload).toEqual({ encoding: 'utf8', data: 'plain text, not JSON' });
+    expect(bytes?.payload).toEqual({ encoding: 'base64', data: binary.toString('base64') });
+    expect(text?.source).toMatchObject({
+      type: 'kinesis',
+      arn: event.eventSourceARN,
+      shardId: event.shardId,
+    });
+    expect(text?.source.id).toBe(records[0]?.kinesis.sequenceNumber);
+    // Without the event-level ARN, the record's own.
+    const bare = { ...event, eventSourceARN: undefined } as unknown as TumblingWindowEvent;
+    kinesisMock.reset();
+    const again = entryRecorder();
+    await aggregateWindow(bare, deps());
+    expect(dlqOf(again)[0]?.source.arn).toBe(records[0]?.eventSourceARN);
+  });
+
+  it('names a user record of an aggregated record by sequence and sub-sequence number', async () => {
+    const entries = entryRecorder();
+    const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
+    const good = deps();
+    const [user] = (await import('../../shared/kpl.js')).deaggregate(
+      (kpl.Records[0] as KinesisStreamRecord).kinesis,
+    );
+    expect(user?.aggregated).toBe(true);
+    // A config whose group path none of the trades has: every user record is a dead letter.
+    const strict = compileReducer({ ...settings, groupBy: 'nope' });
+    await aggregateWindow(kpl, { ...good, reducer: strict });
+    const ids = dlqOf(entries).map((e) => e.source.id);
+    expect(ids).toHaveLength(12);
+    expect(ids[0]).toBe(`${kpl.Records[0]?.kinesis.sequenceNumber}:0`);
+    expect(ids[11]).toBe(`${kpl.Records[0]?.kinesis.sequenceNumber}:11`);
+  });
+
+  it('hands back from the earliest record whose dead letter failed, and keeps only what came before', async () => {
+    // Prepare: good, bad (written), good, bad (refused), good; the DLQ refuses only the second.
+    const written = new Map<string, string[]>();
+    kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+      const records = (input.Records ?? []).map((r) => {
+        const data = Buffer.from(r.Data as Uint8Array).toString();
+        if (data.includes('refused')) return { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' };
+        written.set(input.StreamName ?? '', [...(written.get(input.StreamName ?? '') ?? []), data]);
+        return { SequenceNumber: '1', ShardId: 'shardId-000000000000' };
+      });
+      return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
+    });
+    const [a, b, c] = trades(3);
+    const event = template();
+    event.Records = [
+      kinesisRecord(1, a),
+      kinesisRecord(2, 'bad'),
+      kinesisRecord(3, b),
+      kinesisRecord(4, 'refused'),
+      kinesisRecord(5, c),
+    ];
+    // Act
+    const response = await aggregateWindow(event, deps());
+    // Assess
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: event.Records[3]?.kinesis.sequenceNumber },
+    ]);
+    expect(reducer.results(response.state).reduce((n, g) => n + g.records, 0)).toBe(2);
+    expect(written.get(DLQ)).toHaveLength(1);
+    // On the final invocation there is nothing to hand back to: it fails, and Lambda retries it.
+    await expect(aggregateWindow({ ...event, isFinalInvokeForWindow: true }, deps())).rejects.toThrow(
+      RetryLaterError,
+    );
+  });
+
+  it('says in every result how many groups the state budget dropped, and warns', async () => {
+    const entries = entryRecorder();
+    const small = { ...settings, state: { maxBytes: 10_000, keepBy: 'volume' } };
+    const d = deps({ settings: small, reducer: compileReducer(small) });
+    const event = template();
+    event.Records = Array.from({ length: 60 }, (_, i) =>
+      kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: `T${i}`, quantity: i + 1 }),
+    );
+    event.isFinalInvokeForWindow = true;
+    await aggregateWindow(event, d);
+    const results = entries.filter((e) => e.stream === OUTPUT).map((e) => JSON.parse(e.data));
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.length).toBeLessThan(60);
+    expect(results.every((r) => r.evictedGroups === 60 - results.length)).toBe(true);
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
+      evictedGroups: 60 - results.length,
+    });
+    expect(d.logger.lines.find((l) => l.level === 'warn')?.extra[0]).toMatchObject({
+      evictedGroups: 60 - results.length,
+      budgetBytes: 10_000,
+    });
+    // Without eviction or an early end, results carry neither mark.
+    kinesisMock.reset();
+    const plain = entryRecorder();
+    await aggregateWindow(loadEvent<TumblingWindowEvent>('kinesis-window-final.json'), deps());
+    const first = JSON.parse(plain.find((e) => e.stream === OUTPUT)?.data as string);
+    expect(first).not.toHaveProperty('evictedGroups');
+    expect(first).not.toHaveProperty('terminatedEarly');
+  });
+
+  it('gives each window, shard and group its own idempotency key', () => {
+    const key = idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000000', 'AMZN');
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000000', 'AMZN')).toBe(key);
+    expect(
+      new Set([
+        key,
+        idempotencyKey('2026-11-21T09:01:00Z', 'shardId-000000000000', 'AMZN'),
+        idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000001', 'AMZN'),
+        idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000000', 'AMZN2'),
+      ]).size,
+    ).toBe(4);
+  });
+
+  it('refuses to start without an aggregator in the config', () => {
+    expect(() => prepareAggregator({ ...config, kinesisAggregator: undefined })).toThrow(
+      /kinesisAggregator: is not configured/,
+    );
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * The mapper against the naive pattern most tutorials show (one PutRecord per message,
  * awaited in a loop), both on the same Kinesis emulator and the same keep-alive client:
- * throughput, Kinesis requests per 10,000 messages, and client CPU per record.
+ * throughput, Kinesis requests per 10,000 messages, and client CPU per record. Then the
+ * cost of per-group order on FIFO routes: requests per 10,000 FIFO messages over 40 groups
+ * (SQS FIFO batches of 10), ordered, beside the same traffic batched as a standard queue is.
  */
 import { type KinesisClient, PutRecordCommand, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
@@ -145,6 +147,110 @@ async function coreCpuPerRecord(records: readonly SQSRecord[], config: PipelineC
   return median(cpus);
 }
 
+/** The FIFO cost figure: 10k messages over 40 groups, in SQS FIFO batches of 10. */
+const FIFO_GROUPS = 40;
+const FIFO_BATCH = 10;
+const FIFO_QUEUE = 'arn:aws:sqs:us-east-1:123456789012:bench-orders.fifo';
+/** The same traffic from a standard queue: no order kept, today's batching. */
+const STANDARD_QUEUE = 'arn:aws:sqs:us-east-1:123456789012:bench-orders';
+
+function fifoConfig() {
+  const route = (queueArn: string, partitionKey: object) => ({
+    queueArn,
+    visibilityTimeoutSeconds: 180,
+    target: 'bench-orders',
+    partitionKey,
+    eventSource: { batchSize: FIFO_BATCH },
+  });
+  return parseConfig(
+    {
+      streams: { 'bench-orders': {} },
+      dlq: { stream: 'bench-dlq' },
+      sqsToKinesis: {
+        routes: [
+          route(FIFO_QUEUE, { from: 'messageGroupId' }),
+          route(STANDARD_QUEUE, { from: 'body', path: 'user.id' }),
+        ],
+      },
+    },
+    { stage: 'bench', params: {} },
+  );
+}
+
+type Arrangement = 'groups interleaved' | 'groups at random' | 'batches of one group';
+
+/** Group of message `i`: in turn, drawn (a fixed hash, so runs compare), or ten at a time. */
+function groupOf(i: number, arrangement: Arrangement): number {
+  if (arrangement === 'groups interleaved') return i % FIFO_GROUPS;
+  if (arrangement === 'groups at random') return (Math.imul(i + 1, 2654435761) >>> 16) % FIFO_GROUPS;
+  return Math.floor(i / FIFO_BATCH) % FIFO_GROUPS;
+}
+
+/**
+ * FIFO records over 40 groups. 'batches of one group' is how SQS FIFO tends to fill a batch
+ * (as many messages of one group as it can): the worst case for one entry per group in flight.
+ */
+function fifoRecords(queueArn: string, arrangement: Arrangement): SQSRecord[] {
+  return benchRecords(MESSAGES).map((record, i) => {
+    const group = groupOf(i, arrangement);
+    return {
+      ...record,
+      eventSourceARN: queueArn,
+      attributes: { ...record.attributes, MessageGroupId: `customer-${group}` },
+    };
+  });
+}
+
+/** PutRecords calls for MESSAGES records in batches of 10 (Kinesis answering at once). */
+async function requestsPer10k(records: readonly SQSRecord[], config: PipelineConfig): Promise<number> {
+  let calls = 0;
+  const stub = {
+    send: async (command: PutRecordsCommand) => {
+      calls++;
+      const Records = (command.input.Records ?? []).map(() => ({
+        SequenceNumber: '1',
+        ShardId: 'shardId-0',
+      }));
+      return { FailedRecordCount: 0, Records, $metadata: {} };
+    },
+  } as unknown as KinesisClient;
+  const prepared = prepareMapper(config);
+  for (let i = 0; i < records.length; i += FIFO_BATCH) {
+    const event: SQSEvent = { Records: records.slice(i, i + FIFO_BATCH) as SQSRecord[] };
+    const response = await processSqsBatch(event, {
+      ...prepared,
+      kinesis: stub,
+      logger: silentLogger,
+      metrics: noMetrics,
+      now: () => new Date(),
+    });
+    if (response.batchItemFailures.length > 0) throw new Error('FIFO bench: messages handed back');
+  }
+  return (calls * 10_000) / records.length;
+}
+
+/** Rows: requests per 10k FIFO messages with per-group order kept, beside today's batching. */
+export async function fifoOrderRows(log: (line: string) => void): Promise<BenchRow[]> {
+  const config = fifoConfig();
+  const rows: BenchRow[] = [];
+  const arrangements: Arrangement[] = ['groups interleaved', 'groups at random', 'batches of one group'];
+  for (const arrangement of arrangements) {
+    const ordered = await requestsPer10k(fifoRecords(FIFO_QUEUE, arrangement), config);
+    const batched = await requestsPer10k(fifoRecords(STANDARD_QUEUE, arrangement), config);
+    log(`FIFO, ${arrangement}: ${ordered} requests ordered, ${batched} batched`);
+    rows.push({
+      suite: 'sqs-to-kinesis (FIFO order)',
+      metric: `Kinesis requests / 10k msgs, ${arrangement}`,
+      unit: 'req',
+      ours: ordered,
+      baseline: batched,
+      target: '<= 10k (one PutRecord each)',
+      met: ordered <= MESSAGES,
+    });
+  }
+  return rows;
+}
+
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
@@ -243,6 +349,7 @@ export const sqsToKinesisBench: BenchSuite = {
         },
       );
     }
+    rows.push(...(await fifoOrderRows(ctx.log)));
     return rows;
   },
 };

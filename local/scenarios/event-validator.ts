@@ -1,6 +1,6 @@
 /**
  * Local run of event-validator: the sample events (valid, invalid, no schema, a loop
- * attempt, and a batch) through the real handler, with PutEvents answered by the local
+ * attempt, a batch, and a Pipes array of SQS messages) through the real handler, with PutEvents answered by the local
  * stand-in and the DLQ stream on the Kinesis emulator; prints what went where.
  */
 
@@ -22,6 +22,7 @@ export const SAMPLE_EVENTS = [
   'eventbridge-no-schema.json',
   'eventbridge-loop.json',
   'eventbridge-batch.json',
+  'eventbridge-pipes-sqs.json',
 ];
 
 export interface ValidatorReport {
@@ -29,6 +30,8 @@ export interface ValidatorReport {
   republished: { originalId: string; source: string; detailType: string }[];
   deadLettered: { id: string; reason: string; errors: number }[];
   invocationErrors: string[];
+  /** What each batch input handed back (batchItemFailures), by file. */
+  handedBack: Record<string, string[]>;
 }
 
 export async function runEventValidator(ctx: LocalRunContext, handler: Handler): Promise<ValidatorReport> {
@@ -36,10 +39,14 @@ export async function runEventValidator(ctx: LocalRunContext, handler: Handler):
   const before = ctx.aws.eventBridge.events.length;
   const dlqBefore = (await readStream(ctx.kinesis, ctx.stage.config.dlq.stream)).length;
   const invocationErrors: string[] = [];
+  const handedBack: Record<string, string[]> = {};
   for (const file of SAMPLE_EVENTS) {
     const input = JSON.parse(readFileSync(`events/${file}`, 'utf8')) as Event | Event[];
     try {
-      await handler(input, lambdaContext('eventValidator', 30));
+      const response = (await handler(input, lambdaContext('eventValidator', 30))) as
+        | { batchItemFailures: { itemIdentifier: string }[] }
+        | undefined;
+      if (response) handedBack[file] = response.batchItemFailures.map((f) => f.itemIdentifier);
     } catch (error) {
       invocationErrors.push(`${file}: ${(error as Error).message}`);
     }
@@ -58,7 +65,7 @@ export async function runEventValidator(ctx: LocalRunContext, handler: Handler):
       reason: envelope.reason,
       errors: envelope.errors?.length ?? 0,
     }));
-  return { republished, deadLettered, invocationErrors };
+  return { republished, deadLettered, invocationErrors, handedBack };
 }
 
 export const eventValidatorScenario: Scenario = {
@@ -70,7 +77,9 @@ export const eventValidatorScenario: Scenario = {
     }
     const { handler } = (await import('../../functions/event-validator/handler.js')) as { handler: Handler };
     const report = await runEventValidator(ctx, handler);
-    ctx.log(`sent ${SAMPLE_EVENTS.length} inputs (4 single events and a batch of 5)`);
+    ctx.log(
+      `sent ${SAMPLE_EVENTS.length} inputs (4 single events, a batch of 5, a Pipes array of 2 SQS messages)`,
+    );
     ctx.log(`republished through the PutEvents stand-in: ${report.republished.length}`);
     for (const event of report.republished) {
       ctx.log(`  ${event.source.padEnd(22)} ${event.detailType.padEnd(16)} from ${event.originalId}`);
@@ -79,9 +88,15 @@ export const eventValidatorScenario: Scenario = {
     for (const entry of report.deadLettered) {
       ctx.log(`  ${entry.reason.padEnd(22)} ${entry.id}${entry.errors ? ` (${entry.errors} errors)` : ''}`);
     }
+    for (const [file, ids] of Object.entries(report.handedBack)) {
+      if (ids.length > 0) ctx.log(`  handed back from ${file}: ${ids.join(', ')}`);
+    }
     for (const error of report.invocationErrors) ctx.log(`INVOCATION FAILED: ${error}`);
+    const handedBack = Object.values(report.handedBack).flat().length;
     return (
-      report.invocationErrors.length === 0 && report.republished.length + report.deadLettered.length === 9
+      report.invocationErrors.length === 0 &&
+      handedBack === 0 &&
+      report.republished.length + report.deadLettered.length === 11
     );
   },
 };

@@ -34,8 +34,14 @@ describe('event-validator with the PutEvents stand-in and the DLQ stream', () =>
       'valid.cwi.servicea/NEW_WIDGET',
       'valid.cwi.servicea/NEW_WIDGET',
       'valid.cwi.servicea/WIDGET_DELETED',
+      'valid.cwi.servicea/NEW_WIDGET',
     ]);
+    expect(report.handedBack).toEqual({
+      'eventbridge-batch.json': [],
+      'eventbridge-pipes-sqs.json': [],
+    });
     expect(report.deadLettered.map((e) => e.reason).sort()).toEqual([
+      'INVALID_EVENT',
       'INVALID_EVENT',
       'INVALID_EVENT',
       'LOOP',

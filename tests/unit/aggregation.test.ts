@@ -110,7 +110,7 @@ describe('window results under any split', () => {
           );
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -166,7 +166,7 @@ describe('exact sums', () => {
         expect(metrics.low).toBe(Math.min(...xs));
         expect(metrics.high).toBe(Math.max(...xs));
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
@@ -192,7 +192,7 @@ describe('exact sums', () => {
           expect(isCorrectlyRounded(roundedRatio(sw, w) as number, div(exactSw, exactW))).toBe(true);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 

@@ -128,19 +128,10 @@ describe('aggregation reducer', () => {
           }
           if (reverse) parts.reverse();
           const merged = parts.reduce((a, b) => reducer.merge(a, b), emptyState());
-          const expected = reducer.results(once);
-          const actual = reducer.results(merged);
-          expect(actual.map((r) => r.group)).toEqual(expected.map((r) => r.group));
-          actual.forEach((result, g) => {
-            for (const [name, value] of Object.entries(result.metrics)) {
-              const want = expected[g]?.metrics[name];
-              if (typeof value === 'number') expect(value).toBeCloseTo(want as number, 9);
-              else expect(value).toEqual(want);
-            }
-          });
+          expect(JSON.stringify(reducer.results(merged))).toBe(JSON.stringify(reducer.results(once)));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
@@ -385,7 +376,7 @@ describe('kinesis-aggregator window results under any split', () => {
         expect(deadLetters(pieces)).toEqual(deadLetters(whole));
         expect(outputs(whole).length + deadLetters(whole).length).toBeGreaterThan(0);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 });
@@ -450,7 +441,7 @@ describe('kinesis-aggregator output partition keys', () => {
           }
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 });

@@ -783,3 +783,141 @@ describe('event validator, logs through the real Powertools Logger', () => {
     });
   });
 });
+
+describe('event validator: envelopes, traces and answers in detail', () => {
+  beforeEach(() => {
+    eventBridgeMock.reset();
+    kinesisMock.reset();
+  });
+
+  it('checks each envelope field against EventBridge limits, naming the field', () => {
+    const event = loadEvent<RawConfig>('eventbridge-valid.json');
+    const pathsOf = (patch: RawConfig) => {
+      const verdict = judge({ ...event, ...patch }, deps());
+      return verdict.kind === 'dlq' && verdict.reason === 'INVALID_ENVELOPE'
+        ? verdict.errors?.map((e) => e.path)
+        : [];
+    };
+    expect(pathsOf({ id: '' })).toEqual(['/id']);
+    expect(pathsOf({ 'detail-type': '' })).toEqual(['/detail-type']);
+    expect(pathsOf({ 'detail-type': 'x'.repeat(257) })).toEqual(['/detail-type']);
+    expect(pathsOf({ source: '' })).toEqual(['/source']);
+    expect(pathsOf({ source: 'x'.repeat(257) })).toEqual(['/source']);
+    expect(pathsOf({ account: 5 })).toEqual(['/account']);
+    expect(pathsOf({ region: 5 })).toEqual(['/region']);
+    expect(pathsOf({ resources: [1] })).toEqual(['/resources/0']);
+    expect(pathsOf({ detail: [] })).toEqual(['/detail']);
+    expect(pathsOf({ detail: 'text' })).toEqual(['/detail']);
+    expect(pathsOf({ time: '2026-11-21' })).toEqual(['/time']);
+    expect(judge({ ...event, 'detail-type': 'NEW_WIDGET', source: 'x'.repeat(256) }, deps())).toMatchObject({
+      reason: 'NO_ROUTE',
+    });
+  });
+
+  it('traces what it knows of the original, and adds nothing it does not know', () => {
+    // Prepare: no account, no resources, no trace header; a source that accepts unknown detail-types.
+    const accepting = acceptingConfig();
+    const { account: _, resources: __, ...bare } = loadEvent<Event>('eventbridge-no-schema.json');
+    // Act
+    const verdict = judge(bare, accepting);
+    // Assess
+    expect(verdict.kind).toBe('republish');
+    if (verdict.kind !== 'republish') return;
+    expect(verdict.entry.Resources).toEqual([]);
+    expect(verdict.entry).not.toHaveProperty('TraceHeader');
+    expect(JSON.parse(verdict.entry.Detail as string)[TRACE_FIELD]).toEqual({
+      originalId: bare.id,
+      originalSource: 'cwi.servicea',
+      schema: null,
+    });
+  });
+
+  it('dead-letters an item it cannot read at all under the id "unknown", with its text', async () => {
+    eventBridgeDouble();
+    const envelopes = dlqDouble();
+    const response = await validateEvents([42 as never, { source: 'cwi.servicea' } as never], deps());
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(envelopes.map((e) => [e.reason, e.source.id, e.payload.data])).toEqual([
+      ['INVALID_ENVELOPE', 'unknown', '42'],
+      ['INVALID_ENVELOPE', 'unknown', '{"source":"cwi.servicea"}'],
+    ]);
+    expect(envelopes[1]?.source.eventSource).toBe('cwi.servicea');
+  });
+
+  it('names what it hands back once each, in input order, and says so at ERROR with the counts', async () => {
+    // Prepare: PutEvents throttles everything, PutRecords refuses everything.
+    faultyServices({
+      seed: RUN_SEED,
+      throttle: 1,
+      refuse: 0,
+      dlqFail: 1,
+      callFail: 0,
+      stuck: new Set(),
+      dlqStuck: new Set(),
+    });
+    const valid = loadEvent<Event>('eventbridge-valid.json');
+    const invalid = loadEvent<Event>('eventbridge-invalid.json');
+    const d = deps();
+    // Act: a dead letter first, then a republish, then the same event delivered twice.
+    const response = await validateEvents([invalid, valid, { ...valid }], d);
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: invalid.id }, { itemIdentifier: valid.id }],
+    });
+    expect(d.metrics.published.get('handler=event-validator')).toEqual({
+      received: 3,
+      republished: 0,
+      sentToDlq: 0,
+      retryLater: 3,
+    });
+    expect(d.logger.lines.filter((l) => l.level === 'error').map((l) => l.extra[0])).toEqual([
+      { received: 3, republished: 0, sentToDlq: 0, retryLater: 3, dlqByReason: {} },
+    ]);
+    expect(d.logger.lines.filter((l) => l.level === 'warn').map((l) => l.extra[0]?.eventId)).toEqual([
+      invalid.id,
+      valid.id,
+      valid.id,
+    ]);
+  });
+
+  it('dead-letters what PutEvents refuses for good with the bus it was headed for', async () => {
+    eventBridgeDouble(() => 'AccessDeniedException');
+    const envelopes = dlqDouble();
+    const d = deps();
+    expect(await validateEvents([loadEvent<Event>('eventbridge-valid.json')], d)).toEqual({
+      batchItemFailures: [],
+    });
+    expect(envelopes[0]).toMatchObject({ reason: 'REPUBLISH_REJECTED', target: 'central-local' });
+    expect(envelopes[0]?.message).toMatch(/^PutEvents refused the entry \(AccessDeniedException: /);
+    expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(1); // never retried
+    expect(d.metrics.published.get('handler=event-validator')).toMatchObject({ sentToDlq: 1, retryLater: 0 });
+  });
+
+  it('retries an entry PutEvents answered nothing for, and one per bus per call', async () => {
+    // Prepare: the first call answers without Entries; later calls accept.
+    let call = 0;
+    const buses: (string | undefined)[][] = [];
+    eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+      buses.push((input.Entries ?? []).map((e) => e.EventBusName));
+      call++;
+      if (call === 1) return { FailedEntryCount: 0 };
+      return {
+        FailedEntryCount: 0,
+        Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e-${call}-${i}` })),
+      };
+    });
+    const entry = { Source: 's', DetailType: 'd', Detail: '{}' };
+    // Act
+    const result = await putEvents(
+      [{ ...entry, EventBusName: 'a' }, { ...entry }, { ...entry, EventBusName: 'a' }],
+      {
+        eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
+        sleep: noSleep,
+      },
+    );
+    // Assess
+    expect(result.outcomes.map((o) => o.status)).toEqual(['written', 'written', 'written']);
+    expect(buses.slice(0, 2).sort()).toEqual([['a', 'a'], [undefined]].sort());
+    expect(result.outcomes[0]).toMatchObject({ recordId: expect.stringMatching(/^e-/) });
+  });
+});

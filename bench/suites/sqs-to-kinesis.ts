@@ -5,6 +5,7 @@
  * cost of per-group order on FIFO routes: requests per 10,000 FIFO messages over 40 groups
  * (SQS FIFO batches of 10), ordered, beside the same traffic batched as a standard queue is.
  */
+import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createStream, createStreams } from '../../local/provision.js';
@@ -182,7 +183,9 @@ type Arrangement = 'groups interleaved' | 'groups at random' | 'batches of one g
 /** Group of message `i`: in turn, drawn (a fixed hash, so runs compare), or ten at a time. */
 function groupOf(i: number, arrangement: Arrangement): number {
   if (arrangement === 'groups interleaved') return i % FIFO_GROUPS;
-  if (arrangement === 'groups at random') return (Math.imul(i + 1, 2654435761) >>> 16) % FIFO_GROUPS;
+  if (arrangement === 'groups at random') {
+    return createHash('sha1').update(String(i)).digest().readUInt32BE(0) % FIFO_GROUPS;
+  }
   return Math.floor(i / FIFO_BATCH) % FIFO_GROUPS;
 }
 

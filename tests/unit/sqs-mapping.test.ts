@@ -209,3 +209,131 @@ describe('sqs mapping, property-based', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('sqs mapping: what a refusal says', () => {
+  const using = compileRouter(testConfig());
+  /** A message on the test route whose body is `body` (text as is, anything else as JSON). */
+  const onTestRoute = (body: unknown) => {
+    const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+    record.eventSourceARN = queueArn('events');
+    record.body = typeof body === 'string' ? body : JSON.stringify(body);
+    return record;
+  };
+  const refusal = (record: SQSRecord, router = using) => {
+    try {
+      mapSqsRecord(record, router);
+    } catch (error) {
+      expect(error).toBeInstanceOf(MappingError);
+      return { reason: (error as MappingError).reason, message: (error as MappingError).message };
+    }
+    throw new Error('expected a MappingError');
+  };
+
+  it('names the kind of JSON a body is when it is not an object', () => {
+    // Prepare / Act / Assess: each kind of JSON value, as the DLQ envelope will say it.
+    const cases: [string, string][] = [
+      ['null', 'null'],
+      ['[1]', 'an array'],
+      ['5', 'a number'],
+      ['"text"', 'a string'],
+      ['true', 'a boolean'],
+    ];
+    for (const [body, kind] of cases) {
+      expect(refusal(onTestRoute(body))).toEqual({
+        reason: 'BODY_NOT_OBJECT',
+        message: `Body is JSON but ${kind}, not an object`,
+      });
+    }
+    expect(refusal(onTestRoute('{')).message).toMatch(/^Body is not valid JSON: ./);
+  });
+
+  it('says where a partition key was looked for, and what it was when it is not usable', () => {
+    expect(refusal(onTestRoute({ user: { id: null } }))).toEqual({
+      reason: 'PARTITION_KEY_MISSING',
+      message: 'Partition key at body path "user.id" is missing',
+    });
+    expect(refusal(onTestRoute({ user: {} })).reason).toBe('PARTITION_KEY_MISSING');
+    expect(refusal(onTestRoute({ user: { id: { a: 1 } } }))).toEqual({
+      reason: 'PARTITION_KEY_INVALID',
+      message: 'Partition key at body path "user.id" is an object; it must be a string or number',
+    });
+    expect(refusal(onTestRoute({ user: { id: ['u'] } })).message).toBe(
+      'Partition key at body path "user.id" is an array; it must be a string or number',
+    );
+    expect(refusal(onTestRoute('{"user":{"id":"a\\ud800"}}'))).toEqual({
+      reason: 'PARTITION_KEY_INVALID',
+      message: 'Partition key holds a lone surrogate: it is not valid Unicode',
+    });
+    expect(refusal(onTestRoute({ user: { id: 'k'.repeat(257) } })).message).toBe(
+      'Partition key has 257 characters; Kinesis takes 1-256',
+    );
+  });
+
+  it('says which message attribute or group id is missing', () => {
+    const [, click] = loadEvent('sqs-multi-queue.json').Records as SQSRecord[];
+    (click as SQSRecord).messageAttributes = {};
+    expect(refusal(click as SQSRecord, router)).toEqual({
+      reason: 'PARTITION_KEY_MISSING',
+      message: 'Partition key message attribute "tenant" is missing',
+    });
+    const [order] = loadEvent('sqs-fifo.json').Records as SQSRecord[];
+    delete (order as SQSRecord).attributes.MessageGroupId;
+    expect(refusal(order as SQSRecord, router)).toEqual({
+      reason: 'PARTITION_KEY_MISSING',
+      message: 'Partition key MessageGroupId is missing',
+    });
+  });
+
+  it('keys a message by its messageId, and writes a raw body as received (none: empty)', () => {
+    // Prepare: a raw route keyed by messageId
+    const raw = compileRouter(
+      testConfig((config) => {
+        config.sqsToKinesis.routes[0].partitionKey = { from: 'messageId' };
+        config.sqsToKinesis.routes[0].body = { format: 'raw' };
+      }),
+    );
+    const record = onTestRoute('not json, and that is fine');
+    // Act / Assess
+    expect(mapSqsRecord(record, raw)).toMatchObject({ partitionKey: record.messageId, data: record.body });
+    delete (record as Partial<SQSRecord>).body;
+    expect(mapSqsRecord(record, raw).data).toBe('');
+    record.messageId = 'm'.repeat(257);
+    expect(refusal(record, raw).reason).toBe('PARTITION_KEY_INVALID');
+    // A JSON route with no body at all: not JSON.
+    delete (record as Partial<SQSRecord>).body;
+    expect(refusal(record).reason).toBe('BODY_NOT_JSON');
+  });
+
+  it('maps a key of any JSON type exactly when it is usable text, a number or a boolean', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.string({ unit: 'binary', maxLength: 300 }), // lone surrogates included
+          fc.string({ minLength: 250, maxLength: 260 }), // around the limit
+        ),
+        (id) => {
+          // Prepare
+          const record = onTestRoute({ user: { id } });
+          const text = typeof id === 'string' ? id : String(id);
+          const usable =
+            (typeof id === 'string' && id.length >= 1 && id.length <= 256 && id.isWellFormed()) ||
+            typeof id === 'number' ||
+            typeof id === 'boolean';
+          // Act
+          let key: string | undefined;
+          let reason: string | undefined;
+          try {
+            key = mapSqsRecord(record, using).partitionKey;
+          } catch (error) {
+            if (!(error instanceof MappingError)) throw error;
+            reason = error.reason;
+          }
+          // Assess
+          if (usable) expect(key).toBe(text);
+          else expect(reason).toBe(id === null ? 'PARTITION_KEY_MISSING' : 'PARTITION_KEY_INVALID');
+        },
+      ),
+    );
+  });
+});

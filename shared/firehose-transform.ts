@@ -103,7 +103,9 @@ const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 export function toIso(value: unknown): string | undefined {
   if (typeof value === 'string' && value.length === 24 && CANONICAL_ISO.test(value)) return value;
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  // Past ±8.64e15 ms a Date is invalid (its time is NaN) and toISOString would throw.
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 function partitionValue(value: unknown, as: string): string {

@@ -618,3 +618,212 @@ describe('firehose transform, the 6 MB response boundary', () => {
     await expect(transformBatch(event, deps(transform))).rejects.toThrow(ResponseTooLargeError);
   });
 });
+
+describe('firehose transform, JSON mode details', () => {
+  const okDoc = (transform: RecordTransform, value: unknown) => {
+    const outcome = transform(encode(value));
+    if (outcome.result !== 'Ok') throw new Error(`expected Ok, got ${outcome.result}`);
+    return { doc: JSON.parse(decode(outcome.data)), keys: outcome.partitionKeys, text: decode(outcome.data) };
+  };
+
+  it('derives each kind of partition key from the output, and "unknown" when it cannot', () => {
+    // Prepare
+    const transform = compileTransform(
+      jsonMode((t) => {
+        t.partitionKeys = {
+          kind: { path: 'kind' },
+          date: { path: 'at', as: 'date' },
+          year: { path: 'at', as: 'year' },
+          month: { path: 'at', as: 'month' },
+          day: { path: 'at', as: 'day' },
+          hour: { path: 'at', as: 'hour' },
+        };
+      }),
+    );
+    // Act and assess
+    const at = '2026-03-04T05:06:07.890Z';
+    expect(okDoc(transform, { kind: 'order', at }).keys).toEqual({
+      kind: 'order',
+      date: '2026-03-04',
+      year: '2026',
+      month: '03',
+      day: '04',
+      hour: '05',
+    });
+    expect(okDoc(transform, { kind: 7, at: Date.parse(at) }).keys).toMatchObject({ kind: '7', hour: '05' });
+    expect(okDoc(transform, { kind: false, at: '2026-03-04T06:06:07+01:00' }).keys).toMatchObject({
+      kind: 'false',
+      date: '2026-03-04',
+      hour: '05',
+    });
+    const unknown = {
+      kind: 'unknown',
+      date: 'unknown',
+      year: 'unknown',
+      month: 'unknown',
+      day: 'unknown',
+      hour: 'unknown',
+    };
+    expect(okDoc(transform, { kind: { nested: 1 }, at: 'soon' }).keys).toEqual(unknown);
+    expect(okDoc(transform, { kind: null, at: Number.MAX_VALUE }).keys).toEqual(unknown);
+    expect(okDoc(transform, { at: true }).keys).toEqual(unknown);
+  });
+
+  it('leaves @timestamp out when the time cannot be read, and keeps the document as it came without a projection', () => {
+    const transform = compileTransform(jsonMode((t) => (t.json = { timestampPath: 'at' })));
+    expect(okDoc(transform, { at: 'never', x: [1] }).doc).toEqual({ at: 'never', x: [1] });
+    expect(okDoc(transform, { at: '2026-03-04T05:06:07.890Z' }).doc['@timestamp']).toBe(
+      '2026-03-04T05:06:07.890Z',
+    );
+    const plain = compileTransform(jsonMode());
+    const { doc, text, keys } = okDoc(plain, { at: 1, '@timestamp': 'kept' });
+    expect(doc).toEqual({ at: 1, '@timestamp': 'kept' });
+    expect(text.endsWith('}\n')).toBe(true); // appendNewline defaults to true
+    expect(keys).toBeUndefined();
+  });
+
+  it('removes configured paths from objects and arrays, wildcards included', () => {
+    const transform = compileTransform(
+      jsonMode((t) => (t.remove = ['a.secret', 'list.*', 'rows.*.pii', 'gone'])),
+    );
+    const { doc } = okDoc(transform, {
+      a: { secret: 1, kept: 2 },
+      list: [1, 2, 3],
+      rows: [{ pii: 'x', id: 1 }, { id: 2 }],
+      keep: true,
+    });
+    expect(doc).toEqual({ a: { kept: 2 }, list: [], rows: [{ id: 1 }, { id: 2 }], keep: true });
+  });
+
+  it('hashes a header that SES repeats (an array of values) element by element', () => {
+    const transform = compileTransform(
+      jsonMode((t) => {
+        t.hash = ['to', 'cc.*', 'n'];
+        t.hashKeyParameter = '/test/hash-key';
+      }),
+      KEY,
+    );
+    const hash = keyedHasher(KEY);
+    const { doc } = okDoc(transform, { to: ['a@x.org', 'b@x.org', 3], cc: ['c@x.org'], n: 5 });
+    expect(doc).toEqual({ to: [hash('a@x.org'), hash('b@x.org'), 3], cc: [hash('c@x.org')], n: 5 });
+  });
+
+  it('gives the parse error, shortened, for a body that is not JSON', () => {
+    const transform = compileTransform(jsonMode());
+    const outcome = transform(Buffer.from(`{"a": ${'x'.repeat(500)}`).toString('base64'));
+    expect(outcome).toMatchObject({ result: 'ProcessingFailed', reason: 'BODY_NOT_JSON' });
+    const message = outcome.result === 'ProcessingFailed' ? outcome.message : '';
+    expect(message.startsWith('data is not JSON: ')).toBe(true);
+    expect(message.length).toBeLessThanOrEqual('data is not JSON: '.length + 80);
+    expect(transform(encode(null))).toMatchObject({ reason: 'BODY_NOT_OBJECT' });
+    expect(transform(encode([1]))).toMatchObject({ reason: 'BODY_NOT_OBJECT' });
+  });
+
+  it('reads only canonical ISO times as they are, and epoch milliseconds or other ISO forms through Date', async () => {
+    const { toIso } = await import('../../shared/firehose-transform.js');
+    expect(toIso('2026-03-04T05:06:07.890Z')).toBe('2026-03-04T05:06:07.890Z');
+    expect(toIso('2026-03-04T05:06:07Z')).toBe('2026-03-04T05:06:07.000Z');
+    expect(toIso('2026-03-04T05:06:07.890+00:00')).toBe('2026-03-04T05:06:07.890Z');
+    expect(toIso(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(toIso(Number.NaN)).toBeUndefined();
+    expect(toIso(undefined)).toBeUndefined();
+    expect(toIso(8.64e15 + 1)).toBeUndefined(); // past what a Date holds
+    expect(toIso('soon')).toBeUndefined();
+  });
+});
+
+describe('firehose transform, batch accounting', () => {
+  beforeEach(() => {
+    firehoseMock.reset();
+    kinesisMock.reset();
+  });
+
+  it('fails a record whose transform throws, with the error, and keeps the others', async () => {
+    const throwing: RecordTransform = (data) => {
+      if (data === 'dGhyb3c=') throw new TypeError('boom');
+      if (data === 'c3RyaW5n') throw 'plain string';
+      return { result: 'Ok', data };
+    };
+    const event: FirehoseTransformationEvent = {
+      ...fhEvent('firehose-ses.json'),
+      records: ['dGhyb3c=', 'c3RyaW5n', 'b2s='].map((data, i) => ({
+        recordId: `r${i}`,
+        approximateArrivalTimestamp: 0,
+        data,
+      })),
+    };
+    const d = deps(throwing);
+    const response = await transformBatch(event, d);
+    expect(response.records.map((r) => [r.result, r.data])).toEqual([
+      ['ProcessingFailed', 'dGhyb3c='],
+      ['ProcessingFailed', 'c3RyaW5n'],
+      ['Ok', 'b2s='],
+    ]);
+    const reasons = d.logger.lines
+      .filter((l) => l.message === 'Record failed processing')
+      .map((l) => l.extra[0]);
+    expect(reasons).toEqual([
+      { recordId: 'r0', reason: 'UNEXPECTED_ERROR', detail: 'boom' },
+      { recordId: 'r1', reason: 'UNEXPECTED_ERROR', detail: 'plain string' },
+    ]);
+  });
+
+  it('publishes the counts of every outcome, and lists at most 100 failed records in the log', async () => {
+    const failing: RecordTransform = (data) =>
+      data === 'b2s='
+        ? { result: 'Ok', data }
+        : data === 'ZHJvcA=='
+          ? { result: 'Dropped', reason: 'FILTERED' }
+          : { result: 'ProcessingFailed', reason: 'NOT_UTF8', message: 'm' };
+    const datas = ['b2s=', 'ZHJvcA==', ...Array.from({ length: 120 }, () => 'YmFk')];
+    const event: FirehoseTransformationEvent = {
+      ...fhEvent('firehose-ses.json'),
+      records: datas.map((data, i) => ({ recordId: `r${i}`, approximateArrivalTimestamp: 0, data })),
+    };
+    const d = deps(failing);
+    const response = await transformBatch(event, d);
+    expect(response.records.map((r) => r.result).slice(0, 3)).toEqual(['Ok', 'Dropped', 'ProcessingFailed']);
+    expect(d.metrics.published).toEqual(
+      new Map([
+        ['deliveryStream=ses-events-local', { records: 122, ok: 1, dropped: 1, failed: 120, reingested: 0 }],
+      ]),
+    );
+    expect(d.logger.lines.filter((l) => l.message === 'Record failed processing')).toHaveLength(100);
+  });
+
+  it('counts the response in UTF-8 bytes: ids beyond ASCII and partition keys', async () => {
+    // Prepare: ids of 3-byte characters and partition keys, sized to exactly the limit.
+    const id = (i: number) => `\u20ac-${i}-${'\u20ac'.repeat(100)}`;
+    const keyed: RecordTransform = (data) => ({
+      result: 'Ok',
+      data,
+      partitionKeys: { k: '\u00e9'.repeat(300) },
+    });
+    const build = (extra: number) => {
+      const one = `${'A'.repeat(4)}`;
+      const records = [0, 1].map((i) => ({ recordId: id(i), approximateArrivalTimestamp: 0, data: one }));
+      const response = {
+        records: records.map((r) => ({
+          recordId: r.recordId,
+          result: 'Ok',
+          data: r.data,
+          metadata: { partitionKeys: { k: '\u00e9'.repeat(300) } },
+        })),
+      };
+      const room = MAX_RESPONSE_BYTES + extra - Buffer.byteLength(JSON.stringify(response));
+      (records[0] as { data: string }).data += 'A'.repeat(room - (room % 4));
+      (records[1] as { recordId: string }).recordId += 'x'.repeat(room % 4);
+      return { ...fhEvent('firehose-ses.json'), records };
+    };
+    firehoseMock
+      .on(PutRecordBatchCommand)
+      .resolves({ FailedPutCount: 0, RequestResponses: [{ RecordId: 'a' }] });
+    // Act
+    const fits = await transformBatch(build(0), { ...deps(keyed), partitionedStream: 'ses-events-local' });
+    const over = await transformBatch(build(1), { ...deps(keyed), partitionedStream: 'ses-events-local' });
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(fits))).toBe(MAX_RESPONSE_BYTES);
+    expect(fits.records.map((r) => r.result)).toEqual(['Ok', 'Ok']);
+    expect(over.records.map((r) => r.result)).toEqual(['Ok', 'Dropped']);
+  });
+});

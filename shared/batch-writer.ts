@@ -3,8 +3,8 @@
  * their destination are never sent; the rest go out in requests that respect the
  * service's per-request limits; only the entries that failed (or whose call failed) are
  * retried, with exponential backoff and full jitter, bounded by attempts and by the time
- * the invocation has left. The result says, entry by entry and in input order, where each
- * one ended up.
+ * the invocation has left. Optionally, entries of one sequence (a FIFO message group) go
+ * strictly one at a time, in order (see SequenceOf). The result says, entry by entry and in input order, where each one ended up.
  */
 
 export type WriteOutcome =

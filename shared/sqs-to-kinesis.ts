@@ -52,7 +52,7 @@ interface RecordPlan {
   toDlq: boolean;
   /** Needed more than one attempt. */
   retried?: boolean;
-  /** The DLQ reason, or why the record is handed back. */
+  /** Why the record goes to the DLQ (hand-back reasons come from the write). */
   error?: string;
 }
 

@@ -190,15 +190,60 @@ describe('sqs-to-kinesis core', () => {
         ? 'InternalFailure'
         : undefined,
     );
+    const d = deps();
     // Act
-    const response = await processSqsBatch(event, deps());
-    // Assess: customer-17's three messages come back, customer-4's does not.
+    const response = await processSqsBatch(event, d);
+    // Assess: customer-17's three messages come back, never sent after the first; customer-4's is written.
     expect(firstOrder).toContain('59.9');
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
       event.Records[0]?.messageId,
       event.Records[2]?.messageId,
       event.Records[3]?.messageId,
     ]);
+    const sentKeys = kinesisMock.commandCalls(PutRecordsCommand).map((c) => c.args[0].input.Records?.length);
+    expect(sentKeys).toEqual([2, 1, 1]); // customer-17's head with customer-4's, then its two retries
+    const errorLine = d.logger.lines.find((line) => line.level === 'error');
+    expect(errorLine?.extra[0]).toMatchObject({
+      received: 4,
+      written: 1,
+      handedBack: 3,
+      requests: 3,
+      errors: { InternalFailure: 1, FIFO_GROUP_BLOCKED: 2 },
+    });
+  });
+
+  it('sends a message whose mapping fails unexpectedly to the DLQ as UNEXPECTED_ERROR, and logs the error', async () => {
+    // Prepare: a route whose partition-key rule throws something that is not a MappingError.
+    const written = kinesisDouble();
+    const event = loadEvent('sqs-standard.json');
+    const d = deps();
+    const route = d.router.get(event.Records[0]?.eventSourceARN as string);
+    const broken = new TypeError('rule broke');
+    const router = new Map(d.router);
+    router.set(event.Records[0]?.eventSourceARN as string, {
+      ...(route as NonNullable<typeof route>),
+      partitionKey: () => {
+        throw broken;
+      },
+    });
+    // Act
+    const response = await processSqsBatch(event, { ...d, router });
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(envelopes(written).map((e) => [e.reason, e.message, e.target])).toEqual(
+      event.Records.map(() => ['UNEXPECTED_ERROR', 'rule broke', 'page-visits-local']),
+    );
+    const logged = d.logger.lines.filter((line) => line.level === 'error').map((line) => line.extra[0]);
+    expect(logged).toEqual(event.Records.map((r) => ({ messageId: r.messageId, error: broken })));
+    expect(d.logger.lines.find((line) => line.level === 'info')?.extra[0]).toEqual({
+      received: 3,
+      written: 0,
+      sentToDlq: { UNEXPECTED_ERROR: 3 },
+      dlqMessageIds: event.Records.map((r) => r.messageId),
+      handedBack: 0,
+      requests: 1,
+      retriedEntries: 0,
+    });
   });
 
   it('keys FIFO order by queue and message group, and keeps no order for standard queues', () => {

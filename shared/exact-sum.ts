@@ -48,7 +48,8 @@ export function isExactProduct(a: number, b: number): boolean {
 export function addExact(partials: Partials, x: number): Partials {
   let kept = 0;
   let sum = x;
-  for (let j = 0; j < partials.length; j++) {
+  const count = partials.length;
+  for (let j = 0; j < count; j++) {
     const y = partials[j] as number;
     const hi = sum + y;
     // Knuth's two-sum: hi + lo === sum + y exactly, whatever their magnitudes.
@@ -57,8 +58,9 @@ export function addExact(partials: Partials, x: number): Partials {
     if (lo !== 0) partials[kept++] = lo;
     sum = hi;
   }
-  partials.length = kept;
-  if (sum !== 0) partials.push(sum);
+  if (sum !== 0) partials[kept++] = sum;
+  // Written in place (no shrink-and-grow of the array on the hot path); trimmed if shorter.
+  if (kept !== count) partials.length = kept;
   return partials;
 }
 

@@ -53,9 +53,9 @@ const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
  */
 function zeroPaddingBits(text: string, padding: number): boolean {
   // The bits of that character that carry no data: 4 before `==`, 2 before `=`.
+  // A character outside the alphabet gives -1, all bits set: refused too.
   const unused = padding === 2 ? 0b1111 : 0b11;
-  const last = BASE64_ALPHABET.indexOf(text.charAt(text.length - 1 - padding));
-  return last >= 0 && (last & unused) === 0;
+  return (BASE64_ALPHABET.indexOf(text.charAt(text.length - 1 - padding)) & unused) === 0;
 }
 
 /**

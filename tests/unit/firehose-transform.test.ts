@@ -108,6 +108,13 @@ describe('firehose transform, per record', () => {
     const event = fhEvent('firehose-bad-input.json');
     const transform = compileTransform(settings, KEY);
     const outcomes = event.records.map((record) => transform(record.data));
+    expect(outcomes.slice(0, 5).map((o) => (o.result === 'ProcessingFailed' ? o.message : ''))).toEqual([
+      'data is not valid base64',
+      'data is not valid base64',
+      'data is not valid UTF-8',
+      expect.stringMatching(/^data is not JSON: \S/),
+      'data is JSON but not an object',
+    ]);
     expect(outcomes.map((o) => (o.result === 'ProcessingFailed' ? o.reason : o.result))).toEqual([
       'NOT_BASE64',
       'NOT_BASE64',
@@ -126,7 +133,9 @@ describe('firehose transform, per record', () => {
     expect(decodeBase64Strict('YQ==')?.toString()).toBe('a');
     expect(decodeBase64Strict('')?.byteLength).toBe(0);
     expect(decodeBase64Strict('YWE=')?.toString()).toBe('aa');
+    expect(decodeBase64Strict('AA==')?.toString('hex')).toBe('00');
     for (const bad of [
+      'YU==',
       'YQ=',
       'YW Jj',
       'YW-j',
@@ -454,7 +463,7 @@ describe('firehose transform, logs through the real Powertools Logger', () => {
     const logger = new Logger({ serviceName: 'firehose-transform' });
     const event = fhEvent('firehose-bad-input.json');
     // Act
-    await transformBatch(event, { ...deps(), logger });
+    const response = await transformBatch(event, { ...deps(), logger });
     vi.restoreAllMocks();
     // Assess
     const lines = emitted
@@ -480,7 +489,20 @@ describe('firehose transform, logs through the real Powertools Logger', () => {
     });
     expect(failures[5]?.detail).toMatch(/not an SES event/);
     expect(lines.filter((line) => /reserved key/.test(line.message))).toEqual([]);
-    expect(lines.find((line) => line.message === 'Batch transformed')).toMatchObject({ failed: 8, ok: 1 });
+    expect(lines.find((line) => line.message === 'Batch transformed')).toMatchObject({
+      records: 9,
+      failed: 8,
+      ok: 1,
+      dropped: 0,
+      failedByReason: {
+        NOT_BASE64: 2,
+        NOT_UTF8: 1,
+        BODY_NOT_JSON: 1,
+        BODY_NOT_OBJECT: 1,
+        NOT_AN_SES_EVENT: 3,
+      },
+      responseBytes: Buffer.byteLength(JSON.stringify(response)),
+    });
   });
 });
 
@@ -615,7 +637,11 @@ describe('firehose transform, the 6 MB response boundary', () => {
 
   it('fails the invocation when re-ingestion fails and the originals come to one byte over', async () => {
     const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES + 1);
-    await expect(transformBatch(event, deps(transform))).rejects.toThrow(ResponseTooLargeError);
+    const failing = transformBatch(event, deps(transform));
+    await expect(failing).rejects.toThrow(ResponseTooLargeError);
+    await expect(failing).rejects.toThrow(
+      'Response would be 6000001 bytes (limit 6000000) after 1 records failed re-ingestion',
+    );
   });
 });
 
@@ -729,6 +755,8 @@ describe('firehose transform, JSON mode details', () => {
     expect(toIso(undefined)).toBeUndefined();
     expect(toIso(8.64e15 + 1)).toBeUndefined(); // past what a Date holds
     expect(toIso('soon')).toBeUndefined();
+    expect(toIso('2026-03-04 05:06:07.890Z')).toBe('2026-03-04T05:06:07.890Z'); // 24 characters, not canonical
+    expect(toIso('2026-03-04T05:06:07.89Z ')).toBeUndefined();
   });
 });
 
@@ -758,6 +786,12 @@ describe('firehose transform, batch accounting', () => {
       ['ProcessingFailed', 'dGhyb3c='],
       ['ProcessingFailed', 'c3RyaW5n'],
       ['Ok', 'b2s='],
+    ]);
+    expect(
+      d.logger.lines.filter((l) => l.level === 'error').map((l) => [l.message, l.extra[0]?.recordId]),
+    ).toEqual([
+      ['Unexpected error in the transform', 'r0'],
+      ['Unexpected error in the transform', 'r1'],
     ]);
     const reasons = d.logger.lines
       .filter((l) => l.message === 'Record failed processing')

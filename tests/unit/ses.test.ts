@@ -311,8 +311,11 @@ describe('SES normalisation, field by field', () => {
     expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T08:00:00.000Z');
     event.open.timestamp = 'Sat, 21 Nov 2026 10:05:00 GMT';
     expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T10:05:00.000Z');
+    event.open.timestamp = '2026-11-21 10:05:00.000Z'; // 24 characters, not canonical
+    expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T10:05:00.000Z');
     event.mail.timestamp = 1795300000000;
     expect(() => normalizeSesEvent(event)).toThrow(/mail.timestamp/);
+    expect(() => normalizeSesEvent({ eventType: 'Open', mail: null })).toThrow(/No mail object/);
   });
 
   it('names the type it refuses, and only notification-style events are marked as such', () => {

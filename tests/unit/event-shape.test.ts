@@ -289,7 +289,7 @@ describe('records with missing fields inside the right kind of event', () => {
         expect(writes).toHaveLength((event as SQSEvent).Records.length);
         for (const w of writes) expect(w.key.length).toBeGreaterThan(0);
       }),
-      { numRuns: 40 },
+      { numRuns: 20 },
     );
   });
 
@@ -336,7 +336,7 @@ describe('records with missing fields inside the right kind of event', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 20 },
     );
   });
 
@@ -371,7 +371,7 @@ describe('records with missing fields inside the right kind of event', () => {
           expect(published + writes.length).toBe(items);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 20 },
     );
   });
 });

@@ -143,7 +143,7 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
         if (got !== undefined) expect((error as Error).message).toContain(`got ${got}`);
         expect(calls).toEqual({ kinesis: 0, eventBridge: 0 });
       }),
-      { numRuns: 60 },
+      { numRuns: 25 },
     );
   });
 
@@ -157,7 +157,7 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
           if (error !== undefined) expect(error).toBeInstanceOf(EventShapeError);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 25 },
     );
   });
 

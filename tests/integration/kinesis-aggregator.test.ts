@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WindowHandler } from '../../local/kinesis-window-driver.js';
 import { runKinesisAggregator, stockTrades } from '../../local/scenarios/kinesis-aggregator.js';
 import { type LocalSession, startLocalSession } from '../../local/session.js';
+import { div, isCorrectlyRounded, mul, rationalOf, sumOf } from '../helpers/exact.js';
 
 let session: LocalSession;
 let handler: WindowHandler;
@@ -39,7 +40,11 @@ describe('kinesis-aggregator on the emulator', () => {
       const metrics = rows[0]?.metrics as Record<string, number> & { largestBuy: { id: number } };
       const volume = mine.reduce((n, t) => n + t.quantity, 0);
       expect(metrics.volume).toBe(volume);
-      expect(metrics.vwap).toBeCloseTo(mine.reduce((n, t) => n + t.price * t.quantity, 0) / volume, 9);
+      // VWAP and mean: the exact quotients, rounded once (a BigInt-rational reference).
+      const exactSw = sumOf(mine.map((t) => mul(rationalOf(t.price), rationalOf(t.quantity))));
+      const exactPrices = sumOf(mine.map((t) => rationalOf(t.price)));
+      expect(isCorrectlyRounded(metrics.vwap as number, div(exactSw, rationalOf(volume)))).toBe(true);
+      expect(isCorrectlyRounded(metrics.meanPrice as number, div(exactPrices, rationalOf(mine.length)))).toBe(true);
       expect(metrics.minPrice).toBe(Math.min(...mine.map((t) => t.price)));
       expect(metrics.maxPrice).toBe(Math.max(...mine.map((t) => t.price)));
       const buys = mine.filter((t) => t.tradeType === 'BUY');

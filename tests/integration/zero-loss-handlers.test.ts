@@ -171,6 +171,11 @@ describe('zero loss under injected faults, per handler', () => {
       );
       const byKey = new Map<string, { records: number }>();
       for (const result of results) byKey.set(result.idempotencyKey, result);
+      // A duplicate (a retried final invocation) carries the very same numbers as the first copy.
+      const differing = results.filter(
+        (r) => JSON.stringify(r) !== JSON.stringify(byKey.get(r.idempotencyKey)),
+      );
+      expect(differing).toEqual([]);
       const counted = [...byKey.values()].reduce((n, r) => n + r.records, 0);
       console.log(
         `zero-loss (kinesis-aggregator, seed ${SEED}): in 1200 trades (${kpl.length} KPL records), counted ${counted}, ` +

@@ -300,6 +300,10 @@ describe('KPL de-aggregation against our own encoder', () => {
     expect(reasonOf(() => deaggregate(asKinesis({ data: short, partitionKey: 'outer' }), false))).toBe(
       'KPL_CORRUPT',
     );
+    // The magic alone is an aggregated record without its trailer, not a plain record.
+    expect(
+      reasonOf(() => deaggregate(asKinesis({ data: Buffer.from(KPL_MAGIC), partitionKey: 'outer' }))),
+    ).toBe('KPL_CORRUPT');
     // Exactly the magic and an MD5 of nothing: an aggregated record of no user records.
     expect(deaggregate(asKinesis({ data: wrapKpl(Buffer.alloc(0)), partitionKey: 'outer' }))).toEqual([]);
   });

@@ -44,7 +44,9 @@ describe('kinesis-aggregator on the emulator', () => {
       const exactSw = sumOf(mine.map((t) => mul(rationalOf(t.price), rationalOf(t.quantity))));
       const exactPrices = sumOf(mine.map((t) => rationalOf(t.price)));
       expect(isCorrectlyRounded(metrics.vwap as number, div(exactSw, rationalOf(volume)))).toBe(true);
-      expect(isCorrectlyRounded(metrics.meanPrice as number, div(exactPrices, rationalOf(mine.length)))).toBe(true);
+      expect(isCorrectlyRounded(metrics.meanPrice as number, div(exactPrices, rationalOf(mine.length)))).toBe(
+        true,
+      );
       expect(metrics.minPrice).toBe(Math.min(...mine.map((t) => t.price)));
       expect(metrics.maxPrice).toBe(Math.max(...mine.map((t) => t.price)));
       const buys = mine.filter((t) => t.tradeType === 'BUY');

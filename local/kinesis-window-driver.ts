@@ -16,6 +16,11 @@ export interface DriveOptions {
   region: string;
   windowSeconds: number;
   batchSize: number;
+  /**
+   * Takes every record as arrived at this time, in place of the stream's arrival time: a run
+   * whose results must not depend on the wall clock (a seeded fault run) sets it.
+   */
+  arrivedAt?: Date;
 }
 
 export interface DriveResult {
@@ -38,7 +43,7 @@ export async function driveWindows(
   const records = await readStream(kinesis, options.streamName);
   const byShardWindow = new Map<string, KinesisStreamRecord[]>();
   for (const record of records) {
-    const arrived = (record.arrival ?? new Date()).getTime() / 1000;
+    const arrived = (options.arrivedAt ?? record.arrival ?? new Date()).getTime() / 1000;
     const start = Math.floor(arrived / options.windowSeconds) * options.windowSeconds;
     const key = `${record.shardId}\u0000${start}`;
     const list = byShardWindow.get(key) ?? [];

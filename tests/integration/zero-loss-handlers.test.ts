@@ -102,6 +102,7 @@ describe('zero loss under injected faults, per handler', () => {
   });
 
   it('kinesis-aggregator: every trade counted once per window despite failed output writes', async () => {
+    const ARRIVED_AT = new Date('2026-11-26T10:15:00.000Z');
     const config = session.stage.config;
     const settings = config.kinesisAggregator as KinesisAggregatorConfig;
     const isolated = {
@@ -151,7 +152,8 @@ describe('zero loss under injected faults, per handler', () => {
         }),
         logger: silentLogger,
         metrics: noMetrics,
-        now: () => new Date(),
+        // Fixed times: the proxy's decisions hash what is written, so the run replays by its seed.
+        now: () => ARRIVED_AT,
         policy: { maxAttempts: 2, baseDelayMs: 5 },
       };
       const drive = await driveWindows(
@@ -164,6 +166,7 @@ describe('zero loss under injected faults, per handler', () => {
           region: 'us-east-1',
           windowSeconds: 3600,
           batchSize: 3,
+          arrivedAt: ARRIVED_AT,
         },
       );
       const results = (await readStream(session.kinesis, 'zl-stats')).map((r) =>

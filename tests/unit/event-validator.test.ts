@@ -15,6 +15,7 @@ import { ConfigError, RetryLaterError } from '../../shared/errors.js';
 import { compileSchemas, schemaFileReader } from '../../shared/event-schemas.js';
 import { judge, TRACE_FIELD, type ValidatorDeps, validateEvents } from '../../shared/event-validator.js';
 import { MAX_PUT_EVENTS_BYTES, putEvents, putEventsEntrySize } from '../../shared/eventbridge-writer.js';
+import { captureOutput } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 import { seedFromEnvironment } from '../setup/seed.js';
@@ -743,13 +744,7 @@ describe('event validator, logs through the real Powertools Logger', () => {
   it('carries each dead letter reason, and never a key the Logger reserves', async () => {
     // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    const emitted: string[] = [];
-    const capture = (chunk: unknown) => {
-      emitted.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const emitted = captureOutput();
     eventBridgeDouble();
     dlqDouble();
     const logger = new Logger({ serviceName: 'event-validator' });

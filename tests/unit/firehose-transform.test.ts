@@ -20,6 +20,7 @@ import {
   type RecordTransform,
   transformBatch,
 } from '../../shared/firehose-transform.js';
+import { captureOutput } from '../helpers/captured-output.js';
 import { noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 
@@ -453,13 +454,7 @@ describe('firehose transform, logs through the real Powertools Logger', () => {
   it('carries each failure reason, and never a key the Logger reserves', async () => {
     // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    const emitted: string[] = [];
-    const capture = (chunk: unknown) => {
-      emitted.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const emitted = captureOutput();
     const logger = new Logger({ serviceName: 'firehose-transform' });
     const event = fhEvent('firehose-bad-input.json');
     // Act

@@ -19,6 +19,7 @@ import {
   prepareAggregator,
   type TumblingWindowEvent,
 } from '../../shared/kinesis-aggregator.js';
+import { captureOutput, jsonLines } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { awkwardDouble, awkwardWeight } from '../helpers/exact.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
@@ -464,24 +465,13 @@ describe('kinesis-aggregator logs, through the real Powertools Logger', () => {
       AWS_REGION: 'us-east-1',
     });
     entryRecorder();
-    const lines: string[] = [];
-    // Powertools writes through its own Console: INFO to stdout, WARN and ERROR to stderr.
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-        lines.push(String(chunk));
-        return true;
-      });
-    }
+    const lines = captureOutput();
     const { handler } = await import('../../functions/kinesis-aggregator/handler.js');
     // Act
     await handler(loadEvent<TumblingWindowEvent>('kinesis-window-bad.json'), lambdaContext('aggregator', 60));
     vi.restoreAllMocks();
     // Assess
-    const logs = lines
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((entry) => entry.level !== undefined);
+    const logs = jsonLines(lines).filter((entry) => entry.level !== undefined);
     const reasons = logs.filter((entry) => entry.reason !== undefined);
     expect(reasons.map((entry) => entry.reason).sort()).toEqual([
       'BODY_NOT_JSON',

@@ -11,6 +11,7 @@ import {
   prepareMapper,
   processSqsBatch,
 } from '../../shared/sqs-to-kinesis.js';
+import { captureOutput } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';
 
@@ -300,10 +301,7 @@ describe('sqs-to-kinesis logs through the real Powertools Logger', () => {
   it('puts the reason of each handed-back message in the emitted JSON, with no reserved key dropped', async () => {
     // Prepare: a logger that emits, its output captured; Kinesis refuses u-77's record for good.
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    const lines: string[] = [];
-    const capture = (chunk: string | Uint8Array) => lines.push(String(chunk)) > 0;
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture); // INFO and below
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture); // WARN and ERROR
+    const lines = captureOutput();
     const logger = new Logger({ serviceName: 'sqs-to-kinesis' });
     kinesisDouble((put) => (put.partitionKey === 'u-77' ? 'KMSAccessDeniedException' : undefined));
     const event = loadEvent('sqs-standard.json');

@@ -6,9 +6,12 @@ import { describe, expect, it } from 'vitest';
 import {
   type BatchSink,
   BLOCKED_BY_EARLIER_ENTRY,
+  describeError,
   type EntryResult,
+  entryResult,
   isRetryableCallError,
   NOT_SENT,
+  planRequests,
   writeBatches,
 } from '../../shared/batch-writer.js';
 import { noSleep } from '../helpers/doubles.js';
@@ -214,5 +217,93 @@ describe('writeBatches with sequences', () => {
       exhausted: true,
     });
     expect(result.outcomes[2]).toMatchObject({ status: 'failed', errorCode: BLOCKED_BY_EARLIER_ENTRY });
+  });
+});
+
+describe('engine details', () => {
+  it('reads an entry result: an id and no error is written; anything else a failure with its code', () => {
+    expect(entryResult({ id: 'r-1' }, 'PutEvents')).toEqual({ ok: true, recordId: 'r-1' });
+    expect(entryResult({ id: 'r-1', errorCode: 'Throttled', errorMessage: 'slow' }, 'PutEvents')).toEqual({
+      ok: false,
+      errorCode: 'Throttled',
+      errorMessage: 'slow',
+    });
+    expect(entryResult({ errorCode: 'Refused' }, 'PutEvents')).toMatchObject({
+      ok: false,
+      errorCode: 'Refused',
+    });
+    expect(entryResult(undefined, 'PutRecordBatch')).toEqual({
+      ok: false,
+      errorCode: 'MissingResult',
+      errorMessage: 'PutRecordBatch returned no result for this entry',
+    });
+    expect(entryResult({}, 'PutEvents')).toMatchObject({ ok: false, errorCode: 'MissingResult' });
+  });
+
+  it('describes an Error by its name and message, anything else as UnknownError', () => {
+    expect(describeError(new RangeError('too far'))).toEqual({
+      errorCode: 'RangeError',
+      errorMessage: 'too far',
+    });
+    expect(describeError('socket hang up')).toEqual({
+      errorCode: 'UnknownError',
+      errorMessage: 'socket hang up',
+    });
+  });
+
+  it('does not retry a call refused with a 4xx whose name it does not know', () => {
+    expect(isRetryableCallError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(
+      false,
+    );
+    expect(isRetryableCallError({ $metadata: { httpStatusCode: 403 } })).toBe(false);
+  });
+
+  it('fills a request up to exactly its byte limit, and starts a new one a byte past it', () => {
+    // Prepare: 10 bytes per request, entries of 4 bytes
+    const sink = {
+      ...sinkDouble(() => []).sink,
+      maxBytesPerRequest: 10,
+      group: (item: Item) => item.id[0] ?? '',
+    };
+    const four = (id: string): Item => ({ id, size: 4 });
+    const six = (id: string): Item => ({ id, size: 6 });
+    // Act and Assess
+    expect(planRequests(sink, [four('a1'), six('a2'), four('a3')], [0, 1, 2])).toEqual([[0, 1], [2]]);
+    expect(planRequests(sink, [six('a1'), six('a2')], [0, 1])).toEqual([[0], [1]]);
+    // A first entry bigger than the request limit still goes, alone.
+    expect(planRequests(sink, [{ id: 'a1', size: 11 }, four('a2')], [0, 1])).toEqual([[0], [1]]);
+    // Groups never share a request; no entries, no requests.
+    expect(planRequests(sink, [four('a1'), four('b1'), four('a2')], [0, 1, 2])).toEqual([[0, 2], [1]]);
+    expect(planRequests(sink, [], [])).toEqual([]);
+  });
+
+  it('sends retries in input order after a round where later entries failed first', async () => {
+    // Prepare: entries 0-5 in one request; 4, 1 and 3 throttled once.
+    const { sink, sent } = sinkDouble((ids, call) =>
+      ids.map((id) => (call === 0 && ['4', '1', '3'].includes(id) ? throttled : ok)),
+    );
+    // Act
+    const result = await writeBatches(sink, items('0', '1', '2', '3', '4', '5'), { sleep: noSleep });
+    // Assess
+    expect(sent[1]).toEqual(['1', '3', '4']);
+    expect(result.retriedEntries).toBe(3);
+    expect(result.outcomes.every((o) => o.status === 'written')).toBe(true);
+  });
+
+  it('waits out a backoff before a retry, and never after a round with nothing to retry', async () => {
+    // Prepare
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
+    const { sink } = sinkDouble((ids, call) => ids.map(() => (call < 2 ? throttled : ok)));
+    // Act
+    await writeBatches(sink, items('a'), {
+      sleep,
+      random: () => 0.999,
+      policy: { baseDelayMs: 100, maxDelayMs: 1_000 },
+    });
+    // Assess: two waits, growing (full jitter at its ceiling: 99, then 199)
+    expect(waits).toEqual([99, 199]);
   });
 });

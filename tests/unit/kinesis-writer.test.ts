@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
+  entrySize,
   isRetryableCallError,
   MAX_PUT_RECORDS_BYTES,
   MAX_PUT_RECORDS_ENTRIES,
@@ -277,5 +278,84 @@ describe('kinesis writer', () => {
     expect(isRetryableCallError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(
       false,
     );
+  });
+});
+
+describe('kinesis writer, request and response details', () => {
+  beforeEach(() => {
+    kinesisMock.reset();
+  });
+
+  it('sends the explicit hash key when an entry has one, and only then', async () => {
+    // Prepare
+    acceptAll();
+    const entries: WriteEntry[] = [
+      {
+        stream: 'events',
+        partitionKey: 'a',
+        data: 'x',
+        explicitHashKey: '340282366920938463463374607431768211455',
+      },
+      { stream: 'events', partitionKey: 'b', data: 'y' },
+    ];
+    // Act
+    await writeRecords(entries, { kinesis, sleep: noSleep });
+    // Assess
+    const records = sentInputs()[0]?.Records ?? [];
+    expect(records[0]?.ExplicitHashKey).toBe('340282366920938463463374607431768211455');
+    expect(records[1]).not.toHaveProperty('ExplicitHashKey');
+  });
+
+  it('counts text data in UTF-8 bytes and binary data in bytes, partition key included', () => {
+    expect(entrySize({ stream: 's', partitionKey: 'é', data: '✓✓' })).toBe(2 + 6);
+    expect(entrySize({ stream: 's', partitionKey: 'k', data: new Uint8Array(5) })).toBe(1 + 5);
+  });
+
+  it('takes a result as written only with a sequence number, a shard and no error code', async () => {
+    // Prepare: one entry each way a result can fall short, then a plain success.
+    kinesisMock.on(PutRecordsCommand).resolvesOnce({
+      FailedRecordCount: 3,
+      Records: [
+        { SequenceNumber: '1', ErrorCode: 'InvalidArgumentException', ErrorMessage: 'bad' },
+        { ShardId: 'shardId-000000000000' },
+        { SequenceNumber: '3', ShardId: 'shardId-000000000000', ErrorCode: 'Refused' },
+        { SequenceNumber: '4', ShardId: 'shardId-000000000001' },
+      ],
+    });
+    // Act
+    const result = await writeRecords([entry(1), entry(2), entry(3), entry(4)], {
+      kinesis,
+      sleep: noSleep,
+      policy: { maxAttempts: 1 },
+    });
+    // Assess
+    expect(result.outcomes.map((o) => (o.status === 'failed' ? o.errorCode : o.status))).toEqual([
+      'InvalidArgumentException',
+      'MissingResult',
+      'Refused',
+      'written',
+    ]);
+    expect(result.outcomes[1]).toMatchObject({ errorMessage: expect.stringContaining('returned no result') });
+    expect(result.outcomes[3]).toMatchObject({ sequenceNumber: '4', shardId: 'shardId-000000000001' });
+  });
+
+  it('retries every entry of a response that lists no records, as missing results', async () => {
+    // Prepare
+    let calls = 0;
+    kinesisMock
+      .on(PutRecordsCommand)
+      .callsFake((input: PutRecordsCommandInput) =>
+        calls++ === 0
+          ? { FailedRecordCount: 0 }
+          : {
+              FailedRecordCount: 0,
+              Records: (input.Records ?? []).map(() => ({ SequenceNumber: 's', ShardId: 'x' })),
+            },
+      );
+    // Act
+    const result = await writeRecords([entry(1), entry(2)], { kinesis, sleep: noSleep });
+    // Assess
+    expect(result.requests).toBe(2);
+    expect(result.outcomes.every((o) => o.status === 'written' && o.attempts === 2)).toBe(true);
   });
 });

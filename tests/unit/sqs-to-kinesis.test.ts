@@ -321,3 +321,44 @@ describe('sqs-to-kinesis logs through the real Powertools Logger', () => {
     expect(emitted.join('\n')).not.toContain('reserved key');
   });
 });
+
+describe('sqs-to-kinesis DLQ envelope source', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  it('says where a dead letter came from: queue, id, receive count, sent time, group and attributes', async () => {
+    // Prepare: a FIFO message and a standard one, both not JSON.
+    const fifo = structuredClone(loadEvent('sqs-fifo.json').Records[0] as SQSRecord);
+    fifo.body = 'not json {';
+    fifo.messageAttributes = {
+      tenant: { stringValue: 't-1', dataType: 'String' },
+    } as SQSRecord['messageAttributes'];
+    const standard = structuredClone(loadEvent('sqs-standard.json').Records[0] as SQSRecord);
+    standard.body = 'not json either';
+    standard.attributes.ApproximateReceiveCount = '3';
+    delete (standard as Partial<SQSRecord>).messageAttributes;
+    const written = kinesisDouble();
+    // Act
+    const response = await processSqsBatch({ Records: [fifo, standard] }, deps());
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const [fromFifo, fromStandard] = envelopes(written);
+    expect(fromFifo?.source).toEqual({
+      type: 'sqs',
+      arn: fifo.eventSourceARN,
+      id: fifo.messageId,
+      approximateReceiveCount: 1,
+      sentTimestamp: fifo.attributes.SentTimestamp,
+      messageGroupId: 'customer-17',
+      messageAttributes: fifo.messageAttributes,
+    });
+    expect(fromStandard?.source).toEqual({
+      type: 'sqs',
+      arn: standard.eventSourceARN,
+      id: standard.messageId,
+      approximateReceiveCount: 3,
+      sentTimestamp: standard.attributes.SentTimestamp,
+      messageAttributes: {},
+    });
+    expect(fromStandard?.payload).toEqual({ encoding: 'utf8', data: 'not json either' });
+  });
+});

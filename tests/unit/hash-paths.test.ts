@@ -96,3 +96,25 @@ describe('hashing configured paths', () => {
     expect(recipients).toEqual(['ana@example.com']);
   });
 });
+
+describe('hashing where paths meet other values', () => {
+  const tag = (value: string) => `h(${value})`;
+
+  it('leaves null, numbers and booleans on a path as they are, wildcard or not', () => {
+    // Prepare
+    const hashing = compileHashing(['a.x', 'b.*', 'c.*.y', 'd'], tag);
+    const doc = { a: null, b: 5, c: [null, true, { y: 'v' }], d: 7 };
+    // Act
+    const out = hashing(doc);
+    // Assess
+    expect(out).toEqual({ a: null, b: 5, c: [null, true, { y: 'h(v)' }], d: 7 });
+  });
+
+  it('gives back the document itself when no path reaches a string', () => {
+    // Prepare
+    const hashing = compileHashing(['a.b', 'list'], tag);
+    const doc = { a: { c: 'kept' }, list: [1, 2], other: 'x' };
+    // Act and Assess: nothing to hash, nothing copied
+    expect(hashing(doc)).toBe(doc);
+  });
+});

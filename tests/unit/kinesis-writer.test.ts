@@ -342,16 +342,14 @@ describe('kinesis writer, request and response details', () => {
   it('retries every entry of a response that lists no records, as missing results', async () => {
     // Prepare
     let calls = 0;
-    kinesisMock
-      .on(PutRecordsCommand)
-      .callsFake((input: PutRecordsCommandInput) =>
-        calls++ === 0
-          ? { FailedRecordCount: 0 }
-          : {
-              FailedRecordCount: 0,
-              Records: (input.Records ?? []).map(() => ({ SequenceNumber: 's', ShardId: 'x' })),
-            },
-      );
+    kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) =>
+      calls++ === 0
+        ? { FailedRecordCount: 0 }
+        : {
+            FailedRecordCount: 0,
+            Records: (input.Records ?? []).map(() => ({ SequenceNumber: 's', ShardId: 'x' })),
+          },
+    );
     // Act
     const result = await writeRecords([entry(1), entry(2)], { kinesis, sleep: noSleep });
     // Assess

@@ -326,6 +326,13 @@ function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
   }
 }
 
+/** One group's result of a window. */
+export interface GroupResult {
+  group: string;
+  records: number;
+  metrics: Record<string, unknown>;
+}
+
 export interface Reducer {
   metricNames: string[];
   /**
@@ -336,7 +343,7 @@ export interface Reducer {
   /** Merges two states; it takes them over (fold nothing into them afterwards). */
   merge(a: WindowState, b: WindowState): WindowState;
   /** Metric values per group. */
-  results(state: WindowState): { group: string; records: number; metrics: Record<string, unknown> }[];
+  results(state: WindowState): GroupResult[];
   /** Drops the least important groups until the serialised state fits; returns how many. */
   bound(state: WindowState): number;
 }

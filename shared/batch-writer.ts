@@ -90,6 +90,16 @@ export interface RetryDeps {
   policy?: Partial<RetryPolicy>;
 }
 
+/** The retry settings picked out of a handler's deps, which carry much else besides. */
+export function retryDepsOf(deps: RetryDeps): RetryDeps {
+  return {
+    remainingTimeMs: deps.remainingTimeMs,
+    sleep: deps.sleep,
+    random: deps.random,
+    policy: deps.policy,
+  };
+}
+
 /** Throttling and server-side errors that arrive as 4xx but clear on a retry. */
 const RETRYABLE_CALL_ERRORS = new Set([
   'ProvisionedThroughputExceededException',

@@ -82,3 +82,8 @@ export class RetryLaterError extends PipelineError {}
 
 /** An invocation whose event is not of the kind the handler takes ("expected ..., got ..."). */
 export class EventShapeError extends PipelineError {}
+
+/** Any thrown value as an Error: itself if it is one, else an Error whose message is its text. */
+export function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown });
+}

@@ -9,6 +9,7 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { type RetryDeps, retryDepsOf } from './batch-writer.js';
 import { outputSourceOf } from './config/rules.js';
 import type { PipelineConfig } from './config/schema.js';
 import { dlqEntry } from './dlq.js';
@@ -198,8 +199,6 @@ function increment(counts: Counts, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-type RetryOptions = Pick<ValidatorDeps, 'remainingTimeMs' | 'sleep' | 'random' | 'policy'>;
-
 /**
  * Step 1: PutEvents for every `republish` verdict. Written: done. Refused for good (a
  * non-retryable code): becomes a REPUBLISH_REJECTED dead letter. Still failing when the
@@ -209,7 +208,7 @@ async function republish(
   verdicts: Verdict[],
   notYet: Set<number>,
   deps: ValidatorDeps,
-  retry: RetryOptions,
+  retry: RetryDeps,
 ): Promise<void> {
   const indices: number[] = [];
   const entries: PutEventsRequestEntry[] = [];
@@ -280,7 +279,7 @@ async function deadLetter(
   verdicts: Verdict[],
   notYet: Set<number>,
   deps: ValidatorDeps,
-  retry: RetryOptions,
+  retry: RetryDeps,
 ): Promise<void> {
   const indices: number[] = [];
   const entries: WriteEntry[] = [];
@@ -357,12 +356,7 @@ export async function validateEvents(
 ): Promise<SQSBatchResponse | undefined> {
   const read = readInput(input);
   const verdicts = read.items.map((item) => judge(item.raw, deps));
-  const retry: RetryOptions = {
-    remainingTimeMs: deps.remainingTimeMs,
-    sleep: deps.sleep,
-    random: deps.random,
-    policy: deps.policy,
-  };
+  const retry = retryDepsOf(deps);
   const notYet = new Set<number>();
   await republish(verdicts, notYet, deps, retry);
   await deadLetter(read.items, verdicts, notYet, deps, retry);

@@ -7,8 +7,9 @@
 import { isUtf8 } from 'node:buffer';
 import { createHmac } from 'node:crypto';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import { retryDepsOf } from './batch-writer.js';
 import type { FirehoseTransformConfig } from './config/schema.js';
-import { ConfigError, type DlqReason, MappingError, ResponseTooLargeError } from './errors.js';
+import { ConfigError, type DlqReason, MappingError, ResponseTooLargeError, toError } from './errors.js';
 import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from './firehose-writer.js';
 import { compileHashing } from './hash-paths.js';
 import { type CompiledPath, compilePath, getPath, visitPath } from './json-path.js';
@@ -262,12 +263,7 @@ async function reingest(
   deps: TransformDeps,
 ): Promise<number[]> {
   const records = indices.map((i) => event.records[i] as Input);
-  const retry = {
-    remainingTimeMs: deps.remainingTimeMs,
-    sleep: deps.sleep,
-    random: deps.random,
-    policy: deps.policy,
-  };
+  const retry = retryDepsOf(deps);
   const result = event.sourceKinesisStreamArn
     ? await writeRecords(
         records.map((record) => ({
@@ -300,7 +296,7 @@ export async function transformBatch(
       return deps.transform(record.data);
     } catch (error) {
       deps.logger.error('Unexpected error in the transform', { recordId: record.recordId, error });
-      return fail('UNEXPECTED_ERROR', error instanceof Error ? error.message : String(error));
+      return fail('UNEXPECTED_ERROR', toError(error).message);
     }
   });
 

@@ -4,22 +4,25 @@
  * used go to the DLQ stream; on the window's final invocation, one result per group goes to
  * the output stream. The contract is Lambda's: state in, `{ state, batchItemFailures }` out.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
 import {
   compileReducer,
   emptyState,
+  type GroupResult,
   MissingFieldError,
   type Position,
   type Reducer,
   stateFrom,
   type WindowState,
 } from './aggregation.js';
+import { retryDepsOf } from './batch-writer.js';
 import type { KinesisAggregatorConfig, PipelineConfig } from './config/schema.js';
 import { dlqEntry } from './dlq.js';
-import { ConfigError, type DlqReason, RetryLaterError } from './errors.js';
+import { ConfigError, type DlqReason, RetryLaterError, toError } from './errors.js';
 import { type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
-import { deaggregate, KplError } from './kpl.js';
+import { deaggregate, KplError, type UserRecord } from './kpl.js';
 import type { Counts, LogPort, MetricsPort } from './observability.js';
 import { cutPartitionKey } from './partition-key.js';
 import { maxRecordBytesOf } from './sqs-mapping.js';
@@ -71,143 +74,146 @@ export function idempotencyKey(windowStart: string, shardId: string, group: stri
 }
 
 function utf8OrBase64(data: Buffer): { encoding: 'utf8' | 'base64'; data: string } {
-  return Buffer.from(data.toString('utf8'), 'utf8').equals(data)
+  return isUtf8(data)
     ? { encoding: 'utf8', data: data.toString('utf8') }
     : { encoding: 'base64', data: data.toString('base64') };
 }
 
-/** One WARN per dead letter (reason and why, never the body), up to MAX_LOGGED_DEAD_LETTERS. */
-function logDeadLetters(
-  logger: LogPort,
-  why: readonly { reason: DlqReason; detail: string; recordId: string }[],
-  written: readonly boolean[] | undefined,
-): void {
-  why.slice(0, MAX_LOGGED_DEAD_LETTERS).forEach((entry, k) => {
-    logger.warn('Record not usable: sent to the DLQ', { ...entry, deadLetterWritten: written?.[k] === true });
-  });
-  if (why.length > MAX_LOGGED_DEAD_LETTERS) {
-    logger.warn('More records not usable', { notLogged: why.length - MAX_LOGGED_DEAD_LETTERS });
+/** A record, or a user record of one, that cannot be used. */
+interface DeadLetter {
+  /** Index of its Kinesis record in the batch. */
+  index: number;
+  reason: DlqReason;
+  /** For the DLQ envelope: a parser's message may quote the body. */
+  message: string;
+  /** For the logs: never the body. */
+  detail: string;
+  /** The sequence number, with `:sub-sequence` for a user record of an aggregated record. */
+  recordId: string;
+  payload: Buffer;
+}
+
+/** What one pass over the first records of a batch gives: their own state, and what was unusable. */
+interface Fold {
+  state: WindowState;
+  userRecords: number;
+  deadLetters: DeadLetter[];
+}
+
+/** Step 1: de-aggregate, parse and fold the first `upTo` records into a state of their own. */
+function fold(records: readonly KinesisStreamRecord[], upTo: number, reducer: Reducer): Fold {
+  const out: Fold = { state: emptyState(), userRecords: 0, deadLetters: [] };
+  for (let index = 0; index < upTo; index++) {
+    const { kinesis } = records[index] as KinesisStreamRecord;
+    let users: UserRecord[];
+    try {
+      users = deaggregate(kinesis);
+    } catch (error) {
+      if (!(error instanceof KplError)) throw error;
+      const { reason, message } = error;
+      const payload = Buffer.from(kinesis.data, 'base64');
+      out.deadLetters.push({
+        index,
+        reason,
+        message,
+        detail: message,
+        recordId: kinesis.sequenceNumber,
+        payload,
+      });
+      continue;
+    }
+    for (const user of users) foldUserRecord(out, index, user, reducer);
+  }
+  return out;
+}
+
+function foldUserRecord(out: Fold, index: number, user: UserRecord, reducer: Reducer): void {
+  const at: Position = { seq: user.sequenceNumber, sub: user.subSequenceNumber };
+  const recordId = user.aggregated ? `${at.seq}:${at.sub}` : at.seq;
+  const payload = user.data;
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch (error) {
+    const message = `Not JSON: ${toError(error).message.slice(0, 80)}`;
+    out.deadLetters.push({ index, reason: 'BODY_NOT_JSON', message, detail: 'Not JSON', recordId, payload });
+    return;
+  }
+  out.userRecords++;
+  try {
+    reducer.add(out.state, value, at);
+  } catch (error) {
+    if (!(error instanceof MissingFieldError)) throw error;
+    const { message } = error;
+    out.deadLetters.push({ index, reason: 'MISSING_FIELDS', message, detail: message, recordId, payload });
   }
 }
 
-export async function aggregateWindow(
-  event: TumblingWindowEvent,
-  deps: AggregatorDeps,
-): Promise<WindowResponse> {
-  const records: KinesisStreamRecord[] = event.Records ?? [];
-  const retry = {
-    remainingTimeMs: deps.remainingTimeMs,
-    sleep: deps.sleep,
-    random: deps.random,
-    policy: deps.policy,
-  };
-  const dlq = (index: number, reason: DlqReason, message: string, id: string, payload: Buffer): WriteEntry =>
-    dlqEntry(
-      deps.config.dlq.stream,
-      {
-        reason,
-        message,
-        handler: HANDLER_NAME,
-        source: {
-          type: 'kinesis',
-          arn: event.eventSourceARN ?? records[index]?.eventSourceARN,
-          id,
-          shardId: event.shardId,
-        },
-        payload: utf8OrBase64(payload),
-      },
-      deps.now(),
-    );
-
-  // 1. De-aggregate, parse and fold into this batch's own state, in one pass; what cannot be
-  //    used becomes a dead letter. `upTo` replays the pass over the first records only.
-  const dlqEntries: WriteEntry[] = [];
-  const dlqOf: number[] = []; // Kinesis record index of each DLQ entry
-  const why: { reason: DlqReason; detail: string; recordId: string }[] = []; // for the logs
-  let userRecords = 0;
-  const pass = (upTo: number, collect: boolean): WindowState => {
-    const batch = emptyState();
-    const deadLetter = (index: number, reason: DlqReason, message: string, id: string, payload: Buffer) => {
-      if (!collect) return;
-      dlqEntries.push(dlq(index, reason, message, id, payload));
-      dlqOf.push(index);
-      // A parser's message quotes the body: the logs get the reason only.
-      why.push({ reason, detail: reason === 'BODY_NOT_JSON' ? 'Not JSON' : message, recordId: id });
-    };
-    for (let index = 0; index < Math.min(upTo, records.length); index++) {
-      const { kinesis } = records[index] as KinesisStreamRecord;
-      let users: ReturnType<typeof deaggregate>;
-      try {
-        users = deaggregate(kinesis);
-      } catch (error) {
-        if (!(error instanceof KplError)) throw error;
-        deadLetter(
-          index,
-          error.reason,
-          error.message,
-          kinesis.sequenceNumber,
-          Buffer.from(kinesis.data, 'base64'),
-        );
-        continue;
-      }
-      for (const user of users) {
-        const at: Position = { seq: user.sequenceNumber, sub: user.subSequenceNumber };
-        const id = () => (user.aggregated ? `${at.seq}:${at.sub}` : at.seq);
-        let value: unknown;
-        try {
-          value = JSON.parse(user.data.toString('utf8'));
-        } catch (error) {
-          deadLetter(
-            index,
-            'BODY_NOT_JSON',
-            `Not JSON: ${(error as Error).message.slice(0, 80)}`,
-            id(),
-            user.data,
-          );
-          continue;
-        }
-        if (collect) userRecords++;
-        try {
-          deps.reducer.add(batch, value, at);
-        } catch (error) {
-          if (!(error instanceof MissingFieldError)) throw error;
-          deadLetter(index, 'MISSING_FIELDS', error.message, id(), user.data);
-        }
-      }
-    }
-    return batch;
-  };
-  let batch = pass(records.length, true);
-
-  // 2. Dead-letter what cannot be used. If that fails, hand back from the first record whose
-  //    dead letter failed, and keep only what came before it in the state (no double count).
-  const written =
-    dlqEntries.length > 0
-      ? await writeRecords(dlqEntries, {
-          ...retry,
-          kinesis: deps.kinesis,
-          maxRecordBytes: (stream) => maxRecordBytesOf(deps.config, stream),
-        })
-      : undefined;
-  logDeadLetters(
-    deps.logger,
-    why,
-    written?.outcomes.map((o) => o.status === 'written'),
+function deadLetterEntry(event: TumblingWindowEvent, letter: DeadLetter, config: PipelineConfig, now: Date) {
+  const arn = event.eventSourceARN ?? event.Records[letter.index]?.eventSourceARN;
+  return dlqEntry(
+    config.dlq.stream,
+    {
+      reason: letter.reason,
+      message: letter.message,
+      handler: HANDLER_NAME,
+      source: { type: 'kinesis', arn, id: letter.recordId, shardId: event.shardId },
+      payload: utf8OrBase64(letter.payload),
+    },
+    now,
   );
-  let cut = Number.POSITIVE_INFINITY;
-  dlqOf.forEach((index, k) => {
-    if (written?.outcomes[k]?.status !== 'written') cut = Math.min(cut, index);
-  });
-  const failures: { itemIdentifier: string }[] = [];
-  if (cut !== Number.POSITIVE_INFINITY) {
-    if (event.isFinalInvokeForWindow) {
-      throw new RetryLaterError('Dead letters could not be written on the final invocation of the window');
-    }
-    batch = pass(cut, false);
-    failures.push({ itemIdentifier: (records[cut] as KinesisStreamRecord).kinesis.sequenceNumber });
-  }
+}
 
-  // 3. Merge into the window's state, and keep it within Lambda's state limit.
+/** Writes to Kinesis with the handler's retry settings and the config's record size limits. */
+function write(entries: WriteEntry[], deps: AggregatorDeps) {
+  return writeRecords(entries, {
+    ...retryDepsOf(deps),
+    kinesis: deps.kinesis,
+    maxRecordBytes: (stream) => maxRecordBytesOf(deps.config, stream),
+  });
+}
+
+/** One WARN per dead letter (reason and detail, never the body), up to MAX_LOGGED_DEAD_LETTERS. */
+function logDeadLetters(logger: LogPort, letters: readonly DeadLetter[], written: readonly boolean[]): void {
+  letters.slice(0, MAX_LOGGED_DEAD_LETTERS).forEach(({ reason, detail, recordId }, k) => {
+    logger.warn('Record not usable: sent to the DLQ', {
+      reason,
+      detail,
+      recordId,
+      deadLetterWritten: written[k],
+    });
+  });
+  if (letters.length > MAX_LOGGED_DEAD_LETTERS) {
+    logger.warn('More records not usable', { notLogged: letters.length - MAX_LOGGED_DEAD_LETTERS });
+  }
+}
+
+/**
+ * Step 2: dead-letter what cannot be used. Gives the index of the first record whose dead
+ * letter was not written (undefined when all were), and how many were.
+ */
+async function deadLetter(
+  event: TumblingWindowEvent,
+  letters: readonly DeadLetter[],
+  deps: AggregatorDeps,
+): Promise<{ cut: number | undefined; sentToDlq: number }> {
+  if (letters.length === 0) return { cut: undefined, sentToDlq: 0 };
+  const now = deps.now();
+  const { outcomes } = await write(
+    letters.map((letter) => deadLetterEntry(event, letter, deps.config, now)),
+    deps,
+  );
+  const written = outcomes.map((outcome) => outcome.status === 'written');
+  logDeadLetters(deps.logger, letters, written);
+  const unwritten = letters.filter((_, k) => !written[k]).map((letter) => letter.index);
+  return {
+    cut: unwritten.length > 0 ? Math.min(...unwritten) : undefined,
+    sentToDlq: written.filter(Boolean).length,
+  };
+}
+
+/** Step 3: merge into the window's state, and keep it within Lambda's state limit. */
+function mergeWithin(event: TumblingWindowEvent, batch: WindowState, deps: AggregatorDeps) {
   const state = deps.reducer.merge(stateFrom(event.state), batch);
   const evicted = deps.reducer.bound(state);
   if (evicted > 0) {
@@ -218,53 +224,88 @@ export async function aggregateWindow(
       budgetBytes: deps.settings.state.maxBytes,
     });
   }
+  return { state, evicted };
+}
+
+/** The output record of one group's result. */
+function resultEntry(event: TumblingWindowEvent, state: WindowState, result: GroupResult, stream: string) {
+  return {
+    stream,
+    partitionKey: cutPartitionKey(result.group),
+    data: JSON.stringify({
+      windowStart: event.window.start,
+      windowEnd: event.window.end,
+      shardId: event.shardId,
+      group: result.group,
+      records: result.records,
+      metrics: result.metrics,
+      idempotencyKey: idempotencyKey(event.window.start, event.shardId, result.group),
+      ...(event.isWindowTerminatedEarly ? { terminatedEarly: true } : {}),
+      ...(state.evictedGroups > 0 ? { evictedGroups: state.evictedGroups } : {}),
+    }),
+  };
+}
+
+/** Step 4, on the final invocation: one result per group to the output stream, or a retry. */
+async function publishResults(
+  event: TumblingWindowEvent,
+  state: WindowState,
+  counts: Counts,
+  deps: AggregatorDeps,
+): Promise<void> {
+  const results = deps.reducer.results(state);
+  const stream = deps.settings.output.stream;
+  const out = await write(
+    results.map((result) => resultEntry(event, state, result, stream)),
+    deps,
+  );
+  const failed = out.outcomes.filter((outcome) => outcome.status !== 'written').length;
+  counts.groups = results.length;
+  counts.resultsWritten = results.length - failed;
+  deps.metrics.publish({ name: 'handler', value: HANDLER_NAME }, counts);
+  if (failed > 0) {
+    // Lambda retries the final invocation (with the same state) until it succeeds.
+    deps.logger.error('Window results not written: failing the final invocation', {
+      failed,
+      groups: results.length,
+    });
+    throw new RetryLaterError(`${failed} of ${results.length} window results could not be written`);
+  }
+  deps.logger.info('Window closed', { ...counts, window: event.window, shardId: event.shardId });
+}
+
+export async function aggregateWindow(
+  event: TumblingWindowEvent,
+  deps: AggregatorDeps,
+): Promise<WindowResponse> {
+  const records: KinesisStreamRecord[] = event.Records;
+  const all = fold(records, records.length, deps.reducer);
+  const { cut, sentToDlq } = await deadLetter(event, all.deadLetters, deps);
+  // A dead letter not written: hand back from its record, and keep in the state only what
+  // came before it (so nothing is counted twice when Lambda sends the rest again).
+  let batch = all.state;
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  if (cut !== undefined) {
+    if (event.isFinalInvokeForWindow) {
+      throw new RetryLaterError('Dead letters could not be written on the final invocation of the window');
+    }
+    batch = fold(records, cut, deps.reducer).state;
+    batchItemFailures.push({ itemIdentifier: (records[cut] as KinesisStreamRecord).kinesis.sequenceNumber });
+  }
+  const { state, evicted } = mergeWithin(event, batch, deps);
   const counts: Counts = {
     records: records.length,
-    userRecords,
-    sentToDlq: written?.outcomes.filter((o) => o.status === 'written').length ?? 0,
+    userRecords: all.userRecords,
+    sentToDlq,
     evictedGroups: evicted,
-    handedBack: failures.length,
+    handedBack: batchItemFailures.length,
   };
-
-  // 4. On the final invocation, one result per group to the output stream.
   if (event.isFinalInvokeForWindow) {
-    const results = deps.reducer.results(state);
-    const entries: WriteEntry[] = results.map((result) => ({
-      stream: deps.settings.output.stream,
-      partitionKey: cutPartitionKey(result.group),
-      data: JSON.stringify({
-        windowStart: event.window.start,
-        windowEnd: event.window.end,
-        shardId: event.shardId,
-        group: result.group,
-        records: result.records,
-        metrics: result.metrics,
-        idempotencyKey: idempotencyKey(event.window.start, event.shardId, result.group),
-        ...(event.isWindowTerminatedEarly ? { terminatedEarly: true } : {}),
-        ...(state.evictedGroups > 0 ? { evictedGroups: state.evictedGroups } : {}),
-      }),
-    }));
-    const out = await writeRecords(entries, {
-      ...retry,
-      kinesis: deps.kinesis,
-      maxRecordBytes: (stream) => maxRecordBytesOf(deps.config, stream),
-    });
-    const failed = out.outcomes.filter((o) => o.status !== 'written').length;
-    counts.groups = results.length;
-    counts.resultsWritten = results.length - failed;
-    deps.metrics.publish({ name: 'handler', value: HANDLER_NAME }, counts);
-    if (failed > 0) {
-      // Lambda retries the final invocation (with the same state) until it succeeds.
-      deps.logger.error('Window results not written: failing the final invocation', {
-        failed,
-        groups: results.length,
-      });
-      throw new RetryLaterError(`${failed} of ${results.length} window results could not be written`);
-    }
-    deps.logger.info('Window closed', { ...counts, window: event.window, shardId: event.shardId });
-    return { state, batchItemFailures: [] };
+    await publishResults(event, state, counts, deps);
+    return { state, batchItemFailures };
   }
   deps.metrics.publish({ name: 'handler', value: HANDLER_NAME }, counts);
-  if (failures.length > 0) deps.logger.error('Records handed back: dead letters not written', counts);
-  return { state, batchItemFailures: failures };
+  if (batchItemFailures.length > 0)
+    deps.logger.error('Records handed back: dead letters not written', counts);
+  return { state, batchItemFailures };
 }

@@ -7,7 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { isFifoQueue } from './config/rules.js';
 import type { PipelineConfig } from './config/schema.js';
 import { dlqEntry } from './dlq.js';
-import { type DlqReason, MappingError } from './errors.js';
+import { type DlqReason, MappingError, toError } from './errors.js';
 import {
   BLOCKED_BY_EARLIER_ENTRY,
   type WriteEntry,
@@ -116,7 +116,7 @@ function mapBatch(records: readonly SQSRecord[], deps: MapperDeps) {
     } catch (error) {
       const route = deps.router.get(record.eventSourceARN);
       const reason: DlqReason = error instanceof MappingError ? error.reason : 'UNEXPECTED_ERROR';
-      const message = error instanceof Error ? error.message : String(error);
+      const message = toError(error).message;
       if (!(error instanceof MappingError)) {
         deps.logger.error('Unexpected error while mapping a message', { messageId: record.messageId, error });
       }

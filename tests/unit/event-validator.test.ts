@@ -904,15 +904,27 @@ describe('event validator: envelopes, traces and answers in detail', () => {
     const entry = { Source: 's', DetailType: 'd', Detail: '{}' };
     // Act
     const result = await putEvents(
-      [{ ...entry, EventBusName: 'a' }, { ...entry }, { ...entry, EventBusName: 'a' }],
+      [
+        { ...entry, EventBusName: 'a' },
+        { ...entry },
+        { ...entry, EventBusName: 'a' },
+        { ...entry, EventBusName: 'default' },
+      ],
       {
         eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
         sleep: noSleep,
       },
     );
     // Assess
-    expect(result.outcomes.map((o) => o.status)).toEqual(['written', 'written', 'written']);
-    expect(buses.slice(0, 2).sort()).toEqual([['a', 'a'], [undefined]].sort());
+    expect(result.outcomes.map((o) => o.status)).toEqual(['written', 'written', 'written', 'written']);
+    // One call per bus; no bus name is the bus named `default`.
+    expect(buses.slice(0, 2).sort()).toEqual(
+      [
+        ['a', 'a'],
+        [undefined, 'default'],
+      ].sort(),
+    );
+    expect(buses).toHaveLength(3); // only the first call is sent again: it had no results
     expect(result.outcomes[0]).toMatchObject({ recordId: expect.stringMatching(/^e-/) });
   });
 });

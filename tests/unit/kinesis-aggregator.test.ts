@@ -16,6 +16,7 @@ import {
   type AggregatorDeps,
   aggregateWindow,
   idempotencyKey,
+  MAX_LOGGED_DEAD_LETTERS,
   prepareAggregator,
   type TumblingWindowEvent,
 } from '../../shared/kinesis-aggregator.js';
@@ -23,6 +24,7 @@ import { captureOutput, jsonLines } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { awkwardDouble, awkwardWeight } from '../helpers/exact.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
+import { putRecordsDouble } from '../helpers/service-doubles.js';
 
 const kinesisMock = mockClient(KinesisClient);
 const config = localConfig();
@@ -645,5 +647,175 @@ describe('kinesis-aggregator window bookkeeping', () => {
     expect(() => prepareAggregator({ ...config, kinesisAggregator: undefined })).toThrow(
       /kinesisAggregator: is not configured/,
     );
+  });
+});
+
+describe('kinesis-aggregator dead letters and results, as written, counted and logged', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  const windowOf = (records: KinesisStreamRecord[], final = false): TumblingWindowEvent => ({
+    ...loadEvent<TumblingWindowEvent>('kinesis-window-plain.json'),
+    Records: records,
+    isFinalInvokeForWindow: final,
+  });
+  const warnings = (d: ReturnType<typeof deps>) => d.logger.lines.filter((l) => l.level === 'warn');
+  /** The config with one stream's largest record set to `bytes`. */
+  const withMaxRecordBytes = (stream: string, bytes: number) => {
+    const limited = structuredClone(config);
+    if (stream === DLQ) limited.dlq.settings.maxRecordSizeKiB = bytes / 1024;
+    else (limited.streams[stream] as { maxRecordSizeKiB: number }).maxRecordSizeKiB = bytes / 1024;
+    return limited;
+  };
+
+  it('logs each dead letter up to the limit, with whether it was written, then counts the rest', async () => {
+    // Prepare: 13 records that are not JSON; the DLQ refuses the second one.
+    putRecordsDouble(kinesisMock, (entry) =>
+      entry.text.includes('"not json 1"') ? 'InternalFailure' : undefined,
+    );
+    const event = windowOf(Array.from({ length: 13 }, (_, i) => kinesisRecord(i, `not json ${i}`)));
+    const d = deps({ policy: { maxAttempts: 1 } });
+    // Act
+    const response = await aggregateWindow(event, d);
+    // Assess: ten WARNs, one per dead letter, and one that counts the three not logged.
+    const [logged, rest] = [warnings(d).slice(0, -1), warnings(d).at(-1)];
+    expect(logged.map((l) => l.extra[0])).toEqual(
+      event.Records.slice(0, MAX_LOGGED_DEAD_LETTERS).map((r, i) => ({
+        reason: 'BODY_NOT_JSON',
+        detail: 'Not JSON',
+        recordId: r.kinesis.sequenceNumber,
+        deadLetterWritten: i !== 1,
+      })),
+    );
+    expect(rest?.extra[0]).toEqual({ notLogged: 13 - MAX_LOGGED_DEAD_LETTERS });
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: event.Records[1]?.kinesis.sequenceNumber },
+    ]);
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
+      records: 13,
+      userRecords: 0,
+      sentToDlq: 12,
+      handedBack: 1,
+    });
+    expect(d.logger.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+  });
+
+  it('logs no warning and no error for a clean batch, and all dead letters with exactly the limit', async () => {
+    putRecordsDouble(kinesisMock);
+    const clean = deps();
+    await aggregateWindow(windowOf(trades(20).map((t, i) => kinesisRecord(i, t))), clean);
+    expect(clean.logger.lines.filter((l) => l.level !== 'debug' && l.level !== 'info')).toEqual([]);
+    const atLimit = deps();
+    const bad = Array.from({ length: MAX_LOGGED_DEAD_LETTERS }, (_, i) => kinesisRecord(i, 'x'));
+    await aggregateWindow(windowOf(bad), atLimit);
+    expect(warnings(atLimit)).toHaveLength(MAX_LOGGED_DEAD_LETTERS);
+    expect(warnings(atLimit).every((l) => l.extra[0]?.deadLetterWritten === true)).toBe(true);
+  });
+
+  it('counts user records once, from the whole batch, when it hands back part of it', async () => {
+    // Prepare: trade, not JSON (dead letter refused), trade, trade.
+    putRecordsDouble(kinesisMock, () => 'InternalFailure');
+    const [a, b, c] = trades(3);
+    const event = windowOf([
+      kinesisRecord(1, a),
+      kinesisRecord(2, 'refused'),
+      kinesisRecord(3, b),
+      kinesisRecord(4, c),
+    ]);
+    const d = deps({ policy: { maxAttempts: 1 } });
+    // Act
+    const response = await aggregateWindow(event, d);
+    // Assess
+    expect(reducer.results(response.state).reduce((n, g) => n + g.records, 0)).toBe(1);
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toEqual({
+      records: 4,
+      userRecords: 3,
+      sentToDlq: 0,
+      evictedGroups: 0,
+      handedBack: 1,
+    });
+    expect(warnings(d).map((l) => l.extra[0]?.deadLetterWritten)).toEqual([false]);
+  });
+
+  it('retries a dead letter that failed for a moment, with the given backoff, and hands nothing back', async () => {
+    putRecordsDouble(kinesisMock, (_, call) =>
+      call === 0 ? 'ProvisionedThroughputExceededException' : undefined,
+    );
+    const sleep = vi.fn(async () => {});
+    const d = deps({ sleep, policy: { maxAttempts: 2 } });
+    const response = await aggregateWindow(windowOf([kinesisRecord(1, 'not json')]), d);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sleep).toHaveBeenCalledTimes(1);
+    // With one attempt only, the same failure hands the record back.
+    kinesisMock.reset();
+    putRecordsDouble(kinesisMock, (_, call) =>
+      call === 0 ? 'ProvisionedThroughputExceededException' : undefined,
+    );
+    const once = await aggregateWindow(
+      windowOf([kinesisRecord(1, 'not json')]),
+      deps({ policy: { maxAttempts: 1 } }),
+    );
+    expect(once.batchItemFailures).toHaveLength(1);
+  });
+
+  it('keeps the bytes of a corrupt KPL record in its dead letter, and a short parser message', async () => {
+    const written = putRecordsDouble(kinesisMock);
+    const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
+    const original = kpl.Records.map((r) => r.kinesis.data);
+    const body = `{"tickerSymbol": ${'9'.repeat(300)}`;
+    await aggregateWindow({ ...kpl, Records: [...kpl.Records, kinesisRecord(9, body)] }, deps());
+    const envelopes = written
+      .filter((e) => e.stream === DLQ)
+      .map((e) => parseDlqEnvelope(e.text) as DlqEnvelope);
+    const corrupt = envelopes.find((e) => e.reason === 'KPL_BAD_MD5');
+    expect(original).toContain(corrupt?.payload.data);
+    expect(corrupt?.payload.encoding).toBe('base64');
+    const notJson = envelopes.filter((e) => e.reason === 'BODY_NOT_JSON').at(-1);
+    expect(notJson?.message.startsWith('Not JSON: ')).toBe(true);
+    expect(notJson?.message.length).toBeLessThanOrEqual('Not JSON: '.length + 80);
+    expect(notJson?.payload).toEqual({ encoding: 'utf8', data: body });
+  });
+
+  it('keeps to the record size limits of the config for dead letters and for results', async () => {
+    // A DLQ that takes at most 200 bytes refuses every envelope: the record is handed back.
+    putRecordsDouble(kinesisMock);
+    const tinyDlq = prepareAggregator(withMaxRecordBytes(DLQ, 200));
+    const handedBack = await aggregateWindow(windowOf([kinesisRecord(1, 'x')]), deps(tinyDlq));
+    expect(handedBack.batchItemFailures).toHaveLength(1);
+    // An output stream that takes at most 200 bytes refuses every result: the final invocation fails.
+    const tinyOutput = prepareAggregator(withMaxRecordBytes(OUTPUT, 200));
+    const d = deps(tinyOutput);
+    const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    await expect(aggregateWindow(final, d)).rejects.toThrow(RetryLaterError);
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
+      groups: 3,
+      resultsWritten: 0,
+    });
+    expect(d.logger.lines.filter((l) => l.level === 'error').map((l) => l.extra[0])).toEqual([
+      { failed: 3, groups: 3 },
+    ]);
+  });
+
+  it('publishes how many results were written when some were refused, and says when a window closed', async () => {
+    putRecordsDouble(kinesisMock, (entry) =>
+      entry.stream === OUTPUT && JSON.parse(entry.text).group === 'MSFT' ? 'InternalFailure' : undefined,
+    );
+    const d = deps({ policy: { maxAttempts: 1 } });
+    await expect(aggregateWindow(loadEvent('kinesis-window-final.json'), d)).rejects.toThrow(RetryLaterError);
+    expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
+      groups: 3,
+      resultsWritten: 2,
+    });
+    kinesisMock.reset();
+    putRecordsDouble(kinesisMock);
+    const ok = deps();
+    const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    await aggregateWindow(final, ok);
+    const closed = ok.logger.lines.filter((l) => l.level === 'info').at(-1)?.extra[0];
+    expect(closed).toMatchObject({
+      groups: 3,
+      resultsWritten: 3,
+      shardId: final.shardId,
+      window: final.window,
+    });
   });
 });

@@ -7,10 +7,10 @@
 import type { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
-import { loadStageConfig } from '../shared/config/files.js';
-import type { FirehoseTransformConfig } from '../shared/config/schema.js';
-import { compileTransform, transformBatch } from '../shared/firehose-transform.js';
-import { noMetrics, silentLogger } from '../shared/observability.js';
+import type { FirehoseTransformConfig } from '../shared/core/config/schema.js';
+import { noMetrics, silentLogger } from '../shared/core/observability.js';
+import { compileTransform, transformBatch } from '../shared/firehose-transform/firehose-transform.js';
+import { loadStageConfig } from '../tools/lib/config-files.js';
 
 export function naiveTransform(event: FirehoseTransformationEvent): FirehoseTransformationResult {
   return {

@@ -6,7 +6,7 @@
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Emulator } from '../local/emulators.js';
-import { createKinesisClient } from '../shared/aws-clients.js';
+import { createKinesisClient } from '../shared/core/aws-clients.js';
 
 export interface BenchRow {
   suite: string;

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { startKinesalite } from '../local/emulators.js';
-import { parseArgs } from '../scripts/cli-args.js';
+import { parseArgs } from '../tools/cli-args.js';
 import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
 import { firehoseTransformBench } from './suites/firehose-transform.js';
 import { kinesisAggregatorBench } from './suites/kinesis-aggregator.js';

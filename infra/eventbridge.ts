@@ -6,8 +6,8 @@
  * destination, and one forwarding rule per consumer bus that takes only events put by the
  * bus's own account (the validator's), so a forged `valid.*` event is never forwarded.
  */
-import { outputSourceOf, producerSources } from '../shared/config/rules.js';
-import type { EventValidatorConfig } from '../shared/config/schema.js';
+import { outputSourceOf, producerSources } from '../shared/core/config/rules.js';
+import type { EventValidatorConfig } from '../shared/core/config/schema.js';
 import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
 
 export const EVENT_VALIDATOR = 'eventValidator';

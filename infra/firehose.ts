@@ -4,8 +4,8 @@
  * stream (stage parameter `openSearch=true`), the SES configuration set that feeds them,
  * and least-privilege roles for Firehose, SES and the function.
  */
-import { type FirehoseTransformConfig, SES_EVENT_TYPES } from '../shared/config/schema.js';
-import { SES_TYPES } from '../shared/ses.js';
+import { type FirehoseTransformConfig, SES_EVENT_TYPES } from '../shared/core/config/schema.js';
+import { SES_TYPES } from '../shared/firehose-transform/ses.js';
 import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
 
 export const FIREHOSE_TRANSFORM = 'firehoseTransform';

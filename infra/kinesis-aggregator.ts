@@ -3,7 +3,7 @@
  * window (and the event-source settings from the config), an on-failure SQS destination, and
  * a role that may read only the input stream and write only the output and DLQ streams.
  */
-import type { KinesisAggregatorConfig } from '../shared/config/schema.js';
+import type { KinesisAggregatorConfig } from '../shared/core/config/schema.js';
 import { type Cfn, functionRole, getAtt, sub } from './iam.js';
 
 export const KINESIS_AGGREGATOR = 'kinesisAggregator';

@@ -2,8 +2,8 @@
  * What serverless.yml asks for at package/deploy time: the config checked for the stage
  * (a bad config fails here, with the key named), then the derived functions and resources.
  */
-import { loadStageConfig } from '../shared/config/files.js';
-import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../shared/config/schema-bundle.js';
+import { loadStageConfig } from '../tools/lib/config-files.js';
+import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../tools/lib/schema-bundle.js';
 import { buildInfra } from './template.js';
 
 export interface PackageTimeInput {

@@ -4,8 +4,8 @@
  * topic, one least-privilege role per function). serverless.yml pulls them in through
  * infra/serverless.cjs, so adding a queue or a stream is one config edit and one deploy.
  */
-import { isFifoQueue } from '../shared/config/rules.js';
-import type { PipelineConfig, StreamSettings } from '../shared/config/schema.js';
+import { isFifoQueue } from '../shared/core/config/rules.js';
+import type { PipelineConfig, StreamSettings } from '../shared/core/config/schema.js';
 import { eventBridgeInfra } from './eventbridge.js';
 import { firehoseInfra } from './firehose.js';
 import { type Cfn, functionRole, getAtt, sub } from './iam.js';

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { createSqsServer } from 'local-aws-sqs';
-import { keepAliveHandler } from '../shared/aws-clients.js';
+import { keepAliveHandler } from '../shared/core/aws-clients.js';
 import { type EventBridgeStandIn, startEventBridgeStandIn } from './eventbridge-stand-in.js';
 
 const require = createRequire(import.meta.url);

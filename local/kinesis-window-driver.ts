@@ -5,7 +5,7 @@
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamRecord } from 'aws-lambda';
-import type { TumblingWindowEvent, WindowResponse } from '../shared/kinesis-aggregator.js';
+import type { TumblingWindowEvent, WindowResponse } from '../shared/kinesis-aggregator/kinesis-aggregator.js';
 import { readStream } from './stream-reader.js';
 
 export type WindowHandler = (event: TumblingWindowEvent, context: Context) => Promise<WindowResponse>;

@@ -9,8 +9,8 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { isFifoQueue, queueNameOf } from '../shared/config/rules.js';
-import type { PipelineConfig, StreamSettings } from '../shared/config/schema.js';
+import { isFifoQueue, queueNameOf } from '../shared/core/config/rules.js';
+import type { PipelineConfig, StreamSettings } from '../shared/core/config/schema.js';
 
 export async function createStream(
   kinesis: KinesisClient,

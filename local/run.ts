@@ -7,7 +7,7 @@
  *   npm start -- --faults [SEED]  the handlers reach Kinesis and EventBridge through the
  *                             fault-injecting proxy (10% of entries, 2% of calls fail)
  */
-import { parseArgs } from '../scripts/cli-args.js';
+import { parseArgs } from '../tools/cli-args.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { eventValidatorScenario } from './scenarios/event-validator.js';
 import { firehoseTransformScenario } from './scenarios/firehose-transform.js';

@@ -3,8 +3,8 @@
  * FIFO orders, with a few messages that cannot be mapped. Each message says where it
  * should end up, so the run (and its test) can check that it did.
  */
-import type { PipelineConfig } from '../shared/config/schema.js';
-import type { DlqReason } from '../shared/errors.js';
+import type { PipelineConfig } from '../shared/core/config/schema.js';
+import type { DlqReason } from '../shared/core/errors.js';
 
 export interface SampleMessage {
   queueArn: string;

@@ -5,8 +5,8 @@
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { keepAliveHandler } from '../shared/aws-clients.js';
-import { loadStageConfig, type StageConfig } from '../shared/config/files.js';
+import { keepAliveHandler } from '../shared/core/aws-clients.js';
+import { loadStageConfig, type StageConfig } from '../tools/lib/config-files.js';
 import { type LocalAws, startLocalAws } from './emulators.js';
 
 export const LOCAL_STAGE = 'local';

@@ -6,17 +6,17 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { stockTrades } from '../../local/scenarios/kinesis-aggregator.js';
-import { compileReducer, emptyState } from '../../shared/aggregation.js';
-import { loadStageConfig } from '../../shared/config/files.js';
-import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
+import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { compileReducer, emptyState } from '../../shared/kinesis-aggregator/aggregation.js';
 import {
   aggregateWindow,
   prepareAggregator,
   type TumblingWindowEvent,
-} from '../../shared/kinesis-aggregator.js';
-import { deaggregate } from '../../shared/kpl.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
+} from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
+import { deaggregate } from '../../shared/kinesis-aggregator/kpl.js';
 import { aggregateWithLibrary, deaggregateWithLibrary } from '../../tests/helpers/kpl.js';
+import { loadStageConfig } from '../../tools/lib/config-files.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 
 const RUNS = 7;

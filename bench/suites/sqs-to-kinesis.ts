@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createStream, createStreams } from '../../local/provision.js';
-import { parseConfig } from '../../shared/config/load.js';
-import type { PipelineConfig } from '../../shared/config/schema.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { parseConfig } from '../../shared/core/config/load.js';
+import type { PipelineConfig } from '../../shared/core/config/schema.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { type BenchRow, type BenchSuite, measure } from '../harness.js';
 
 export const MESSAGES = 10_000;

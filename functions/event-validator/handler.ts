@@ -9,14 +9,14 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import schemaBundle from '../../config/event-schemas.bundle.json' with { type: 'json' };
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
-import { createKinesisClient } from '../../shared/aws-clients.js';
-import { configFromEnvironment } from '../../shared/config/load.js';
-import { ConfigError } from '../../shared/errors.js';
-import { compileSchemas, schemaBundleReader } from '../../shared/event-schemas.js';
-import { expectValidatorInput } from '../../shared/event-shape.js';
-import { HANDLER_NAME, validateEvents } from '../../shared/event-validator.js';
-import { createEventBridgeClient } from '../../shared/eventbridge-client.js';
-import { powertoolsMetrics } from '../../shared/observability.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
+import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { ConfigError } from '../../shared/core/errors.js';
+import { expectValidatorInput } from '../../shared/core/event-shape.js';
+import { createEventBridgeClient } from '../../shared/core/eventbridge-client.js';
+import { powertoolsMetrics } from '../../shared/core/observability.js';
+import { compileSchemas, schemaBundleReader } from '../../shared/event-validator/event-schemas.js';
+import { HANDLER_NAME, validateEvents } from '../../shared/event-validator/event-validator.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start

@@ -7,18 +7,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, FirehoseTransformationResult } from 'aws-lambda';
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
-import { createKinesisClient } from '../../shared/aws-clients.js';
-import { configFromEnvironment } from '../../shared/config/load.js';
-import { ConfigError } from '../../shared/errors.js';
-import { expectFirehoseEvent } from '../../shared/event-shape.js';
-import { createFirehoseClient, secretLoader } from '../../shared/firehose-clients.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
+import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { ConfigError } from '../../shared/core/errors.js';
+import { expectFirehoseEvent } from '../../shared/core/event-shape.js';
+import { createFirehoseClient, secretLoader } from '../../shared/core/firehose-clients.js';
+import { powertoolsMetrics } from '../../shared/core/observability.js';
 import {
   compileTransform,
   HANDLER_NAME,
   type RecordTransform,
   transformBatch,
-} from '../../shared/firehose-transform.js';
-import { powertoolsMetrics } from '../../shared/observability.js';
+} from '../../shared/firehose-transform/firehose-transform.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start

@@ -7,17 +7,17 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
-import { createKinesisClient } from '../../shared/aws-clients.js';
-import { configFromEnvironment } from '../../shared/config/load.js';
-import { ConfigError } from '../../shared/errors.js';
-import { expectTumblingWindowEvent } from '../../shared/event-shape.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
+import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { ConfigError } from '../../shared/core/errors.js';
+import { expectTumblingWindowEvent } from '../../shared/core/event-shape.js';
+import { powertoolsMetrics } from '../../shared/core/observability.js';
 import {
   aggregateWindow,
   HANDLER_NAME,
   prepareAggregator,
   type WindowResponse,
-} from '../../shared/kinesis-aggregator.js';
-import { powertoolsMetrics } from '../../shared/observability.js';
+} from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start

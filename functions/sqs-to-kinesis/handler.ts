@@ -7,11 +7,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import rawConfig from '../../config/pipeline.json' with { type: 'json' };
-import { createKinesisClient } from '../../shared/aws-clients.js';
-import { configFromEnvironment } from '../../shared/config/load.js';
-import { expectSqsEvent } from '../../shared/event-shape.js';
-import { powertoolsMetrics } from '../../shared/observability.js';
-import { HANDLER_NAME, prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
+import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { expectSqsEvent } from '../../shared/core/event-shape.js';
+import { powertoolsMetrics } from '../../shared/core/observability.js';
+import { HANDLER_NAME, prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start

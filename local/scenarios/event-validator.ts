@@ -6,8 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
-import { TRACE_FIELD } from '../../shared/event-validator.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { TRACE_FIELD } from '../../shared/event-validator/event-validator.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createStreams } from '../provision.js';
 import { readStream } from '../stream-reader.js';

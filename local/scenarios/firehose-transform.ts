@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { partitionedPrefix } from '../../infra/firehose.js';
-import type { StageConfig } from '../../shared/config/files.js';
-import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
+import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
+import type { StageConfig } from '../../tools/lib/config-files.js';
 import { deliver, type FirehoseHandler, type StandInCounts } from '../firehose-stand-in.js';
 import { lambdaContext } from '../lambda-context.js';
 import type { Scenario } from './types.js';

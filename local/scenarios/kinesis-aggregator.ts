@@ -4,8 +4,8 @@
  * handler as Lambda's tumbling windows would; prints the results read from the output stream.
  */
 import agg from 'aws-kinesis-agg';
-import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
-import { writeRecords } from '../../shared/kinesis-writer.js';
+import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
+import { writeRecords } from '../../shared/core/kinesis-writer.js';
 import { driveWindows, type WindowHandler } from '../kinesis-window-driver.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createStreams } from '../provision.js';

@@ -5,7 +5,7 @@
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createQueue, createStreams } from '../provision.js';
 import { type SampleMessage, sampleTraffic, unroutedQueueArn } from '../sample-traffic.js';

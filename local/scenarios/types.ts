@@ -1,7 +1,7 @@
 /** What every local scenario gets, and what it gives back. Other handlers plug in here. */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { StageConfig } from '../../shared/config/files.js';
+import type { StageConfig } from '../../tools/lib/config-files.js';
 import type { LocalAws } from '../emulators.js';
 
 export interface LocalRunContext {

@@ -8,9 +8,9 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildInfra } from '../../infra/template.js';
-import { readRawConfig, readStages } from '../../shared/config/files.js';
-import { checkConfig, stageParams } from '../../shared/config/load.js';
-import { outputSourceOf } from '../../shared/config/rules.js';
+import { checkConfig, stageParams } from '../../shared/core/config/load.js';
+import { outputSourceOf } from '../../shared/core/config/rules.js';
+import { readRawConfig, readStages } from '../../tools/lib/config-files.js';
 import {
   matchesPattern,
   type PolicyStatement,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreams } from '../../local/provision.js';
 import { type LocalSession, startLocalSession } from '../../local/session.js';
 import { readStream } from '../../local/stream-reader.js';
-import { loadStageConfig } from '../../shared/config/files.js';
+import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { specProblems } from '../helpers/cfn-spec.js';
 import { loadEvent } from '../helpers/fixtures.js';
 

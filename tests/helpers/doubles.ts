@@ -1,5 +1,5 @@
 /** Test doubles for the ports the cores take. */
-import type { Counts, LogPort, MetricsPort } from '../../shared/observability.js';
+import type { Counts, LogPort, MetricsPort } from '../../shared/core/observability.js';
 
 export interface LogLine {
   level: keyof LogPort;

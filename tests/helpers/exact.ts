@@ -1,5 +1,5 @@
 /**
- * A reference for exact arithmetic on doubles, written independently of shared/exact-sum.ts:
+ * A reference for exact arithmetic on doubles, written independently of shared/kinesis-aggregator/exact-sum.ts:
  * each double read as a rational num / 2^k by doubling it until it is whole, rationals kept
  * exactly in big integers, and "correctly rounded" checked by comparing distances to the
  * neighbouring doubles rather than by computing a rounding.

@@ -1,9 +1,9 @@
 /** Sample events from events/, and configs built the way the tools build them. */
 import { readFileSync } from 'node:fs';
 import type { SQSEvent } from 'aws-lambda';
-import { loadStageConfig } from '../../shared/config/files.js';
-import { parseConfig } from '../../shared/config/load.js';
-import type { PipelineConfig } from '../../shared/config/schema.js';
+import { parseConfig } from '../../shared/core/config/load.js';
+import type { PipelineConfig } from '../../shared/core/config/schema.js';
+import { loadStageConfig } from '../../tools/lib/config-files.js';
 
 const cache = new Map<string, unknown>();
 

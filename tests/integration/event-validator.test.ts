@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { runEventValidator } from '../../local/scenarios/event-validator.js';
 import { type LocalSession, startLocalSession } from '../../local/session.js';
-import { RetryLaterError } from '../../shared/errors.js';
+import { RetryLaterError } from '../../shared/core/errors.js';
 import { loadEvent } from '../helpers/fixtures.js';
 
 type Event = EventBridgeEvent<string, unknown>;

@@ -9,8 +9,8 @@ import { type Emulator, startKinesalite } from '../../local/emulators.js';
 import { seededDecider, startFaultProxy } from '../../local/fault-proxy.js';
 import { createStream } from '../../local/provision.js';
 import { readStream } from '../../local/stream-reader.js';
-import { createKinesisClient, keepAliveHandler } from '../../shared/aws-clients.js';
-import { writeRecords } from '../../shared/kinesis-writer.js';
+import { createKinesisClient, keepAliveHandler } from '../../shared/core/aws-clients.js';
+import { writeRecords } from '../../shared/core/kinesis-writer.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 const settings = {

@@ -19,11 +19,11 @@ import { drainFifo } from '../../local/fifo-event-source.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { createStreams } from '../../local/provision.js';
 import { readStream } from '../../local/stream-reader.js';
-import { createKinesisClient, keepAliveHandler } from '../../shared/aws-clients.js';
-import { parseConfig } from '../../shared/config/load.js';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { createKinesisClient, keepAliveHandler } from '../../shared/core/aws-clients.js';
+import { parseConfig } from '../../shared/core/config/load.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { loadEvent, queueArn } from '../helpers/fixtures.js';
 import { seedFromEnvironment } from '../setup/seed.js';
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { contractErrors, type FirehoseHandler } from '../../local/firehose-stand-in.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { runFirehoseTransform, sesTraffic } from '../../local/scenarios/firehose-transform.js';
-import { loadStageConfig } from '../../shared/config/files.js';
+import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { loadEvent } from '../helpers/fixtures.js';
 
 let handler: FirehoseHandler;

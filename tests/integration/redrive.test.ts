@@ -12,12 +12,18 @@ import { createQueue, createStreams, localQueueName } from '../../local/provisio
 import { type LocalSession, startLocalSession } from '../../local/session.js';
 import { drainQueues, type QueueBinding } from '../../local/sqs-event-source.js';
 import { readStream } from '../../local/stream-reader.js';
-import { sdkPorts } from '../../scripts/redrive-ports.js';
-import { createKinesisClient } from '../../shared/aws-clients.js';
-import { parseConfig } from '../../shared/config/load.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
-import { executeRedrive, planRedrive, readDlq, selectRecords, summarisePlan } from '../../shared/redrive.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
+import { parseConfig } from '../../shared/core/config/load.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
+import {
+  executeRedrive,
+  planRedrive,
+  readDlq,
+  selectRecords,
+  summarisePlan,
+} from '../../tools/lib/redrive.js';
+import { sdkPorts } from '../../tools/redrive-ports.js';
 import { queueArn } from '../helpers/fixtures.js';
 
 let session: LocalSession;

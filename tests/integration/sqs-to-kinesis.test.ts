@@ -11,9 +11,9 @@ import { runSqsToKinesis } from '../../local/scenarios/sqs-to-kinesis.js';
 import { type LocalSession, startLocalSession } from '../../local/session.js';
 import { drainQueues, type QueueBinding } from '../../local/sqs-event-source.js';
 import { readStream } from '../../local/stream-reader.js';
-import { createKinesisClient } from '../../shared/aws-clients.js';
-import { parseConfig } from '../../shared/config/load.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
+import { parseConfig } from '../../shared/core/config/load.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { fixedNow, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { queueArn, rawTestConfig } from '../helpers/fixtures.js';
 

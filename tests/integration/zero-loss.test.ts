@@ -14,11 +14,11 @@ import { lambdaContext } from '../../local/lambda-context.js';
 import { createQueue, createStreams } from '../../local/provision.js';
 import { drainQueues, type QueueBinding } from '../../local/sqs-event-source.js';
 import { readStream } from '../../local/stream-reader.js';
-import { createKinesisClient, keepAliveHandler } from '../../shared/aws-clients.js';
-import { parseConfig } from '../../shared/config/load.js';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { createKinesisClient, keepAliveHandler } from '../../shared/core/aws-clients.js';
+import { parseConfig } from '../../shared/core/config/load.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { queueArn } from '../helpers/fixtures.js';
 import { seedFromEnvironment } from '../setup/seed.js';
 

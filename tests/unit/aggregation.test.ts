@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
 import {
   comparePositions,
   compileReducer,
@@ -14,8 +15,7 @@ import {
   type Reducer,
   stateFrom,
   type WindowState,
-} from '../../shared/aggregation.js';
-import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
+} from '../../shared/kinesis-aggregator/aggregation.js';
 import {
   addExact,
   addProduct,
@@ -25,7 +25,7 @@ import {
   roundedMean,
   roundedRatio,
   roundedSum,
-} from '../../shared/exact-sum.js';
+} from '../../shared/kinesis-aggregator/exact-sum.js';
 import {
   awkwardDouble,
   awkwardWeight,

@@ -13,7 +13,7 @@ import {
   NOT_SENT,
   planRequests,
   writeBatches,
-} from '../../shared/batch-writer.js';
+} from '../../shared/core/batch-writer.js';
 import { noSleep } from '../helpers/doubles.js';
 
 interface Item {

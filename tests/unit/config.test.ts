@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadStageConfig, readStages } from '../../shared/config/files.js';
-import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../../shared/config/json-schema.js';
 import {
   checkConfig,
   configFromEnvironment,
   referencedParams,
   resolvePlaceholders,
   stageParams,
-} from '../../shared/config/load.js';
-import { ConfigError } from '../../shared/errors.js';
+} from '../../shared/core/config/load.js';
+import { ConfigError } from '../../shared/core/errors.js';
+import { loadStageConfig, readStages } from '../../tools/lib/config-files.js';
+import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../../tools/lib/json-schema.js';
 import { queueArn, type RawConfig, rawTestConfig } from '../helpers/fixtures.js';
 
 const ctx = { stage: 'test', params: {} };
@@ -305,7 +305,7 @@ describe('event validator config', () => {
 describe('npm run check-config', () => {
   const run = promisify(execFile);
   const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-  const script = join(process.cwd(), 'scripts/check-config.ts');
+  const script = join(process.cwd(), 'tools/check-config.ts');
 
   it('passes on the project config and fails, naming the key, on a broken one', async () => {
     // Prepare: a copy of the config folder with one typo.

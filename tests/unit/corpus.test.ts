@@ -7,18 +7,18 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
-import { compileSchemas, schemaFileReader } from '../../shared/event-schemas.js';
-import { validateEvents } from '../../shared/event-validator.js';
-import { compileTransform } from '../../shared/firehose-transform.js';
+import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { compileSchemas, schemaFileReader } from '../../shared/event-validator/event-schemas.js';
+import { validateEvents } from '../../shared/event-validator/event-validator.js';
+import { compileTransform } from '../../shared/firehose-transform/firehose-transform.js';
 import {
   aggregateWindow,
   prepareAggregator,
   type TumblingWindowEvent,
-} from '../../shared/kinesis-aggregator.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+} from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { CORPUS } from '../corpus/bad-inputs.js';
 import { fixedNow, noSleep } from '../helpers/doubles.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';

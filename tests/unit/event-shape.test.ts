@@ -10,9 +10,8 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
-import { EventShapeError, PipelineError } from '../../shared/errors.js';
-import { compileSchemas, schemaFileReader } from '../../shared/event-schemas.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { EventShapeError, PipelineError } from '../../shared/core/errors.js';
 import {
   describeEvent,
   expectFirehoseEvent,
@@ -24,15 +23,16 @@ import {
   SQS_EXPECTED,
   VALIDATOR_EXPECTED,
   WINDOW_EXPECTED,
-} from '../../shared/event-shape.js';
-import { validateEvents } from '../../shared/event-validator.js';
+} from '../../shared/core/event-shape.js';
+import { noMetrics, silentLogger } from '../../shared/core/observability.js';
+import { compileSchemas, schemaFileReader } from '../../shared/event-validator/event-schemas.js';
+import { validateEvents } from '../../shared/event-validator/event-validator.js';
 import {
   aggregateWindow,
   prepareAggregator,
   type TumblingWindowEvent,
-} from '../../shared/kinesis-aggregator.js';
-import { noMetrics, silentLogger } from '../../shared/observability.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+} from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { fixedNow, noSleep } from '../helpers/doubles.js';
 import { anyEvent, type EventLabel } from '../helpers/events.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';
@@ -308,6 +308,60 @@ describe('records with missing fields inside the right kind of event', () => {
     expect(expectSqsEvent(event).Records[0]?.body).toBe('');
     (record as Dict).body = null;
     expect(expectSqsEvent(event).Records[0]?.body).toBe('');
+  });
+
+  it('fills only what a Kinesis record is missing, in a copy, keeping the records that lack nothing', () => {
+    // Prepare: a window of records, each a fresh copy of the sample's first.
+    const sample = loadEvent<Dict>('kinesis-window-plain.json');
+    const good = (sample.Records as Dict[])[0] as Dict;
+    const windowOf = (edit: (record: Dict, kinesis: Dict) => void): Dict => {
+      const [first, second] = [structuredClone(good), structuredClone(good)];
+      edit(first, first.kinesis as Dict);
+      return { ...sample, Records: [first, second] };
+    };
+    const fields = (record: Dict | undefined) => {
+      const kinesis = (record?.kinesis ?? {}) as Dict;
+      return [record?.eventSourceARN, kinesis.data, kinesis.sequenceNumber, kinesis.partitionKey];
+    };
+    const expected = fields(good);
+    // Act / Assess: nothing missing gives back the same event.
+    expect(expectTumblingWindowEvent(sample)).toBe(sample);
+    // Each field missing, or not a string, alone: only that one is filled.
+    const cases: [string, (record: Dict, kinesis: Dict) => void, number, unknown][] = [
+      ['eventSourceARN', (r) => delete r.eventSourceARN, 0, MISSING],
+      ['data', (_, k) => delete k.data, 1, ''],
+      ['sequenceNumber', (_, k) => (k.sequenceNumber = 7), 2, MISSING],
+      ['partitionKey', (_, k) => delete k.partitionKey, 3, MISSING],
+    ];
+    for (const [name, edit, at, filler] of cases) {
+      const event = windowOf(edit);
+      const before = structuredClone(event);
+      const [first, second] = expectTumblingWindowEvent(event).Records as unknown as Dict[];
+      expect(fields(first), name).toEqual(expected.map((value, k) => (k === at ? filler : value)));
+      expect(((first as Dict).kinesis as Dict).approximateArrivalTimestamp, name).toBe(
+        (good.kinesis as Dict).approximateArrivalTimestamp,
+      );
+      expect(second, name).toBe((event.Records as Dict[])[1]); // the complete record, as it was
+      expect(event, name).toEqual(before); // the input is never edited
+    }
+    // A record with no kinesis object at all gets every field.
+    const bare = expectTumblingWindowEvent(windowOf((r) => delete r.kinesis)).Records[0] as unknown as Dict;
+    expect(fields(bare)).toEqual([good.eventSourceARN, '', MISSING, MISSING]);
+  });
+
+  it('refuses a windowed event whose records are not Kinesis records, or carry no eventSource', () => {
+    const window = { start: '2026-11-21T09:00:00Z', end: '2026-11-21T09:01:00Z' };
+    const dynamo = {
+      Records: [{ eventSource: 'aws:dynamodb', dynamodb: {} }],
+      window,
+      state: {},
+      shardId: 's',
+    };
+    expect(() => expectTumblingWindowEvent(dynamo)).toThrow(EventShapeError);
+    const unnamed = { Records: [{ kinesis: { data: '' } }], window, state: {}, shardId: 's' };
+    expect(() => expectTumblingWindowEvent(unnamed)).toThrow(EventShapeError);
+    const kinesis = { ...unnamed, Records: [{ eventSource: 'aws:kinesis', kinesis: { data: '' } }] };
+    expect(() => expectTumblingWindowEvent(kinesis)).not.toThrow();
   });
 
   it('the aggregator folds or dead-letters every Kinesis record, whatever field it lacks', async () => {

@@ -10,11 +10,16 @@ import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aw
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
-import { ConfigError, RetryLaterError } from '../../shared/errors.js';
-import { compileSchemas, schemaFileReader } from '../../shared/event-schemas.js';
-import { judge, TRACE_FIELD, type ValidatorDeps, validateEvents } from '../../shared/event-validator.js';
-import { MAX_PUT_EVENTS_BYTES, putEvents, putEventsEntrySize } from '../../shared/eventbridge-writer.js';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { ConfigError, RetryLaterError } from '../../shared/core/errors.js';
+import { MAX_PUT_EVENTS_BYTES, putEvents, putEventsEntrySize } from '../../shared/core/eventbridge-writer.js';
+import { compileSchemas, schemaFileReader } from '../../shared/event-validator/event-schemas.js';
+import {
+  judge,
+  TRACE_FIELD,
+  type ValidatorDeps,
+  validateEvents,
+} from '../../shared/event-validator/event-validator.js';
 import { captureOutput } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';

@@ -12,8 +12,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDlqEnvelope } from '../../shared/dlq.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import {
   type CallFault,

@@ -9,8 +9,8 @@ import type { FirehoseTransformationEvent, FirehoseTransformationResult } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
-import { ConfigError, ResponseTooLargeError } from '../../shared/errors.js';
+import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
+import { ConfigError, ResponseTooLargeError } from '../../shared/core/errors.js';
 import {
   compileTransform,
   decodeBase64Strict,
@@ -19,7 +19,7 @@ import {
   MAX_RESPONSE_BYTES,
   type RecordTransform,
   transformBatch,
-} from '../../shared/firehose-transform.js';
+} from '../../shared/firehose-transform/firehose-transform.js';
 import { captureOutput } from '../helpers/captured-output.js';
 import { noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
@@ -741,7 +741,7 @@ describe('firehose transform, JSON mode details', () => {
   });
 
   it('reads only canonical ISO times as they are, and epoch milliseconds or other ISO forms through Date', async () => {
-    const { toIso } = await import('../../shared/firehose-transform.js');
+    const { toIso } = await import('../../shared/firehose-transform/firehose-transform.js');
     expect(toIso('2026-03-04T05:06:07.890Z')).toBe('2026-03-04T05:06:07.890Z');
     expect(toIso('2026-03-04T05:06:07Z')).toBe('2026-03-04T05:06:07.000Z');
     expect(toIso('2026-03-04T05:06:07.890+00:00')).toBe('2026-03-04T05:06:07.890Z');

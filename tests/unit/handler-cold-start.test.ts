@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../../shared/errors.js';
+import { ConfigError } from '../../shared/core/errors.js';
 
 const saved = { ...process.env };
 

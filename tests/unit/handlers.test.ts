@@ -11,14 +11,14 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../shared/config/files.js';
-import { EventShapeError, PipelineError } from '../../shared/errors.js';
+import { EventShapeError, PipelineError } from '../../shared/core/errors.js';
 import {
   FIREHOSE_EXPECTED,
   SQS_EXPECTED,
   VALIDATOR_EXPECTED,
   WINDOW_EXPECTED,
-} from '../../shared/event-shape.js';
+} from '../../shared/core/event-shape.js';
+import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { anyEvent, type EventLabel } from '../helpers/events.js';
 import { loadEvent } from '../helpers/fixtures.js';
 

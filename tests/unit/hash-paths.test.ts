@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileHashing } from '../../shared/hash-paths.js';
+import { compileHashing } from '../../shared/firehose-transform/hash-paths.js';
 import { type KeyPath, keyPaths, readAt, writeAt } from '../helpers/json-tree.js';
 
 const KEY = Buffer.from('hash-paths-key');

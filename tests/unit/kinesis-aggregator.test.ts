@@ -4,14 +4,18 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
-import { compileReducer, emptyState, type Position, type WindowState } from '../../shared/aggregation.js';
+import {
+  compileReducer,
+  emptyState,
+  type Position,
+  type WindowState,
+} from '../../shared/kinesis-aggregator/aggregation.js';
 
 const positionOf = (seq: string, sub: number): Position => ({ seq, sub });
 
-import { loadStageConfig } from '../../shared/config/files.js';
-import type { KinesisAggregatorConfig } from '../../shared/config/schema.js';
-import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
-import { RetryLaterError } from '../../shared/errors.js';
+import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { RetryLaterError } from '../../shared/core/errors.js';
 import {
   type AggregatorDeps,
   aggregateWindow,
@@ -19,7 +23,8 @@ import {
   MAX_LOGGED_DEAD_LETTERS,
   prepareAggregator,
   type TumblingWindowEvent,
-} from '../../shared/kinesis-aggregator.js';
+} from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
+import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { captureOutput, jsonLines } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { awkwardDouble, awkwardWeight } from '../helpers/exact.js';
@@ -551,7 +556,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
     const entries = entryRecorder();
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     const good = deps();
-    const [user] = (await import('../../shared/kpl.js')).deaggregate(
+    const [user] = (await import('../../shared/kinesis-aggregator/kpl.js')).deaggregate(
       (kpl.Records[0] as KinesisStreamRecord).kinesis,
     );
     expect(user?.aggregated).toBe(true);

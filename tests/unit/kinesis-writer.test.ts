@@ -15,7 +15,7 @@ import {
   MAX_PUT_RECORDS_ENTRIES,
   type WriteEntry,
   writeRecords,
-} from '../../shared/kinesis-writer.js';
+} from '../../shared/core/kinesis-writer.js';
 import { noSleep } from '../helpers/doubles.js';
 
 const kinesisMock = mockClient(KinesisClient);

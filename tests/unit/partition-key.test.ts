@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cutPartitionKey, MAX_PARTITION_KEY_LENGTH } from '../../shared/partition-key.js';
+import { cutPartitionKey, MAX_PARTITION_KEY_LENGTH } from '../../shared/core/partition-key.js';
 
 const EMOJI = '\u{1F600}'; // two UTF-16 units
 

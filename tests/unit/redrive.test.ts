@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DlqEnvelope } from '../../shared/dlq.js';
-import { type DlqRecord, destinationOf, selectRecords } from '../../shared/redrive.js';
+import type { DlqEnvelope } from '../../shared/core/dlq.js';
+import { type DlqRecord, destinationOf, selectRecords } from '../../tools/lib/redrive.js';
 
 const envelope = (over: Partial<DlqEnvelope> & { source: DlqEnvelope['source'] }): DlqEnvelope => ({
   version: 1,

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FirehoseTransformConfig } from '../../shared/config/schema.js';
-import { compileTransform } from '../../shared/firehose-transform.js';
+import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
+import { compileTransform } from '../../shared/firehose-transform/firehose-transform.js';
 import {
   emailDomain,
   headerMap,
@@ -11,7 +11,7 @@ import {
   SES_TYPES,
   SesEventError,
   sesEventType,
-} from '../../shared/ses.js';
+} from '../../shared/firehose-transform/ses.js';
 import { loadEvent, localConfig, type RawConfig } from '../helpers/fixtures.js';
 import { type KeyPath, keyPaths, readAt, writeAt } from '../helpers/json-tree.js';
 

@@ -1,9 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MappingError, NoRouteError, OversizeRecordError } from '../../shared/errors.js';
-import { entrySize } from '../../shared/kinesis-writer.js';
-import { compileRouter, mapSqsRecord } from '../../shared/sqs-mapping.js';
+import { MappingError, NoRouteError, OversizeRecordError } from '../../shared/core/errors.js';
+import { entrySize } from '../../shared/core/kinesis-writer.js';
+import { compileRouter, mapSqsRecord } from '../../shared/sqs-to-kinesis/sqs-mapping.js';
 import { loadEvent, localConfig, queueArn, testConfig } from '../helpers/fixtures.js';
 
 const router = compileRouter(localConfig());

@@ -3,14 +3,14 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PipelineConfig } from '../../shared/config/schema.js';
-import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/dlq.js';
+import type { PipelineConfig } from '../../shared/core/config/schema.js';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
 import {
   fifoSequenceKey,
   type MapperDeps,
   prepareMapper,
   processSqsBatch,
-} from '../../shared/sqs-to-kinesis.js';
+} from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { captureOutput } from '../helpers/captured-output.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';

@@ -4,25 +4,20 @@
  * exactly the messages that were written nowhere.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { isFifoQueue } from './config/rules.js';
-import type { PipelineConfig } from './config/schema.js';
-import { dlqEntry } from './dlq.js';
-import { type DlqReason, MappingError, toError } from './errors.js';
+import { isFifoQueue } from '../core/config/rules.js';
+import type { PipelineConfig } from '../core/config/schema.js';
+import { dlqEntry } from '../core/dlq.js';
+import { type DlqReason, MappingError, toError } from '../core/errors.js';
 import {
   BLOCKED_BY_EARLIER_ENTRY,
+  maxRecordBytesOf,
   type WriteEntry,
   type WriteOutcome,
   type WriterDeps,
   writeRecords,
-} from './kinesis-writer.js';
-import type { Counts, LogPort, MetricsPort } from './observability.js';
-import {
-  type CompiledRoute,
-  compileRouter,
-  mapSqsRecord,
-  maxRecordBytesOf,
-  type Router,
-} from './sqs-mapping.js';
+} from '../core/kinesis-writer.js';
+import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import { type CompiledRoute, compileRouter, mapSqsRecord, type Router } from './sqs-mapping.js';
 
 export const HANDLER_NAME = 'sqs-to-kinesis';
 /** Metric dimension value for messages whose queue has no route. */

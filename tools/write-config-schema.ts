@@ -1,8 +1,8 @@
 /** npm run config-schema: regenerates config/pipeline.schema.json and the validator's schema bundle. */
 import { writeFileSync } from 'node:fs';
-import { readRawConfig } from '../shared/config/files.js';
-import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../shared/config/json-schema.js';
-import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../shared/config/schema-bundle.js';
+import { readRawConfig } from './lib/config-files.js';
+import { configJsonSchemaText, JSON_SCHEMA_FILE } from './lib/json-schema.js';
+import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from './lib/schema-bundle.js';
 
 writeFileSync(JSON_SCHEMA_FILE, configJsonSchemaText());
 console.log(`wrote ${JSON_SCHEMA_FILE}`);

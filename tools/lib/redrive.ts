@@ -10,7 +10,7 @@ import {
   ListShardsCommand,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
-import { type DlqEnvelope, parseDlqEnvelope } from './dlq.js';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
 
 export type StartingPoint =
   | { kind: 'trim-horizon' }

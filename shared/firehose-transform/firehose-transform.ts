@@ -7,16 +7,16 @@
 import { isUtf8 } from 'node:buffer';
 import { createHmac } from 'node:crypto';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
-import { retryDepsOf } from './batch-writer.js';
-import type { FirehoseTransformConfig } from './config/schema.js';
-import { ConfigError, type DlqReason, MappingError, ResponseTooLargeError, toError } from './errors.js';
-import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from './firehose-writer.js';
+import { retryDepsOf } from '../core/batch-writer.js';
+import type { FirehoseTransformConfig } from '../core/config/schema.js';
+import { ConfigError, type DlqReason, MappingError, ResponseTooLargeError, toError } from '../core/errors.js';
+import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from '../core/firehose-writer.js';
+import { type CompiledPath, compilePath, getPath, visitPath } from '../core/json-path.js';
+import { type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
+import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import { cutPartitionKey } from '../core/partition-key.js';
+import { compileProjection } from '../core/projection.js';
 import { compileHashing } from './hash-paths.js';
-import { type CompiledPath, compilePath, getPath, visitPath } from './json-path.js';
-import { type WriterDeps, writeRecords } from './kinesis-writer.js';
-import type { Counts, LogPort, MetricsPort } from './observability.js';
-import { cutPartitionKey } from './partition-key.js';
-import { compileProjection } from './projection.js';
 import { normalizeSesEvent, sesEventType } from './ses.js';
 
 export const HANDLER_NAME = 'firehose-transform';

@@ -12,7 +12,7 @@ import {
   type WriteResult,
   writeBatches,
 } from './batch-writer.js';
-import { DEFAULT_MAX_RECORD_SIZE_KIB } from './config/schema.js';
+import { DEFAULT_MAX_RECORD_SIZE_KIB, type PipelineConfig } from './config/schema.js';
 
 export {
   BLOCKED_BY_EARLIER_ENTRY,
@@ -32,6 +32,13 @@ export const MAX_PUT_RECORDS_ENTRIES = 500;
 export const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
 /** A stream's default max record size (data + partition key): 1 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = DEFAULT_MAX_RECORD_SIZE_KIB * 1024;
+
+/** Max record bytes of a stream: its declared size, the DLQ's, or AWS's 1 MiB default. */
+export function maxRecordBytesOf(config: PipelineConfig, stream: string): number {
+  if (stream === config.dlq.stream) return config.dlq.settings.maxRecordSizeKiB * 1024;
+  const declared = config.streams[stream];
+  return declared ? declared.maxRecordSizeKiB * 1024 : DEFAULT_MAX_RECORD_BYTES;
+}
 
 export interface WriteEntry {
   /** Stream name or ARN. */

@@ -10,7 +10,7 @@
  * What is hashed, for a document read as a tree: a string at a place some path reaches,
  * and each string element of an array at a place some path reaches. Other values are kept.
  */
-import { defineOwn } from './json-path.js';
+import { defineOwn } from '../core/json-path.js';
 
 /** The configured paths merged into one tree of segments; `*` matches every key or index. */
 interface PathNode {

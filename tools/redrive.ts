@@ -9,8 +9,9 @@
 import { createInterface } from 'node:readline/promises';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createKinesisClient, keepAliveHandler } from '../shared/aws-clients.js';
-import { loadStageConfig } from '../shared/config/files.js';
+import { createKinesisClient, keepAliveHandler } from '../shared/core/aws-clients.js';
+import { parseArgs } from './cli-args.js';
+import { loadStageConfig } from './lib/config-files.js';
 import {
   executeRedrive,
   planRedrive,
@@ -18,8 +19,7 @@ import {
   type StartingPoint,
   selectRecords,
   summarisePlan,
-} from '../shared/redrive.js';
-import { parseArgs } from './cli-args.js';
+} from './lib/redrive.js';
 import { sdkPorts } from './redrive-ports.js';
 
 function startingPoint(from: string | undefined): StartingPoint {

@@ -9,9 +9,13 @@
  * inside an event of the right kind is the core's to dead-letter (the checks fill in the
  * text fields the cores would otherwise trip on), so one bad record does not fail its batch.
  */
-import type { EventBridgeEvent, FirehoseTransformationEvent, SQSEvent } from 'aws-lambda';
+import type {
+  EventBridgeEvent,
+  FirehoseTransformationEvent,
+  KinesisStreamTumblingWindowEvent,
+  SQSEvent,
+} from 'aws-lambda';
 import { EventShapeError } from './errors.js';
-import type { TumblingWindowEvent } from './kinesis-aggregator.js';
 
 export type EventKind =
   | 'undefined'
@@ -294,6 +298,12 @@ export function expectFirehoseEvent(event: unknown): FirehoseTransformationEvent
  * (never from Kinesis itself) gets empty data and `(missing)`, so that the core
  * dead-letters it instead of failing the batch.
  */
+/** Lambda's tumbling-window event: @types/aws-lambda leaves out `shardId` and `eventSourceARN`. */
+export type TumblingWindowEvent = KinesisStreamTumblingWindowEvent & {
+  shardId: string;
+  eventSourceARN: string;
+};
+
 export function expectTumblingWindowEvent(event: unknown): TumblingWindowEvent {
   const shape = describeEvent(event);
   const kinesis =

@@ -5,9 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
-import { compileSchemas, schemaFileReader } from '../event-schemas.js';
-import { type CheckedConfig, checkConfig, referencedParams, type StageContext, stageParams } from './load.js';
+import {
+  type CheckedConfig,
+  checkConfig,
+  referencedParams,
+  type StageContext,
+  stageParams,
+} from '../../shared/core/config/load.js';
+import { ConfigError } from '../../shared/core/errors.js';
+import { compileSchemas, schemaFileReader } from '../../shared/event-validator/event-schemas.js';
 
 export const CONFIG_FILE = 'config/pipeline.json';
 export const STAGES_FILE = 'config/stages.json';

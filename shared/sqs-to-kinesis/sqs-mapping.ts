@@ -5,15 +5,15 @@
  * whose `reason` says why it belongs in the DLQ stream.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { isFifoQueue, routeName } from './config/rules.js';
-import type { MetadataField, PipelineConfig, Route } from './config/schema.js';
-import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from './errors.js';
-import { compilePath, defineOwn, getPath } from './json-path.js';
-import { DEFAULT_MAX_RECORD_BYTES, type WriteEntry } from './kinesis-writer.js';
-import { MAX_PARTITION_KEY_LENGTH } from './partition-key.js';
-import { compileProjection } from './projection.js';
+import { isFifoQueue, routeName } from '../core/config/rules.js';
+import type { MetadataField, PipelineConfig, Route } from '../core/config/schema.js';
+import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from '../core/errors.js';
+import { compilePath, defineOwn, getPath } from '../core/json-path.js';
+import { maxRecordBytesOf, type WriteEntry } from '../core/kinesis-writer.js';
+import { MAX_PARTITION_KEY_LENGTH } from '../core/partition-key.js';
+import { compileProjection } from '../core/projection.js';
 
-export { MAX_PARTITION_KEY_LENGTH } from './partition-key.js';
+export { MAX_PARTITION_KEY_LENGTH } from '../core/partition-key.js';
 
 export interface CompiledRoute {
   name: string;
@@ -28,13 +28,6 @@ export interface CompiledRoute {
 }
 
 export type Router = ReadonlyMap<string, CompiledRoute>;
-
-/** Max record bytes of a stream: its declared size, the DLQ's, or AWS's 1 MiB default. */
-export function maxRecordBytesOf(config: PipelineConfig, stream: string): number {
-  if (stream === config.dlq.stream) return config.dlq.settings.maxRecordSizeKiB * 1024;
-  const declared = config.streams[stream];
-  return declared ? declared.maxRecordSizeKiB * 1024 : DEFAULT_MAX_RECORD_BYTES;
-}
 
 export function compileRouter(config: PipelineConfig): Router {
   const router = new Map<string, CompiledRoute>();

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
-import type { EventValidatorConfig } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import type { EventValidatorConfig } from '../core/config/schema.js';
+import { ConfigError } from '../core/errors.js';
 
 export interface ValidationIssue {
   path: string;

@@ -9,21 +9,21 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { type RetryDeps, retryDepsOf } from './batch-writer.js';
-import { outputSourceOf } from './config/rules.js';
-import type { PipelineConfig } from './config/schema.js';
-import { dlqEntry } from './dlq.js';
-import { ConfigError, type DlqReason, RetryLaterError } from './errors.js';
-import type { SchemaRegistry, ValidationIssue } from './event-schemas.js';
+import { type RetryDeps, retryDepsOf } from '../core/batch-writer.js';
+import { outputSourceOf } from '../core/config/rules.js';
+import type { PipelineConfig } from '../core/config/schema.js';
+import { dlqEntry } from '../core/dlq.js';
+import { ConfigError, type DlqReason, RetryLaterError } from '../core/errors.js';
 import {
   type EventBridgeWriterDeps,
   MAX_PUT_EVENTS_BYTES,
   PUT_EVENTS_SIZE_LIMIT,
   putEvents,
   putEventsEntrySize,
-} from './eventbridge-writer.js';
-import { type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
-import type { Counts, LogPort, MetricsPort } from './observability.js';
+} from '../core/eventbridge-writer.js';
+import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
+import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import type { SchemaRegistry, ValidationIssue } from './event-schemas.js';
 
 export const HANDLER_NAME = 'event-validator';
 /** The field added to a republished event's detail, so consumers can trace it back. */
@@ -292,7 +292,7 @@ async function deadLetter(
   const written = await writeRecords(entries, {
     ...retry,
     kinesis: deps.kinesis,
-    maxRecordBytes: () => deps.config.dlq.settings.maxRecordSizeKiB * 1024,
+    maxRecordBytes: (stream) => maxRecordBytesOf(deps.config, stream),
   });
   indices.forEach((i, k) => {
     if (written.outcomes[k]?.status !== 'written') notYet.add(i);

@@ -7,7 +7,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { RedrivePorts } from '../shared/redrive.js';
+import type { RedrivePorts } from './lib/redrive.js';
 
 export interface Clients {
   sqs: SQSClient;

@@ -8,8 +8,9 @@
  * are read and checked first, then applied in place, so a record with a missing field
  * changes nothing and a valid one allocates next to nothing.
  */
-import type { AggregateMetric, KinesisAggregatorConfig } from './config/schema.js';
-import { PipelineError } from './errors.js';
+import type { AggregateMetric, KinesisAggregatorConfig } from '../core/config/schema.js';
+import { PipelineError } from '../core/errors.js';
+import { type CompiledPath, compilePath, getPath } from '../core/json-path.js';
 import {
   addExact,
   addProduct,
@@ -22,7 +23,6 @@ import {
   roundedRatio,
   roundedSum,
 } from './exact-sum.js';
-import { type CompiledPath, compilePath, getPath } from './json-path.js';
 
 export const STATE_VERSION = 1;
 

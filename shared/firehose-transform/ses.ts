@@ -4,8 +4,8 @@
  * map, recipient domains, and the fields people filter on (bounce and complaint types,
  * diagnostic codes, user agent, link) lifted to the top.
  */
-import { SES_EVENT_TYPES, type SesEventType } from './config/schema.js';
-import { MappingError } from './errors.js';
+import { SES_EVENT_TYPES, type SesEventType } from '../core/config/schema.js';
+import { MappingError } from '../core/errors.js';
 
 /**
  * Per event type: the object it keeps its details under, its `eventType` in the output (lower

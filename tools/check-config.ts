@@ -6,11 +6,11 @@
  * config/pipeline.schema.json is up to date. Exits non-zero on any error.
  */
 import { readFileSync } from 'node:fs';
-import { loadStageConfig, readRawConfig, readStages } from '../shared/config/files.js';
-import { configJsonSchemaText, JSON_SCHEMA_FILE } from '../shared/config/json-schema.js';
-import { SCHEMA_BUNDLE_FILE, schemaBundleText } from '../shared/config/schema-bundle.js';
-import { ConfigError } from '../shared/errors.js';
+import { ConfigError } from '../shared/core/errors.js';
 import { parseArgs } from './cli-args.js';
+import { loadStageConfig, readRawConfig, readStages } from './lib/config-files.js';
+import { configJsonSchemaText, JSON_SCHEMA_FILE } from './lib/json-schema.js';
+import { SCHEMA_BUNDLE_FILE, schemaBundleText } from './lib/schema-bundle.js';
 
 const args = parseArgs(process.argv.slice(2));
 let failed = false;

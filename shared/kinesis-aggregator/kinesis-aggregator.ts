@@ -6,7 +6,15 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import type { KinesisStreamRecord, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { retryDepsOf } from '../core/batch-writer.js';
+import type { KinesisAggregatorConfig, PipelineConfig } from '../core/config/schema.js';
+import { dlqEntry } from '../core/dlq.js';
+import { ConfigError, type DlqReason, RetryLaterError, toError } from '../core/errors.js';
+import type { TumblingWindowEvent } from '../core/event-shape.js';
+import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
+import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import { cutPartitionKey } from '../core/partition-key.js';
 import {
   compileReducer,
   emptyState,
@@ -17,15 +25,9 @@ import {
   stateFrom,
   type WindowState,
 } from './aggregation.js';
-import { retryDepsOf } from './batch-writer.js';
-import type { KinesisAggregatorConfig, PipelineConfig } from './config/schema.js';
-import { dlqEntry } from './dlq.js';
-import { ConfigError, type DlqReason, RetryLaterError, toError } from './errors.js';
-import { type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
 import { deaggregate, KplError, type UserRecord } from './kpl.js';
-import type { Counts, LogPort, MetricsPort } from './observability.js';
-import { cutPartitionKey } from './partition-key.js';
-import { maxRecordBytesOf } from './sqs-mapping.js';
+
+export type { TumblingWindowEvent } from '../core/event-shape.js';
 
 export const HANDLER_NAME = 'kinesis-aggregator';
 
@@ -45,12 +47,6 @@ export interface AggregatorDeps {
   random?: () => number;
   policy?: WriterDeps['policy'];
 }
-
-/** Lambda's tumbling-window event: @types/aws-lambda leaves out `shardId` and `eventSourceARN`. */
-export type TumblingWindowEvent = KinesisStreamTumblingWindowEvent & {
-  shardId: string;
-  eventSourceARN: string;
-};
 
 export interface WindowResponse {
   state: WindowState;

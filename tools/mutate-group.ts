@@ -1,0 +1,86 @@
+/**
+ * `npm run mutate:group -- <group>`: StrykerJS over one group of core modules, against only
+ * the unit tests that exercise them, without the TypeScript checker (which made one group
+ * take over 15 minutes on a 2-core machine). This is how the scores in
+ * `tests/mutation-survivors.md` were measured; `npm run mutate` runs everything, checker on.
+ * Reports go to `reports/mutation/<group>.json` and `.html`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface Group {
+  mutate: string[];
+  testFiles: string[];
+}
+
+const unit = (...names: string[]) => names.map((name) => `tests/unit/${name}.test.ts`);
+
+export const GROUPS: Record<string, Group> = {
+  write: {
+    mutate: [
+      'shared/core/batch-writer.ts',
+      'shared/core/kinesis-writer.ts',
+      'shared/sqs-to-kinesis/sqs-to-kinesis.ts',
+    ],
+    testFiles: unit('batch-writer', 'kinesis-writer', 'sqs-to-kinesis', 'fifo-order'),
+  },
+  mapping: {
+    mutate: [
+      'shared/sqs-to-kinesis/sqs-mapping.ts',
+      'shared/core/partition-key.ts',
+      'shared/core/event-shape.ts',
+    ],
+    testFiles: unit('sqs-mapping', 'partition-key', 'event-shape', 'handlers', 'sqs-to-kinesis'),
+  },
+  validator: {
+    mutate: ['shared/event-validator/event-validator.ts', 'shared/core/eventbridge-writer.ts'],
+    testFiles: unit('event-validator', 'corpus'),
+  },
+  firehose: {
+    mutate: [
+      'shared/firehose-transform/firehose-transform.ts',
+      'shared/firehose-transform/ses.ts',
+      'shared/firehose-transform/hash-paths.ts',
+    ],
+    testFiles: unit('firehose-transform', 'ses', 'hash-paths'),
+  },
+  aggregator: {
+    mutate: [
+      'shared/kinesis-aggregator/aggregation.ts',
+      'shared/kinesis-aggregator/exact-sum.ts',
+      'shared/kinesis-aggregator/kpl.ts',
+      'shared/kinesis-aggregator/kinesis-aggregator.ts',
+    ],
+    testFiles: unit('aggregation', 'kpl', 'kinesis-aggregator'),
+  },
+};
+
+function main(name: string | undefined): number {
+  const group = name === undefined ? undefined : GROUPS[name];
+  if (name === undefined || group === undefined) {
+    console.error(`Usage: npm run mutate:group -- <group>, one of: ${Object.keys(GROUPS).join(', ')}`);
+    return 2;
+  }
+  const base = JSON.parse(readFileSync('stryker.config.json', 'utf8')) as Record<string, unknown>;
+  const config = {
+    ...base,
+    ...group,
+    checkers: [],
+    reporters: ['clear-text', 'progress-append-only', 'json', 'html'],
+    htmlReporter: { fileName: `reports/mutation/${name}.html` },
+    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+    tempDirName: `.stryker-tmp-${name}`,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'stryker-group-'));
+  const file = join(dir, 'stryker.config.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  try {
+    return spawnSync('npx', ['stryker', 'run', file], { stdio: 'inherit' }).status ?? 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = main(process.argv[2]);

@@ -4,8 +4,10 @@
  * service's per-request limits; only the entries that failed (or whose call failed) are
  * retried, with exponential backoff and full jitter, bounded by attempts and by the time
  * the invocation has left. Optionally, entries of one sequence (a FIFO message group) go
- * strictly one at a time, in order (see SequenceOf). The result says, entry by entry and in input order, where each one ended up.
+ * strictly one at a time, in order (see SequenceOf). The result says, entry by entry and in
+ * input order, where each one ended up.
  */
+import { WriteFailedError } from './errors.js';
 
 export type WriteOutcome =
   | { status: 'written'; attempts: number; sequenceNumber?: string; shardId?: string; recordId?: string }
@@ -18,6 +20,16 @@ export type WriteOutcome =
       /** The error was worth a retry, but the attempts or the time ran out: try again later. */
       exhausted?: true;
     };
+
+/** Why an entry was not written, as an error (a cause, or a line in a message). */
+export function outcomeError(outcome: WriteOutcome | undefined): WriteFailedError {
+  if (outcome?.status === 'failed')
+    return new WriteFailedError(`${outcome.errorCode}: ${outcome.errorMessage}`);
+  if (outcome?.status === 'oversize') {
+    return new WriteFailedError(`entry too large (${outcome.size} bytes, at most ${outcome.limit})`);
+  }
+  return new WriteFailedError(outcome === undefined ? 'no outcome for the entry' : 'written');
+}
 
 export interface WriteResult {
   /** One per input entry, same order. */

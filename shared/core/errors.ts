@@ -1,23 +1,8 @@
 /**
- * The bundle's typed errors. Each sets `name`, keeps its cause, and (for record-level
- * errors) carries a stable `reason` code that ends up in the DLQ envelope.
+ * The bundle's typed errors, all of one family: each extends PipelineError, sets `name`,
+ * carries a stable `code` and keeps its `cause`. Record-level errors (MappingError and its
+ * kinds) use a DLQ reason as their code; it ends up in the DLQ envelope.
  */
-
-export class PipelineError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
-
-/** A config that fails the schema or a cross-field rule. `issues` each name a key path. */
-export class ConfigError extends PipelineError {
-  readonly issues: readonly string[];
-  constructor(issues: readonly string[], options?: { cause?: unknown }) {
-    super(`Invalid pipeline config:\n  - ${issues.join('\n  - ')}`, options);
-    this.issues = issues;
-  }
-}
 
 /**
  * Why a record could not be delivered (in a DLQ envelope, or a Firehose ProcessingFailed
@@ -46,12 +31,83 @@ export type DlqReason =
   | 'MISSING_FIELDS'
   | 'UNEXPECTED_ERROR';
 
+/** Codes of the errors that fail an invocation or a cold start rather than one record. */
+export type FailureCode =
+  | 'CONFIG_INVALID'
+  | 'SECRET_UNAVAILABLE'
+  | 'RESPONSE_TOO_LARGE'
+  | 'RETRY_LATER'
+  | 'EVENT_SHAPE'
+  | 'WRITE_FAILED';
+
+export type ErrorCode = DlqReason | FailureCode;
+
+interface ErrorOptions {
+  cause?: unknown;
+}
+
+export class PipelineError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A config that fails the schema or a cross-field rule. `issues` each name a key path. */
+export class ConfigError extends PipelineError {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[], options?: ErrorOptions) {
+    super('CONFIG_INVALID', `Invalid pipeline config:\n  - ${issues.join('\n  - ')}`, options);
+    this.issues = issues;
+  }
+}
+
+/** A secret the function needs (the hashing key) that it could not read. */
+export class SecretUnavailableError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SECRET_UNAVAILABLE', message, options);
+  }
+}
+
+/** The response would not fit Lambda's limit even after re-ingestion: the invocation must fail. */
+export class ResponseTooLargeError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('RESPONSE_TOO_LARGE', message, options);
+  }
+}
+
+/** Records could not be written anywhere yet: the invocation fails so that its source retries. */
+export class RetryLaterError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('RETRY_LATER', message, options);
+  }
+}
+
+/** One entry the write engine could not write: the service's error code and message, or its size. */
+export class WriteFailedError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('WRITE_FAILED', message, options);
+  }
+}
+
+/** An invocation whose event is not of the kind the handler takes ("expected ..., got ..."). */
+export class EventShapeError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('EVENT_SHAPE', message, options);
+  }
+}
+
 /** A record that cannot be mapped to its target. It goes to the DLQ stream with `reason`. */
 export class MappingError extends PipelineError {
-  readonly reason: DlqReason;
-  constructor(reason: DlqReason, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.reason = reason;
+  declare readonly code: DlqReason;
+  constructor(reason: DlqReason, message: string, options?: ErrorOptions) {
+    super(reason, message, options);
+  }
+  /** The DLQ reason: the same as `code`. */
+  get reason(): DlqReason {
+    return this.code;
   }
 }
 
@@ -74,14 +130,24 @@ export class OversizeRecordError extends MappingError {
   }
 }
 
-/** The response would not fit Lambda's limit even after re-ingestion: the invocation must fail. */
-export class ResponseTooLargeError extends PipelineError {}
+/** A Kinesis record whose KPL aggregation is corrupt (`KPL_CORRUPT`) or fails its MD5 (`KPL_BAD_MD5`). */
+export class KplError extends MappingError {}
 
-/** Records could not be written anywhere yet: the invocation fails so that its source retries. */
-export class RetryLaterError extends PipelineError {}
+/** A Firehose record that is not an SES sending event. */
+export class SesEventError extends MappingError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NOT_AN_SES_EVENT', message, options);
+  }
+}
 
-/** An invocation whose event is not of the kind the handler takes ("expected ..., got ..."). */
-export class EventShapeError extends PipelineError {}
+/** A record without a usable value at a path the window's metrics or grouping read. */
+export class MissingFieldError extends MappingError {
+  readonly field: string;
+  constructor(field: string, why?: string) {
+    super('MISSING_FIELDS', `Record has no usable value at "${field}"${why ? `: ${why}` : ''}`);
+    this.field = field;
+  }
+}
 
 /** Any thrown value as an Error: itself if it is one, else an Error whose message is its text. */
 export function toError(thrown: unknown): Error {

@@ -15,6 +15,11 @@ export interface LogPort {
 /** Counts one route (or handler) reports per invocation, by metric name. */
 export type Counts = Record<string, number>;
 
+/** Adds one to `counts[key]`. */
+export function increment(counts: Counts, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
 export interface MetricsPort {
   /** Publishes `counts` as metrics with the given dimension. */
   publish(dimension: { name: string; value: string }, counts: Counts): void;

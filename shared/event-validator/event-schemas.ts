@@ -9,7 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import type { EventValidatorConfig } from '../core/config/schema.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, toError } from '../core/errors.js';
 
 export interface ValidationIssue {
   path: string;
@@ -51,10 +51,15 @@ export function schemaFileReader(root = process.cwd()) {
 /** Looks schemas up in the bundle the handler imports (config/event-schemas.bundle.json). */
 export function schemaBundleReader(bundle: Readonly<Record<string, unknown>>) {
   return (file: string): unknown => {
-    if (!Object.hasOwn(bundle, file)) throw new Error(`not in the schema bundle: run npm run config-schema`);
+    if (!Object.hasOwn(bundle, file))
+      throw new ConfigError([`${file} is not in the schema bundle: run npm run config-schema`]);
     return bundle[file];
   };
 }
+
+/** Why one schema did not compile, in one line. */
+const compileProblem = (error: unknown): string =>
+  error instanceof ConfigError ? error.issues.join('; ') : toError(error).message;
 
 /** Compiles every configured schema; a ConfigError lists each one that fails, by key. */
 export function compileSchemas(
@@ -71,13 +76,13 @@ export function compileSchemas(
         const schema = readSchema(file) as { $schema?: string };
         const draft = (schema.$schema ?? DRAFT_07).replace(/#$/, '');
         const engine = draft === DRAFT_2020 ? draft2020 : draft === DRAFT_07 ? draft07 : undefined;
-        if (!engine) throw new Error(`unsupported $schema ${draft}; use draft 2020-12 or draft-07`);
+        if (!engine) throw new ConfigError([`unsupported $schema ${draft}; use draft 2020-12 or draft-07`]);
         const validate: ValidateFunction = engine.compile(schema);
         compiled.set(`${source}\u0000${detailType}`, (detail) =>
           validate(detail) ? [] : issues(validate.errors),
         );
       } catch (error) {
-        errors.push(`${at}: ${file} does not compile: ${(error as Error).message}`);
+        errors.push(`${at}: ${file} does not compile: ${compileProblem(error)}`);
       }
     }
   }

@@ -9,7 +9,7 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { type RetryDeps, retryDepsOf } from '../core/batch-writer.js';
+import { outcomeError, type RetryDeps, retryDepsOf } from '../core/batch-writer.js';
 import { outputSourceOf } from '../core/config/rules.js';
 import type { PipelineConfig } from '../core/config/schema.js';
 import { dlqEntry } from '../core/dlq.js';
@@ -22,7 +22,7 @@ import {
   putEventsEntrySize,
 } from '../core/eventbridge-writer.js';
 import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
-import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import { type Counts, increment, type LogPort, type MetricsPort } from '../core/observability.js';
 import type { SchemaRegistry, ValidationIssue } from './event-schemas.js';
 
 export const HANDLER_NAME = 'event-validator';
@@ -195,9 +195,8 @@ export function readInput(input: AnyInput): Input {
   return { batch: false, items: [fromBareEvent(input)] };
 }
 
-function increment(counts: Counts, key: string): void {
-  counts[key] = (counts[key] ?? 0) + 1;
-}
+/** Events not written anywhere yet, by index, each with why: handed back or retried. */
+type NotYet = Map<number, Error>;
 
 /**
  * Step 1: PutEvents for every `republish` verdict. Written: done. Refused for good (a
@@ -206,7 +205,7 @@ function increment(counts: Counts, key: string): void {
  */
 async function republish(
   verdicts: Verdict[],
-  notYet: Set<number>,
+  notYet: NotYet,
   deps: ValidatorDeps,
   retry: RetryDeps,
 ): Promise<void> {
@@ -224,11 +223,10 @@ async function republish(
     const outcome = published.outcomes[k];
     if (outcome?.status === 'written') return;
     if (outcome?.status === 'failed' && outcome.exhausted) {
-      notYet.add(i); // throttled or failing right now: handed back, the source retries it
+      notYet.set(i, outcomeError(outcome)); // throttled or failing right now: handed back, the source retries it
       return;
     }
-    const why =
-      outcome?.status === 'failed' ? `${outcome.errorCode}: ${outcome.errorMessage}` : 'entry too large';
+    const why = outcomeError(outcome).message;
     const target = entries[k]?.EventBusName;
     verdicts[i] = {
       kind: 'dlq',
@@ -277,7 +275,7 @@ function deadLetterEntry(
 async function deadLetter(
   items: Item[],
   verdicts: Verdict[],
-  notYet: Set<number>,
+  notYet: NotYet,
   deps: ValidatorDeps,
   retry: RetryDeps,
 ): Promise<void> {
@@ -295,12 +293,13 @@ async function deadLetter(
     maxRecordBytes: (stream) => maxRecordBytesOf(deps.config, stream),
   });
   indices.forEach((i, k) => {
-    if (written.outcomes[k]?.status !== 'written') notYet.add(i);
+    const outcome = written.outcomes[k];
+    if (outcome?.status !== 'written') notYet.set(i, outcomeError(outcome));
   });
 }
 
 /** Step 3: one line per dead letter (its reason, never its body), counts, and a summary. */
-function report(items: Item[], verdicts: Verdict[], notYet: Set<number>, deps: ValidatorDeps): void {
+function report(items: Item[], verdicts: Verdict[], notYet: NotYet, deps: ValidatorDeps): void {
   const counts: Counts = { received: items.length, republished: 0, sentToDlq: 0, retryLater: notYet.size };
   const reasons: Counts = {};
   verdicts.forEach((verdict, i) => {
@@ -334,13 +333,15 @@ function report(items: Item[], verdicts: Verdict[], notYet: Set<number>, deps: V
  * back, so nothing already republished is republished again. One event, or an item that
  * has nothing to name it by, fails the invocation instead.
  */
-function respond(input: Input, notYet: Set<number>): SQSBatchResponse | undefined {
-  const handBack = [...notYet].sort((a, b) => a - b).map((i) => input.items[i]?.handBack);
+function respond(input: Input, notYet: NotYet): SQSBatchResponse | undefined {
+  const handBack = [...notYet.keys()].sort((a, b) => a - b).map((i) => input.items[i]?.handBack);
   if (input.batch && handBack.every((id) => id !== undefined)) {
     return { batchItemFailures: [...new Set(handBack)].map((itemIdentifier) => ({ itemIdentifier })) };
   }
   if (notYet.size > 0) {
-    throw new RetryLaterError(`${notYet.size} event(s) could not be republished or dead-lettered yet`);
+    throw new RetryLaterError(`${notYet.size} event(s) could not be republished or dead-lettered yet`, {
+      cause: notYet.values().next().value,
+    });
   }
   return undefined;
 }
@@ -357,7 +358,7 @@ export async function validateEvents(
   const read = readInput(input);
   const verdicts = read.items.map((item) => judge(item.raw, deps));
   const retry = retryDepsOf(deps);
-  const notYet = new Set<number>();
+  const notYet: NotYet = new Map();
   await republish(verdicts, notYet, deps, retry);
   await deadLetter(read.items, verdicts, notYet, deps, retry);
   report(read.items, verdicts, notYet, deps);

@@ -13,11 +13,11 @@ import { ConfigError, type DlqReason, MappingError, ResponseTooLargeError, toErr
 import { deliveryStreamName, type FirehoseWriterDeps, putRecordBatch } from '../core/firehose-writer.js';
 import { type CompiledPath, compilePath, getPath, visitPath } from '../core/json-path.js';
 import { type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
-import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import { type Counts, increment, type LogPort, type MetricsPort } from '../core/observability.js';
 import { cutPartitionKey } from '../core/partition-key.js';
 import { compileProjection } from '../core/projection.js';
 import { compileHashing } from './hash-paths.js';
-import { normalizeSesEvent, sesEventType } from './ses.js';
+import { CANONICAL_ISO, normalizeSesEvent, sesEventType } from './ses.js';
 
 export const HANDLER_NAME = 'firehose-transform';
 /**
@@ -96,9 +96,6 @@ export function keyedHasher(key: Uint8Array): (value: string) => string {
     return hashed;
   };
 }
-
-/** Already in the form toISOString gives (as SES writes its times): used as is. */
-const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** An ISO timestamp from an ISO string or epoch milliseconds, or undefined. */
 export function toIso(value: unknown): string | undefined {
@@ -281,10 +278,6 @@ async function reingest(
         { ...retry, firehose: deps.firehose },
       );
   return indices.filter((_, k) => result.outcomes[k]?.status !== 'written');
-}
-
-function increment(counts: Counts, key: string): void {
-  counts[key] = (counts[key] ?? 0) + 1;
 }
 
 export async function transformBatch(

@@ -5,7 +5,7 @@
  * diagnostic codes, user agent, link) lifted to the top.
  */
 import { SES_EVENT_TYPES, type SesEventType } from '../core/config/schema.js';
-import { MappingError } from '../core/errors.js';
+import { SesEventError } from '../core/errors.js';
 
 /**
  * Per event type: the object it keeps its details under, its `eventType` in the output (lower
@@ -26,19 +26,13 @@ export const SES_TYPES: Record<SesEventType, { detailKey: string; name: string; 
 
 const EVENT_TYPES = new Set<string>(SES_EVENT_TYPES);
 
-export class SesEventError extends MappingError {
-  constructor(message: string) {
-    super('NOT_AN_SES_EVENT', message);
-  }
-}
-
 type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Already in the form toISOString gives (as SES writes its times). */
-const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+export const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** An ISO timestamp from an SES time string, or undefined when it is not one. */
 function isoTime(value: unknown): string | undefined {

@@ -9,7 +9,7 @@
  * changes nothing and a valid one allocates next to nothing.
  */
 import type { AggregateMetric, KinesisAggregatorConfig } from '../core/config/schema.js';
-import { PipelineError } from '../core/errors.js';
+import { MissingFieldError } from '../core/errors.js';
 import { type CompiledPath, compilePath, getPath } from '../core/json-path.js';
 import {
   addExact,
@@ -97,14 +97,6 @@ export function stateFrom(raw: unknown): WindowState {
 }
 
 /** A record that lacks what the config needs: it goes to the DLQ, not into the state. */
-export class MissingFieldError extends PipelineError {
-  constructor(
-    readonly field: string,
-    why?: string,
-  ) {
-    super(`Record has no usable value at "${field}"${why ? `: ${why}` : ''}`);
-  }
-}
 
 const BEYOND_EXACT = 'its magnitude is beyond what is summed exactly (2^960)';
 

@@ -7,10 +7,17 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { retryDepsOf } from '../core/batch-writer.js';
+import { outcomeError, retryDepsOf } from '../core/batch-writer.js';
 import type { KinesisAggregatorConfig, PipelineConfig } from '../core/config/schema.js';
 import { dlqEntry } from '../core/dlq.js';
-import { ConfigError, type DlqReason, RetryLaterError, toError } from '../core/errors.js';
+import {
+  ConfigError,
+  type DlqReason,
+  KplError,
+  MissingFieldError,
+  RetryLaterError,
+  toError,
+} from '../core/errors.js';
 import type { TumblingWindowEvent } from '../core/event-shape.js';
 import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
 import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
@@ -19,13 +26,12 @@ import {
   compileReducer,
   emptyState,
   type GroupResult,
-  MissingFieldError,
   type Position,
   type Reducer,
   stateFrom,
   type WindowState,
 } from './aggregation.js';
-import { deaggregate, KplError, type UserRecord } from './kpl.js';
+import { deaggregate, type UserRecord } from './kpl.js';
 
 export type { TumblingWindowEvent } from '../core/event-shape.js';
 
@@ -192,7 +198,7 @@ async function deadLetter(
   event: TumblingWindowEvent,
   letters: readonly DeadLetter[],
   deps: AggregatorDeps,
-): Promise<{ cut: number | undefined; sentToDlq: number }> {
+): Promise<{ cut: number | undefined; sentToDlq: number; failure?: Error }> {
   if (letters.length === 0) return { cut: undefined, sentToDlq: 0 };
   const now = deps.now();
   const { outcomes } = await write(
@@ -205,6 +211,7 @@ async function deadLetter(
   return {
     cut: unwritten.length > 0 ? Math.min(...unwritten) : undefined,
     sentToDlq: written.filter(Boolean).length,
+    failure: unwritten.length > 0 ? outcomeError(outcomes.find((o) => o.status !== 'written')) : undefined,
   };
 }
 
@@ -255,7 +262,8 @@ async function publishResults(
     results.map((result) => resultEntry(event, state, result, stream)),
     deps,
   );
-  const failed = out.outcomes.filter((outcome) => outcome.status !== 'written').length;
+  const unwritten = out.outcomes.filter((outcome) => outcome.status !== 'written');
+  const failed = unwritten.length;
   counts.groups = results.length;
   counts.resultsWritten = results.length - failed;
   deps.metrics.publish({ name: 'handler', value: HANDLER_NAME }, counts);
@@ -265,7 +273,9 @@ async function publishResults(
       failed,
       groups: results.length,
     });
-    throw new RetryLaterError(`${failed} of ${results.length} window results could not be written`);
+    throw new RetryLaterError(`${failed} of ${results.length} window results could not be written`, {
+      cause: outcomeError(unwritten[0]),
+    });
   }
   deps.logger.info('Window closed', { ...counts, window: event.window, shardId: event.shardId });
 }
@@ -276,14 +286,16 @@ export async function aggregateWindow(
 ): Promise<WindowResponse> {
   const records: KinesisStreamRecord[] = event.Records;
   const all = fold(records, records.length, deps.reducer);
-  const { cut, sentToDlq } = await deadLetter(event, all.deadLetters, deps);
+  const { cut, sentToDlq, failure } = await deadLetter(event, all.deadLetters, deps);
   // A dead letter not written: hand back from its record, and keep in the state only what
   // came before it (so nothing is counted twice when Lambda sends the rest again).
   let batch = all.state;
   const batchItemFailures: { itemIdentifier: string }[] = [];
   if (cut !== undefined) {
     if (event.isFinalInvokeForWindow) {
-      throw new RetryLaterError('Dead letters could not be written on the final invocation of the window');
+      throw new RetryLaterError('Dead letters could not be written on the final invocation of the window', {
+        cause: failure,
+      });
     }
     batch = fold(records, cut, deps.reducer).state;
     batchItemFailures.push({ itemIdentifier: (records[cut] as KinesisStreamRecord).kinesis.sequenceNumber });

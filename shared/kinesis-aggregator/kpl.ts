@@ -14,7 +14,7 @@
  * records' data are views into the decoded buffer.
  */
 import { createHash } from 'node:crypto';
-import { MappingError } from '../core/errors.js';
+import { KplError } from '../core/errors.js';
 
 export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 const MD5_BYTES = 16;
@@ -29,8 +29,6 @@ export interface UserRecord {
   subSequenceNumber: number;
   aggregated: boolean;
 }
-
-export class KplError extends MappingError {}
 
 export interface KinesisRecordLike {
   data: string | Uint8Array;

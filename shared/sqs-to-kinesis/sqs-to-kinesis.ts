@@ -16,7 +16,7 @@ import {
   type WriterDeps,
   writeRecords,
 } from '../core/kinesis-writer.js';
-import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
+import { type Counts, increment, type LogPort, type MetricsPort } from '../core/observability.js';
 import { type CompiledRoute, compileRouter, mapSqsRecord, type Router } from './sqs-mapping.js';
 
 export const HANDLER_NAME = 'sqs-to-kinesis';
@@ -94,10 +94,6 @@ export function fifoSequenceKey(record: SQSRecord): string | undefined {
   const group = record.attributes?.MessageGroupId;
   if (group === undefined || !isFifoQueue(record.eventSourceARN ?? '')) return undefined;
   return `${record.eventSourceARN}\u0000${group}`;
-}
-
-function increment(counts: Counts, key: string): void {
-  counts[key] = (counts[key] ?? 0) + 1;
 }
 
 /** Step 1: every record becomes one write entry, to its target or (unmappable) to the DLQ. */

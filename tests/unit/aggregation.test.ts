@@ -6,11 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
+import { MissingFieldError } from '../../shared/core/errors.js';
 import {
   comparePositions,
   compileReducer,
   emptyState,
-  MissingFieldError,
   type Position,
   type Reducer,
   stateFrom,

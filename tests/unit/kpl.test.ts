@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deaggregate, KPL_MAGIC, KplError } from '../../shared/kinesis-aggregator/kpl.js';
+import { KplError } from '../../shared/core/errors.js';
+import { deaggregate, KPL_MAGIC } from '../../shared/kinesis-aggregator/kpl.js';
 import {
   aggregateWithLibrary,
   deaggregateWithLibrary,

@@ -3,13 +3,13 @@ import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
+import { SesEventError } from '../../shared/core/errors.js';
 import { compileTransform } from '../../shared/firehose-transform/firehose-transform.js';
 import {
   emailDomain,
   headerMap,
   normalizeSesEvent,
   SES_TYPES,
-  SesEventError,
   sesEventType,
 } from '../../shared/firehose-transform/ses.js';
 import { loadEvent, localConfig, type RawConfig } from '../helpers/fixtures.js';

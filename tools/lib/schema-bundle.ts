@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError, toError } from '../../shared/core/errors.js';
 
 export const SCHEMA_BUNDLE_FILE = 'config/event-schemas.bundle.json';
 
@@ -24,15 +25,18 @@ export function schemaFiles(raw: unknown): string[] {
   return [...files].sort();
 }
 
+/** The bundle's text; a ConfigError names every schema file that cannot be read as JSON. */
 export function schemaBundleText(raw: unknown, root = process.cwd()): string {
   const bundle: Record<string, unknown> = {};
+  const issues: string[] = [];
   for (const file of schemaFiles(raw)) {
     try {
       bundle[file] = JSON.parse(readFileSync(join(root, file), 'utf8'));
     } catch (error) {
-      bundle[file] = { $comment: `unreadable: ${(error as Error).message}` };
+      issues.push(`eventValidator: schema file ${file} cannot be read as JSON: ${toError(error).message}`);
     }
   }
+  if (issues.length > 0) throw new ConfigError(issues);
   return `${JSON.stringify(bundle, null, 2)}\n`;
 }
 

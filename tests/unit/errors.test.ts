@@ -1,0 +1,133 @@
+/**
+ * The error family: every error the bundle throws is a PipelineError with a stable code and
+ * its cause kept, and nothing turns a failure into a silent success.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { outcomeError } from '../../shared/core/batch-writer.js';
+import * as errors from '../../shared/core/errors.js';
+import { secretLoader } from '../../shared/core/firehose-clients.js';
+import { schemaBundleText } from '../../tools/lib/schema-bundle.js';
+
+const { PipelineError, ConfigError, MappingError, toError } = errors;
+
+/** One instance of every error class the module exports, built as the code builds it. */
+function everyError(cause: unknown): [string, errors.PipelineError][] {
+  return [
+    ['ConfigError', new ConfigError(['a.b: bad'], { cause })],
+    ['SecretUnavailableError', new errors.SecretUnavailableError('no key', { cause })],
+    ['ResponseTooLargeError', new errors.ResponseTooLargeError('too big', { cause })],
+    ['RetryLaterError', new errors.RetryLaterError('later', { cause })],
+    ['WriteFailedError', new errors.WriteFailedError('refused', { cause })],
+    ['EventShapeError', new errors.EventShapeError('expected x, got y', { cause })],
+    ['MappingError', new MappingError('NO_ROUTE', 'no route', { cause })],
+    ['PartitionKeyError', new errors.PartitionKeyError('PARTITION_KEY_MISSING', 'no key', { cause })],
+    ['KplError', new errors.KplError('KPL_CORRUPT', 'corrupt', { cause })],
+    ['SesEventError', new errors.SesEventError('not SES', { cause })],
+  ];
+}
+
+describe('the error family', () => {
+  it('gives every exported error class one base, a name, a code and its cause', () => {
+    // Prepare: every class the module exports, found by reflection, so a new one is covered.
+    const classes = Object.entries(errors).filter(
+      ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
+    );
+    const built = everyError(new Error('root'));
+    const direct = ['NoRouteError', 'OversizeRecordError', 'MissingFieldError'];
+    // Assess
+    expect(classes.map(([name]) => name).sort()).toEqual(
+      ['PipelineError', ...built.map(([name]) => name), ...direct].sort(),
+    );
+    for (const [name, value] of classes) {
+      if (value !== PipelineError) expect(value.prototype, name).toBeInstanceOf(PipelineError);
+    }
+    for (const [name, error] of built) {
+      expect(error.name).toBe(name);
+      expect(error.code, name).toMatch(/^[A-Z_]+$/);
+      expect((error.cause as Error).message, name).toBe('root');
+    }
+    expect(new errors.NoRouteError('arn:q').code).toBe('NO_ROUTE');
+    expect(new errors.OversizeRecordError(2, 1).code).toBe('RECORD_TOO_LARGE');
+    expect(new errors.MissingFieldError('price').code).toBe('MISSING_FIELDS');
+  });
+
+  it('keeps a record error’s DLQ reason as its code', () => {
+    const error = new errors.KplError('KPL_BAD_MD5', 'md5');
+    expect(error.reason).toBe('KPL_BAD_MD5');
+    expect(error.code).toBe(error.reason);
+    expect(error).toBeInstanceOf(MappingError);
+  });
+
+  it('turns any thrown value into an Error, keeping an Error as it is', () => {
+    const original = new TypeError('x');
+    expect(toError(original)).toBe(original);
+    const fromString = toError('text');
+    expect(fromString).toBeInstanceOf(Error);
+    expect(fromString.message).toBe('text');
+    expect(fromString.cause).toBe('text');
+    expect(toError(undefined).message).toBe('undefined');
+    expect(toError({ a: 1 }).cause).toEqual({ a: 1 });
+  });
+
+  it('describes each kind of unwritten entry', () => {
+    expect(
+      outcomeError({ status: 'failed', errorCode: 'ThrottlingException', errorMessage: 'slow', attempts: 3 })
+        .message,
+    ).toBe('ThrottlingException: slow');
+    expect(outcomeError({ status: 'oversize', size: 10, limit: 5 }).message).toBe(
+      'entry too large (10 bytes, at most 5)',
+    );
+    expect(outcomeError(undefined).code).toBe('WRITE_FAILED');
+  });
+});
+
+describe('failures that must stay loud', () => {
+  const ssmMock = mockClient(SSMClient);
+  const dirs: string[] = [];
+  afterEach(() => {
+    ssmMock.reset();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the schema bundle refuses a schema file it cannot read, naming it', () => {
+    // Prepare: a config naming one good schema and one broken file.
+    const root = mkdtempSync(join(tmpdir(), 'schemas-'));
+    dirs.push(root);
+    writeFileSync(join(root, 'good.json'), '{"type":"object"}');
+    writeFileSync(join(root, 'broken.json'), '{"type":');
+    const raw = (files: string[]) => ({
+      eventValidator: {
+        sources: { s: { detailTypes: Object.fromEntries(files.map((f, i) => [`d${i}`, { schema: f }])) } },
+      },
+    });
+    // Act / Assess
+    expect(JSON.parse(schemaBundleText(raw(['good.json']), root))).toEqual({
+      'good.json': { type: 'object' },
+    });
+    for (const file of ['broken.json', 'missing.json']) {
+      expect(() => schemaBundleText(raw(['good.json', file]), root)).toThrow(ConfigError);
+      expect(() => schemaBundleText(raw(['good.json', file]), root)).toThrow(file);
+    }
+  });
+
+  it('a hashing key that cannot be read names its SSM parameter and keeps the cause', async () => {
+    ssmMock.on(GetParameterCommand).rejects(new Error('AccessDenied'));
+    const load = secretLoader('PIPELINE_HASH_KEY', '/pipeline/hash-key', {});
+    const error = await load().catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(errors.SecretUnavailableError);
+    expect((error as Error).message).toBe('Cannot read SSM parameter /pipeline/hash-key: AccessDenied');
+    expect(((error as Error).cause as Error).message).toBe('AccessDenied');
+    // An empty parameter, or none configured, is refused the same way.
+    ssmMock.reset();
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: '' } });
+    await expect(secretLoader('K', '/p', {})()).rejects.toThrow('SSM parameter /p is empty');
+    await expect(secretLoader('K', undefined, {})()).rejects.toThrow(errors.SecretUnavailableError);
+    // The environment wins when set.
+    expect((await secretLoader('K', '/p', { K: 'local' })()).toString()).toBe('local');
+  });
+});

@@ -8,7 +8,8 @@
  */
 import { outputSourceOf, producerSources } from '../shared/core/config/rules.js';
 import type { EventValidatorConfig } from '../shared/core/config/schema.js';
-import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
+import { type Cfn, getAtt, type InfraPart, logicalId, sub } from './cfn.js';
+import { functionRole, serviceRole } from './iam.js';
 
 export const EVENT_VALIDATOR = 'eventValidator';
 const FUNCTION_ID = 'EventValidatorLambdaFunction';
@@ -26,14 +27,6 @@ export interface EventBridgeInfraInput {
   dlqStreamArn: Cfn;
   environment: Cfn;
 }
-
-/** A logical id made from a name: letters and digits only. */
-const idOf = (text: string) =>
-  text
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((word) => (word[0] as string).toUpperCase() + word.slice(1))
-    .join('');
 
 type SourceSettings = EventValidatorConfig['sources'][string];
 
@@ -90,23 +83,20 @@ export function busPolicies(validator: EventValidatorConfig, busArn: Cfn): Cfn {
   return resources;
 }
 
-export function eventBridgeInfra(input: EventBridgeInfraInput): {
-  functions: Cfn;
-  resources: Cfn;
-  outputs: Cfn;
-} {
-  const { service, stage, validator } = input;
-  const functionName = `${service}-${stage}-${EVENT_VALIDATOR}`;
-  const centralArn = getAtt('CentralEventBus', 'Arn');
-  const resources: Cfn = {
+const CENTRAL_ARN = getAtt('CentralEventBus', 'Arn');
+const FOURTEEN_DAYS = 1_209_600;
+
+/** The central bus, the rules' dead-letter queue, and the function's on-failure destination. */
+function centralResources(validator: EventValidatorConfig): Cfn {
+  return {
     CentralEventBus: { Type: 'AWS::Events::EventBus', Properties: { Name: validator.centralBus.name } },
     ValidatorRuleDlq: {
       Type: 'AWS::SQS::Queue',
-      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 },
+      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: FOURTEEN_DAYS },
     },
     ValidatorFailureQueue: {
       Type: 'AWS::SQS::Queue',
-      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 },
+      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: FOURTEEN_DAYS },
     },
     ValidatorInvokeConfig: {
       Type: 'AWS::Lambda::EventInvokeConfig',
@@ -117,14 +107,15 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
         DestinationConfig: { OnFailure: { Destination: getAtt('ValidatorFailureQueue', 'Arn') } },
       },
     },
+    ...busPolicies(validator, CENTRAL_ARN),
   };
-  Object.assign(resources, busPolicies(validator, centralArn));
+}
 
-  const ruleIds: string[] = [];
-  for (const [source, settings] of Object.entries(validator.sources)) {
-    const id = `ValidatorInputRule${idOf(source)}`;
-    ruleIds.push(id);
-    resources[id] = {
+/** One rule per input source to the function, with its permission to invoke it. */
+function inputRule(validator: EventValidatorConfig, source: string, id: string): Cfn {
+  const settings = validator.sources[source] as SourceSettings;
+  return {
+    [id]: {
       Type: 'AWS::Events::Rule',
       Properties: {
         EventBusName: { Ref: 'CentralEventBus' },
@@ -143,8 +134,8 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
           },
         ],
       },
-    };
-    resources[`${id}Permission`] = {
+    },
+    [`${id}Permission`]: {
       Type: 'AWS::Lambda::Permission',
       Properties: {
         Action: 'lambda:InvokeFunction',
@@ -152,30 +143,41 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
         Principal: 'events.amazonaws.com',
         SourceArn: getAtt(id, 'Arn'),
       },
-    };
-  }
-  resources.ValidatorRuleDlqPolicy = {
-    Type: 'AWS::SQS::QueuePolicy',
-    Properties: {
-      Queues: [{ Ref: 'ValidatorRuleDlq' }],
-      PolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'InputRulesDeadLetters',
-            Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: 'sqs:SendMessage',
-            Resource: getAtt('ValidatorRuleDlq', 'Arn'),
-            Condition: { ArnEquals: { 'aws:SourceArn': ruleIds.map((id) => getAtt(id, 'Arn')) } },
-          },
-        ],
-      },
     },
   };
+}
 
-  if (validator.consumers.length > 0) {
-    resources.ForwardingRole = serviceRole(
+/** The input rules, and the dead-letter queue's policy that only they may send to it. */
+function inputRules(validator: EventValidatorConfig): Cfn {
+  const ids = Object.keys(validator.sources).map((source) => [
+    source,
+    `ValidatorInputRule${logicalId(source)}`,
+  ]);
+  const rules = ids.map(([source, id]) => inputRule(validator, source as string, id as string));
+  const deadLetters = {
+    Sid: 'InputRulesDeadLetters',
+    Effect: 'Allow',
+    Principal: { Service: 'events.amazonaws.com' },
+    Action: 'sqs:SendMessage',
+    Resource: getAtt('ValidatorRuleDlq', 'Arn'),
+    Condition: { ArnEquals: { 'aws:SourceArn': ids.map(([, id]) => getAtt(id as string, 'Arn')) } },
+  };
+  return Object.assign({}, ...rules, {
+    ValidatorRuleDlqPolicy: {
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [{ Ref: 'ValidatorRuleDlq' }],
+        PolicyDocument: { Version: '2012-10-17', Statement: [deadLetters] },
+      },
+    },
+  });
+}
+
+/** One forwarding rule per consumer bus, and the role EventBridge forwards with. */
+function forwarding(validator: EventValidatorConfig): Cfn {
+  if (validator.consumers.length === 0) return {};
+  const resources: Cfn = {
+    ForwardingRole: serviceRole(
       'events.amazonaws.com',
       [
         {
@@ -186,25 +188,30 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
         },
       ],
       false,
-    );
-    for (const consumer of validator.consumers) {
-      resources[`Forward${idOf(consumer.name)}Rule`] = {
-        Type: 'AWS::Events::Rule',
-        Properties: {
-          EventBusName: { Ref: 'CentralEventBus' },
-          Description: `Valid events to ${consumer.name}`,
-          EventPattern: forwardPattern(consumer.sources),
-          State: 'ENABLED',
-          Targets: [{ Id: consumer.name, Arn: consumer.busArn, RoleArn: getAtt('ForwardingRole', 'Arn') }],
-        },
-      };
-    }
+    ),
+  };
+  for (const consumer of validator.consumers) {
+    resources[`Forward${logicalId(consumer.name)}Rule`] = {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        EventBusName: { Ref: 'CentralEventBus' },
+        Description: `Valid events to ${consumer.name}`,
+        EventPattern: forwardPattern(consumer.sources),
+        State: 'ENABLED',
+        Targets: [{ Id: consumer.name, Arn: consumer.busArn, RoleArn: getAtt('ForwardingRole', 'Arn') }],
+      },
+    };
   }
+  return resources;
+}
 
+/** The function's role: republish to its target buses, write the DLQ stream, its failure queue. */
+function validatorRole(input: EventBridgeInfraInput): Cfn {
+  const { validator } = input;
   const targetBuses = [
     ...new Set(Object.values(validator.sources).map((s) => s.targetBus ?? validator.centralBus.name)),
-  ].map((bus) => (bus === validator.centralBus.name ? centralArn : busArnOf(bus)));
-  resources.EventValidatorRole = functionRole(functionName, [
+  ].map((bus) => (bus === validator.centralBus.name ? CENTRAL_ARN : busArnOf(bus)));
+  return functionRole(`${input.service}-${input.stage}-${EVENT_VALIDATOR}`, [
     { Sid: 'RepublishValidEvents', Effect: 'Allow', Action: ['events:PutEvents'], Resource: targetBuses },
     {
       Sid: 'WriteDlqStream',
@@ -219,7 +226,16 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
       Resource: [getAtt('ValidatorFailureQueue', 'Arn')],
     },
   ]);
+}
 
+export function eventBridgeInfra(input: EventBridgeInfraInput): InfraPart {
+  const { validator } = input;
+  const resources: Cfn = {
+    ...centralResources(validator),
+    ...inputRules(validator),
+    ...forwarding(validator),
+    EventValidatorRole: validatorRole(input),
+  };
   const functions: Cfn = {
     [EVENT_VALIDATOR]: {
       handler: 'functions/event-validator/handler.handler',
@@ -232,7 +248,7 @@ export function eventBridgeInfra(input: EventBridgeInfraInput): {
     },
   };
   const outputs: Cfn = {
-    CentralEventBusArn: { Value: centralArn },
+    CentralEventBusArn: { Value: CENTRAL_ARN },
     ValidatorFailureQueueUrl: { Value: { Ref: 'ValidatorFailureQueue' } },
     ValidatorRuleDlqUrl: { Value: { Ref: 'ValidatorRuleDlq' } },
     ValidatedSources: {

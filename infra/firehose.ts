@@ -6,7 +6,8 @@
  */
 import { type FirehoseTransformConfig, SES_EVENT_TYPES } from '../shared/core/config/schema.js';
 import { SES_TYPES } from '../shared/firehose-transform/ses.js';
-import { type Cfn, functionRole, getAtt, serviceRole, sub } from './iam.js';
+import { type Cfn, getAtt, type InfraPart, sub } from './cfn.js';
+import { functionRole, serviceRole } from './iam.js';
 
 export const FIREHOSE_TRANSFORM = 'firehoseTransform';
 export const SES_INDEX = 'ses';
@@ -30,38 +31,64 @@ export interface FirehoseInfraInput {
   environment: Cfn;
 }
 
-export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; resources: Cfn; outputs: Cfn } {
+/** Names and references every resource of this part uses. */
+interface FirehoseNames {
+  input: FirehoseInfraInput;
+  functionName: string;
+  streamName: string;
+  searchStreamName: string;
+  collectionName: string;
+  /** The delivery streams the function may re-ingest into and SES may publish to. */
+  streams: string[];
+  bucketArn: Cfn;
+  functionArn: Cfn;
+  logGroupName: string;
+}
+
+function namesOf(input: FirehoseInfraInput): FirehoseNames {
   const { service, stage, transform, openSearch } = input;
-  const functionName = `${service}-${stage}-${FIREHOSE_TRANSFORM}`;
   const streamName = transform.deliveryStream.name;
   const searchStreamName = `${streamName}-search`.slice(0, 64);
-  const collectionName = `ses-${stage}`.toLowerCase().slice(0, 32);
-  const streams = openSearch ? [streamName, searchStreamName] : [streamName];
-  const bucketArn = getAtt('SesEventsBucket', 'Arn');
-  const functionArn = getAtt('FirehoseTransformLambdaFunction', 'Arn');
-  const logGroupName = `/aws/kinesisfirehose/${streamName}`;
-  const processing = {
+  return {
+    input,
+    functionName: `${service}-${stage}-${FIREHOSE_TRANSFORM}`,
+    streamName,
+    searchStreamName,
+    collectionName: `ses-${stage}`.toLowerCase().slice(0, 32),
+    streams: openSearch ? [streamName, searchStreamName] : [streamName],
+    bucketArn: getAtt('SesEventsBucket', 'Arn'),
+    functionArn: getAtt('FirehoseTransformLambdaFunction', 'Arn'),
+    logGroupName: `/aws/kinesisfirehose/${streamName}`,
+  };
+}
+
+/** The transform as the delivery streams' processor, with its buffer. */
+function processing(n: FirehoseNames): Cfn {
+  const buffer = n.input.transform.deliveryStream.processorBuffer;
+  return {
     Enabled: true,
     Processors: [
       {
         Type: 'Lambda',
         Parameters: [
-          { ParameterName: 'LambdaArn', ParameterValue: functionArn },
-          {
-            ParameterName: 'BufferSizeInMBs',
-            ParameterValue: String(transform.deliveryStream.processorBuffer.sizeMiB),
-          },
-          {
-            ParameterName: 'BufferIntervalInSeconds',
-            ParameterValue: String(transform.deliveryStream.processorBuffer.intervalSeconds),
-          },
+          { ParameterName: 'LambdaArn', ParameterValue: n.functionArn },
+          { ParameterName: 'BufferSizeInMBs', ParameterValue: String(buffer.sizeMiB) },
+          { ParameterName: 'BufferIntervalInSeconds', ParameterValue: String(buffer.intervalSeconds) },
         ],
       },
     ],
   };
-  const logging = (stream: string) => ({ Enabled: true, LogGroupName: logGroupName, LogStreamName: stream });
+}
 
-  const resources: Cfn = {
+const logging = (n: FirehoseNames, stream: string) => ({
+  Enabled: true,
+  LogGroupName: n.logGroupName,
+  LogStreamName: stream,
+});
+
+/** The S3 bucket (encrypted, private, TLS only) and Firehose's log group. */
+function storageResources(n: FirehoseNames): Cfn {
+  return {
     SesEventsBucket: {
       Type: 'AWS::S3::Bucket',
       Properties: {
@@ -89,7 +116,7 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
               Effect: 'Deny',
               Principal: '*',
               Action: 's3:*',
-              Resource: [bucketArn, sub('${SesEventsBucket.Arn}/*')],
+              Resource: [n.bucketArn, sub('${SesEventsBucket.Arn}/*')],
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
             },
           ],
@@ -98,110 +125,106 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
     },
     FirehoseLogGroup: {
       Type: 'AWS::Logs::LogGroup',
-      Properties: { LogGroupName: logGroupName, RetentionInDays: 7 },
+      Properties: { LogGroupName: n.logGroupName, RetentionInDays: 7 },
     },
     FirehoseS3LogStream: {
       Type: 'AWS::Logs::LogStream',
       Properties: { LogGroupName: { Ref: 'FirehoseLogGroup' }, LogStreamName: 'S3Delivery' },
     },
-    FirehoseDeliveryRole: serviceRole('firehose.amazonaws.com', [
-      {
-        Sid: 'WriteBucket',
-        Effect: 'Allow',
-        Action: [
-          's3:AbortMultipartUpload',
-          's3:GetBucketLocation',
-          's3:GetObject',
-          's3:ListBucket',
-          's3:ListBucketMultipartUploads',
-          's3:PutObject',
-        ],
-        Resource: [bucketArn, sub('${SesEventsBucket.Arn}/*')],
-      },
-      {
-        Sid: 'InvokeProcessor',
-        Effect: 'Allow',
-        Action: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
-        Resource: [functionArn, sub('${FirehoseTransformLambdaFunction.Arn}:*')],
-      },
-      {
-        Sid: 'DeliveryLogs',
-        Effect: 'Allow',
-        Action: ['logs:PutLogEvents'],
-        Resource: [
-          sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroupName}:*`),
-        ],
-      },
-      ...(openSearch
-        ? [
-            {
-              Sid: 'WriteCollection',
-              Effect: 'Allow',
-              Action: ['aoss:APIAccessAll'],
-              Resource: [getAtt('SesCollection', 'Arn')],
-            },
-          ]
-        : []),
-    ]),
-    SesDeliveryStream: {
-      Type: 'AWS::KinesisFirehose::DeliveryStream',
-      Properties: {
-        DeliveryStreamName: streamName,
-        DeliveryStreamType: 'DirectPut',
-        DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
-        ExtendedS3DestinationConfiguration: {
-          BucketARN: bucketArn,
-          RoleARN: getAtt('FirehoseDeliveryRole', 'Arn'),
-          Prefix: transform.partitionKeys ? partitionedPrefix(transform) : transform.deliveryStream.prefix,
-          // Records that fail processing land under processing-failed/, as Firehose names the type.
-          ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/',
-          BufferingHints: {
-            SizeInMBs: transform.deliveryStream.s3Buffer.sizeMiB,
-            IntervalInSeconds: transform.deliveryStream.s3Buffer.intervalSeconds,
-          },
-          CompressionFormat: 'GZIP',
-          ProcessingConfiguration: processing,
-          ...(transform.partitionKeys ? { DynamicPartitioningConfiguration: { Enabled: true } } : {}),
-          CloudWatchLoggingOptions: logging('S3Delivery'),
-        },
-      },
+  };
+}
+
+/** Firehose's role: write the bucket, invoke the processor, log, and write the collection. */
+function deliveryRole(n: FirehoseNames): Cfn {
+  const writeCollection = {
+    Sid: 'WriteCollection',
+    Effect: 'Allow',
+    Action: ['aoss:APIAccessAll'],
+    Resource: [getAtt('SesCollection', 'Arn')],
+  };
+  return serviceRole('firehose.amazonaws.com', [
+    {
+      Sid: 'WriteBucket',
+      Effect: 'Allow',
+      Action: [
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+        's3:PutObject',
+      ],
+      Resource: [n.bucketArn, sub('${SesEventsBucket.Arn}/*')],
     },
-    FirehoseTransformRole: functionRole(functionName, [
-      {
-        Sid: 'ReingestIntoOwnStreams',
-        Effect: 'Allow',
-        Action: ['firehose:PutRecordBatch'],
-        Resource: streams.map(deliveryStreamArn),
+    {
+      Sid: 'InvokeProcessor',
+      Effect: 'Allow',
+      Action: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
+      Resource: [n.functionArn, sub('${FirehoseTransformLambdaFunction.Arn}:*')],
+    },
+    {
+      Sid: 'DeliveryLogs',
+      Effect: 'Allow',
+      Action: ['logs:PutLogEvents'],
+      Resource: [
+        sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${n.logGroupName}:*`),
+      ],
+    },
+    ...(n.input.openSearch ? [writeCollection] : []),
+  ]);
+}
+
+/** The Direct PUT delivery stream to S3, partitioned when partition keys are configured. */
+function s3DeliveryStream(n: FirehoseNames): Cfn {
+  const { transform } = n.input;
+  return {
+    Type: 'AWS::KinesisFirehose::DeliveryStream',
+    Properties: {
+      DeliveryStreamName: n.streamName,
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+      ExtendedS3DestinationConfiguration: {
+        BucketARN: n.bucketArn,
+        RoleARN: getAtt('FirehoseDeliveryRole', 'Arn'),
+        Prefix: transform.partitionKeys ? partitionedPrefix(transform) : transform.deliveryStream.prefix,
+        // Records that fail processing land under processing-failed/, as Firehose names the type.
+        ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/',
+        BufferingHints: {
+          SizeInMBs: transform.deliveryStream.s3Buffer.sizeMiB,
+          IntervalInSeconds: transform.deliveryStream.s3Buffer.intervalSeconds,
+        },
+        CompressionFormat: 'GZIP',
+        ProcessingConfiguration: processing(n),
+        ...(transform.partitionKeys ? { DynamicPartitioningConfiguration: { Enabled: true } } : {}),
+        CloudWatchLoggingOptions: logging(n, 'S3Delivery'),
       },
-      ...(transform.hashKeyParameter
-        ? [
-            {
-              Sid: 'ReadHashKey',
-              Effect: 'Allow',
-              Action: ['ssm:GetParameter'],
-              Resource: [
-                sub(
-                  `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${transform.hashKeyParameter}`,
-                ),
-              ],
-            },
-          ]
-        : []),
-    ]),
-    SesToFirehoseRole: serviceRole('ses.amazonaws.com', [
-      {
-        Sid: 'PublishEvents',
-        Effect: 'Allow',
-        Action: ['firehose:PutRecordBatch'],
-        Resource: streams.map(deliveryStreamArn),
-      },
-    ]),
-    SesConfigurationSet: {
-      Type: 'AWS::SES::ConfigurationSet',
-      Properties: { Name: `${service}-${stage}` },
     },
   };
+}
 
+/** The function's role: re-ingest into its own delivery streams, read the hashing key. */
+function transformRole(n: FirehoseNames): Cfn {
+  const parameter = n.input.transform.hashKeyParameter;
+  const readHashKey = {
+    Sid: 'ReadHashKey',
+    Effect: 'Allow',
+    Action: ['ssm:GetParameter'],
+    Resource: [sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${parameter}`)],
+  };
+  return functionRole(n.functionName, [
+    {
+      Sid: 'ReingestIntoOwnStreams',
+      Effect: 'Allow',
+      Action: ['firehose:PutRecordBatch'],
+      Resource: n.streams.map(deliveryStreamArn),
+    },
+    ...(parameter ? [readHashKey] : []),
+  ]);
+}
+
+/** SES's role and configuration set, and one event destination per delivery stream. */
+function sesResources(n: FirehoseNames): Cfn {
+  const { service, stage, transform } = n.input;
   const matching = (transform.keepEventTypes ?? SES_EVENT_TYPES).map((type) => SES_TYPES[type].matchingType);
   const destination = (name: string, streamId: string) => ({
     Type: 'AWS::SES::ConfigurationSetEventDestination',
@@ -219,11 +242,38 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
       },
     },
   });
-  resources.SesEventDestination = destination('to-s3', 'SesDeliveryStream');
+  return {
+    SesToFirehoseRole: serviceRole('ses.amazonaws.com', [
+      {
+        Sid: 'PublishEvents',
+        Effect: 'Allow',
+        Action: ['firehose:PutRecordBatch'],
+        Resource: n.streams.map(deliveryStreamArn),
+      },
+    ]),
+    SesConfigurationSet: { Type: 'AWS::SES::ConfigurationSet', Properties: { Name: `${service}-${stage}` } },
+    SesEventDestination: destination('to-s3', 'SesDeliveryStream'),
+    ...(n.input.openSearch
+      ? { SesSearchEventDestination: destination('to-opensearch', 'SesSearchDeliveryStream') }
+      : {}),
+  };
+}
 
-  if (openSearch) {
-    const collectionResource = [`collection/${collectionName}`];
-    resources.SesCollectionEncryptionPolicy = {
+/** The collection's encryption and network policies, the collection, and its data-access policy. */
+function collectionResources(n: FirehoseNames): Cfn {
+  const { collectionName } = n;
+  const collectionResource = [`collection/${collectionName}`];
+  const indexRule = {
+    ResourceType: 'index',
+    Resource: [`index/${collectionName}/${SES_INDEX}`],
+    Permission: ['aoss:CreateIndex', 'aoss:UpdateIndex', 'aoss:DescribeIndex', 'aoss:WriteDocument'],
+  };
+  const networkRules = [
+    { ResourceType: 'collection', Resource: collectionResource },
+    { ResourceType: 'dashboard', Resource: collectionResource },
+  ];
+  return {
+    SesCollectionEncryptionPolicy: {
       Type: 'AWS::OpenSearchServerless::SecurityPolicy',
       Properties: {
         Name: `${collectionName}-enc`.slice(0, 32),
@@ -233,59 +283,40 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
           AWSOwnedKey: true,
         }),
       },
-    };
-    resources.SesCollectionNetworkPolicy = {
+    },
+    SesCollectionNetworkPolicy: {
       Type: 'AWS::OpenSearchServerless::SecurityPolicy',
       Properties: {
         Name: `${collectionName}-net`.slice(0, 32),
         Type: 'network',
-        Policy: JSON.stringify([
-          {
-            Rules: [
-              { ResourceType: 'collection', Resource: collectionResource },
-              { ResourceType: 'dashboard', Resource: collectionResource },
-            ],
-            AllowFromPublic: true,
-          },
-        ]),
+        Policy: JSON.stringify([{ Rules: networkRules, AllowFromPublic: true }]),
       },
-    };
-    resources.SesCollection = {
+    },
+    SesCollection: {
       Type: 'AWS::OpenSearchServerless::Collection',
       DependsOn: ['SesCollectionEncryptionPolicy', 'SesCollectionNetworkPolicy'],
       Properties: { Name: collectionName, Type: 'TIMESERIES' },
-    };
-    resources.SesCollectionAccessPolicy = {
+    },
+    SesCollectionAccessPolicy: {
       Type: 'AWS::OpenSearchServerless::AccessPolicy',
       Properties: {
         Name: `${collectionName}-data`.slice(0, 32),
         Type: 'data',
-        Policy: sub(
-          JSON.stringify([
-            {
-              Rules: [
-                {
-                  ResourceType: 'index',
-                  Resource: [`index/${collectionName}/${SES_INDEX}`],
-                  Permission: [
-                    'aoss:CreateIndex',
-                    'aoss:UpdateIndex',
-                    'aoss:DescribeIndex',
-                    'aoss:WriteDocument',
-                  ],
-                },
-              ],
-              Principal: ['${FirehoseDeliveryRole.Arn}'],
-            },
-          ]),
-        ),
+        Policy: sub(JSON.stringify([{ Rules: [indexRule], Principal: ['${FirehoseDeliveryRole.Arn}'] }])),
       },
-    };
-    resources.SesSearchDeliveryStream = {
+    },
+  };
+}
+
+/** With `openSearch`: the collection and a second delivery stream into it (failed documents to S3). */
+function searchResources(n: FirehoseNames): Cfn {
+  return {
+    ...collectionResources(n),
+    SesSearchDeliveryStream: {
       Type: 'AWS::KinesisFirehose::DeliveryStream',
       DependsOn: ['SesCollectionAccessPolicy'],
       Properties: {
-        DeliveryStreamName: searchStreamName,
+        DeliveryStreamName: n.searchStreamName,
         DeliveryStreamType: 'DirectPut',
         DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
         AmazonOpenSearchServerlessDestinationConfiguration: {
@@ -296,24 +327,35 @@ export function firehoseInfra(input: FirehoseInfraInput): { functions: Cfn; reso
           RetryOptions: { DurationInSeconds: 300 },
           S3BackupMode: 'FailedDocumentsOnly',
           S3Configuration: {
-            BucketARN: bucketArn,
+            BucketARN: n.bucketArn,
             RoleARN: getAtt('FirehoseDeliveryRole', 'Arn'),
             Prefix: 'opensearch-backup/',
             ErrorOutputPrefix: 'errors/opensearch/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/',
             CompressionFormat: 'GZIP',
           },
-          ProcessingConfiguration: processing,
-          CloudWatchLoggingOptions: logging('OpenSearchDelivery'),
+          ProcessingConfiguration: processing(n),
+          CloudWatchLoggingOptions: logging(n, 'OpenSearchDelivery'),
         },
       },
-    };
-    resources.FirehoseSearchLogStream = {
+    },
+    FirehoseSearchLogStream: {
       Type: 'AWS::Logs::LogStream',
       Properties: { LogGroupName: { Ref: 'FirehoseLogGroup' }, LogStreamName: 'OpenSearchDelivery' },
-    };
-    resources.SesSearchEventDestination = destination('to-opensearch', 'SesSearchDeliveryStream');
-  }
+    },
+  };
+}
 
+export function firehoseInfra(input: FirehoseInfraInput): InfraPart {
+  const n = namesOf(input);
+  const { transform, openSearch } = input;
+  const resources: Cfn = {
+    ...storageResources(n),
+    FirehoseDeliveryRole: deliveryRole(n),
+    SesDeliveryStream: s3DeliveryStream(n),
+    FirehoseTransformRole: transformRole(n),
+    ...sesResources(n),
+    ...(openSearch ? searchResources(n) : {}),
+  };
   const functions: Cfn = {
     [FIREHOSE_TRANSFORM]: {
       handler: 'functions/firehose-transform/handler.handler',

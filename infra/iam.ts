@@ -1,9 +1,5 @@
-/** CloudFormation helpers and the IAM building blocks every function's role is made of. */
-
-export type Cfn = Record<string, unknown>;
-
-export const sub = (text: string) => ({ 'Fn::Sub': text });
-export const getAtt = (id: string, attribute: string) => ({ 'Fn::GetAtt': [id, attribute] });
+/** The IAM building blocks every function's role is made of. */
+import { type Cfn, sub } from './cfn.js';
 
 export function logGroupArn(functionName: string) {
   return sub(

@@ -4,7 +4,8 @@
  * a role that may read only the input stream and write only the output and DLQ streams.
  */
 import type { KinesisAggregatorConfig } from '../shared/core/config/schema.js';
-import { type Cfn, functionRole, getAtt, sub } from './iam.js';
+import { type Cfn, getAtt, type InfraPart, sub } from './cfn.js';
+import { functionRole } from './iam.js';
 
 export const KINESIS_AGGREGATOR = 'kinesisAggregator';
 
@@ -27,45 +28,65 @@ export interface AggregatorInfraInput {
   environment: Cfn;
 }
 
-export function aggregatorInfra(input: AggregatorInfraInput): {
-  functions: Cfn;
-  resources: Cfn;
-  outputs: Cfn;
-} {
-  const { service, stage, aggregator } = input;
-  const functionName = `${service}-${stage}-${KINESIS_AGGREGATOR}`;
-  const source = aggregator.input;
+/** The function's role: read its input stream, write its output and the DLQ streams, its failure queue. */
+function aggregatorRole(input: AggregatorInfraInput): Cfn {
+  const { aggregator } = input;
+  return functionRole(`${input.service}-${input.stage}-${KINESIS_AGGREGATOR}`, [
+    {
+      Sid: 'ReadInputStream',
+      Effect: 'Allow',
+      Action: STREAM_READ_ACTIONS,
+      Resource: [input.streamArn(aggregator.input.stream)],
+    },
+    {
+      Sid: 'ListStreamsForTheEventSource',
+      Effect: 'Allow',
+      Action: ['kinesis:ListStreams'],
+      Resource: [sub('arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/*')],
+    },
+    {
+      Sid: 'WriteResultsAndDlq',
+      Effect: 'Allow',
+      Action: ['kinesis:PutRecord', 'kinesis:PutRecords'],
+      Resource: [input.streamArn(aggregator.output.stream), input.dlqStreamArn],
+    },
+    {
+      Sid: 'OnFailureDestination',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage'],
+      Resource: [getAtt('AggregatorFailureQueue', 'Arn')],
+    },
+  ]);
+}
+
+/** The Kinesis event source with its tumbling window; what fails for good goes to the failure queue. */
+function windowEventSource(input: AggregatorInfraInput): Cfn {
+  const source = input.aggregator.input;
+  return {
+    stream: {
+      type: 'kinesis',
+      arn: input.streamArn(source.stream),
+      batchSize: source.batchSize,
+      startingPosition: source.startingPosition,
+      tumblingWindowInSeconds: source.tumblingWindowInSeconds,
+      bisectBatchOnFunctionError: source.bisectBatchOnFunctionError,
+      maximumRetryAttempts: source.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: source.maximumRecordAgeInSeconds,
+      parallelizationFactor: source.parallelizationFactor,
+      functionResponseType: 'ReportBatchItemFailures',
+      destinations: { onFailure: { arn: getAtt('AggregatorFailureQueue', 'Arn'), type: 'sqs' } },
+    },
+  };
+}
+
+export function aggregatorInfra(input: AggregatorInfraInput): InfraPart {
+  const { aggregator } = input;
   const resources: Cfn = {
     AggregatorFailureQueue: {
       Type: 'AWS::SQS::Queue',
       Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 },
     },
-    KinesisAggregatorRole: functionRole(functionName, [
-      {
-        Sid: 'ReadInputStream',
-        Effect: 'Allow',
-        Action: STREAM_READ_ACTIONS,
-        Resource: [input.streamArn(source.stream)],
-      },
-      {
-        Sid: 'ListStreamsForTheEventSource',
-        Effect: 'Allow',
-        Action: ['kinesis:ListStreams'],
-        Resource: [sub('arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/*')],
-      },
-      {
-        Sid: 'WriteResultsAndDlq',
-        Effect: 'Allow',
-        Action: ['kinesis:PutRecord', 'kinesis:PutRecords'],
-        Resource: [input.streamArn(aggregator.output.stream), input.dlqStreamArn],
-      },
-      {
-        Sid: 'OnFailureDestination',
-        Effect: 'Allow',
-        Action: ['sqs:SendMessage'],
-        Resource: [getAtt('AggregatorFailureQueue', 'Arn')],
-      },
-    ]),
+    KinesisAggregatorRole: aggregatorRole(input),
   };
   const functions: Cfn = {
     [KINESIS_AGGREGATOR]: {
@@ -75,23 +96,7 @@ export function aggregatorInfra(input: AggregatorInfraInput): {
       memorySize: aggregator.memorySize,
       role: 'KinesisAggregatorRole',
       environment: input.environment,
-      events: [
-        {
-          stream: {
-            type: 'kinesis',
-            arn: input.streamArn(source.stream),
-            batchSize: source.batchSize,
-            startingPosition: source.startingPosition,
-            tumblingWindowInSeconds: source.tumblingWindowInSeconds,
-            bisectBatchOnFunctionError: source.bisectBatchOnFunctionError,
-            maximumRetryAttempts: source.maximumRetryAttempts,
-            maximumRecordAgeInSeconds: source.maximumRecordAgeInSeconds,
-            parallelizationFactor: source.parallelizationFactor,
-            functionResponseType: 'ReportBatchItemFailures',
-            destinations: { onFailure: { arn: getAtt('AggregatorFailureQueue', 'Arn'), type: 'sqs' } },
-          },
-        },
-      ],
+      events: [windowEventSource(input)],
     },
   };
   const outputs: Cfn = { AggregatorFailureQueueUrl: { Value: { Ref: 'AggregatorFailureQueue' } } };

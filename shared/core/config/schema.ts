@@ -423,6 +423,7 @@ export type Route = z.infer<typeof routeSchema>;
 export type PartitionKeyRule = z.infer<typeof partitionKeySchema>;
 export type BodyRule = z.infer<typeof bodySchema>;
 export type StreamSettings = z.infer<typeof streamSchema>;
+export type SqsToKinesisConfig = z.infer<typeof sqsToKinesisSchema>;
 export type FirehoseTransformConfig = z.infer<typeof firehoseTransformSchema>;
 export type EventValidatorConfig = z.infer<typeof eventValidatorSchema>;
 export type KinesisAggregatorConfig = z.infer<typeof kinesisAggregatorSchema>;

@@ -357,7 +357,15 @@ describe('serverless package', () => {
   it('fails on a bad config, naming the key', async () => {
     // Prepare: the project in a scratch folder with one typo in the config.
     const dir = mkdtempSync(join(tmpdir(), 'sls-bad-'));
-    for (const part of ['serverless.yml', 'package.json', 'infra', 'shared', 'functions', 'config', 'tools']) {
+    for (const part of [
+      'serverless.yml',
+      'package.json',
+      'infra',
+      'shared',
+      'functions',
+      'config',
+      'tools',
+    ]) {
       cpSync(join(ROOT, part), join(dir, part), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));

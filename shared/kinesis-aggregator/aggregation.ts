@@ -129,193 +129,192 @@ function summandAt(record: unknown, path: CompiledPath, name: string): number {
 
 const positionOf = (state: { s: string; i: number }): Position => ({ seq: state.s, sub: state.i });
 
+/**
+ * What one kind of metric does, over its own state `S` (null before its first record) and
+ * the value `V` it reads from a record.
+ */
+interface MetricOps<S, V> {
+  extract(record: unknown): V;
+  apply(state: S | null, value: V, record: unknown, at: Position): S;
+  merge(a: S | null, b: S | null): S | null;
+  result(state: S | null): unknown;
+}
+
+type Op = AggregateMetric['op'];
+/** The config of the metrics whose `op` can be any of `K`. */
+type Having<M, K> = M extends { op: infer O } ? ([K] extends [O] ? M : never) : never;
+type MetricOf<K extends Op> = Having<AggregateMetric, K>;
+
+/** A sum's partials, or a plain number from a state written before sums were exact. */
+type Exact = Partials | number;
+/** The partials to add to in place: the state's own array, or a fresh one. */
+const ownPartials = (state: Exact | null): Partials => (Array.isArray(state) ? state : partialsOf(state));
+/** Merges two exact sums into a fresh array. */
+const mergedExact = (a: Exact | null, b: Exact | null): Partials => mergeExact(partialsOf(a), partialsOf(b));
+
+/** Of two states, the one `wins` picks; a state beats none. */
+function pick<S>(a: S | null, b: S | null, bWins: (b: S, a: S) => boolean): S | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return bWins(b, a) ? b : a;
+}
+
+const count = (): MetricOps<number, 1> => ({
+  extract: () => 1,
+  apply: (state) => (state ?? 0) + 1,
+  merge: (a, b) => (a ?? 0) + (b ?? 0),
+  result: (state) => state ?? 0,
+});
+
+const sum = (metric: MetricOf<'sum'>): MetricOps<Exact, number> => {
+  const path = compilePath(metric.path);
+  return {
+    extract: (record) => summandAt(record, path, metric.path),
+    apply: (state, value) => addExact(Array.isArray(state) ? state : [...partialsOf(state)], value),
+    merge: mergedExact,
+    result: (state) => roundedSum(partialsOf(state)),
+  };
+};
+
+function extreme(metric: MetricOf<'min' | 'max'>): MetricOps<{ m: number }, number> {
+  const path = compilePath(metric.path);
+  const better = metric.op === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
+  return {
+    extract: (record) => numberAt(record, path, metric.path),
+    apply: (state, value) => {
+      if (state === null) return { m: value };
+      if (better(value, state.m)) state.m = value;
+      return state;
+    },
+    merge: (a, b) => (a === null ? b : b === null ? a : { m: better(b.m, a.m) ? b.m : a.m }),
+    result: (state) => (state === null ? null : state.m),
+  };
+}
+
+type Positioned = { v: number; s: string; i: number };
+
+function firstOrLast(metric: MetricOf<'first' | 'last'>): MetricOps<Positioned, number> {
+  const path = compilePath(metric.path);
+  const sign = metric.op === 'first' ? -1 : 1;
+  // Does a record at `candidate` replace the one at `current`?
+  const wins = (candidate: Position, current: Position) => sign * comparePositions(candidate, current) > 0;
+  return {
+    extract: (record) => numberAt(record, path, metric.path),
+    apply: (state, value, _record, at) =>
+      state !== null && !wins(at, positionOf(state)) ? state : { v: value, s: at.seq, i: at.sub },
+    merge: (a, b) => pick(a, b, (y, x) => wins(positionOf(y), positionOf(x))),
+    result: (state) => (state === null ? null : state.v),
+  };
+}
+
+type Mean = { s: Exact; n: number };
+
+function mean(metric: MetricOf<'mean'>): MetricOps<Mean, number> {
+  const path = compilePath(metric.path);
+  return {
+    extract: (record) => summandAt(record, path, metric.path),
+    apply: (state, value) => {
+      if (state === null) return { s: addExact([], value), n: 1 };
+      state.s = addExact(ownPartials(state.s), value);
+      state.n += 1;
+      return state;
+    },
+    merge: (a, b) => ({ s: mergedExact(a?.s ?? [], b?.s ?? []), n: (a?.n ?? 0) + (b?.n ?? 0) }),
+    result: (state) => (state && state.n > 0 ? roundedMean(partialsOf(state.s), state.n) : null),
+  };
+}
+
+type Weighted = { sw: Exact; w: Exact };
+
+function weightedMean(metric: MetricOf<'weightedMean'>): MetricOps<Weighted, [number, number]> {
+  const value = compilePath(metric.path);
+  const weight = compilePath(metric.weight);
+  return {
+    extract: (record) => {
+      const w = summandAt(record, weight, metric.weight);
+      const v = numberAt(record, value, metric.path);
+      if (!isExactProduct(v, w)) throw new MissingFieldError(metric.path, `${BEYOND_EXACT} once weighted`);
+      return [v, w];
+    },
+    apply: (state, [v, w]) => {
+      const weighted = state ?? { sw: [], w: [] };
+      weighted.sw = addProduct(ownPartials(weighted.sw), v, w);
+      weighted.w = addExact(ownPartials(weighted.w), w);
+      return weighted;
+    },
+    merge: (a, b) => ({ sw: mergedExact(a?.sw ?? [], b?.sw ?? []), w: mergedExact(a?.w ?? [], b?.w ?? []) }),
+    result: (state) => (state ? roundedRatio(partialsOf(state.sw), partialsOf(state.w)) : null),
+  };
+}
+
+type Top = { b: number; s: string; i: number; r: Record<string, unknown> };
+
+function top(metric: MetricOf<'top'>): MetricOps<Top, number> {
+  const by = compilePath(metric.by);
+  const fields = metric.fields.map((field) => [field, compilePath(field)] as const);
+  // The larger value wins; on a tie, the earlier record (so any split agrees).
+  const wins = (b: number, at: Position, current: Top) =>
+    b > current.b || (b === current.b && comparePositions(at, positionOf(current)) < 0);
+  return {
+    extract: (record) => numberAt(record, by, metric.by),
+    apply: (state, value, record, at) => {
+      if (state !== null && !wins(value, at, state)) return state;
+      const kept: Record<string, unknown> = {};
+      for (const [field, path] of fields) kept[field] = getPath(record, path) ?? null;
+      return { b: value, s: at.seq, i: at.sub, r: kept };
+    },
+    merge: (a, b) => pick(a, b, (y, x) => wins(y.b, positionOf(y), x)),
+    result: (state) => (state === null ? null : state.r),
+  };
+}
+
+type Counted = Record<string, number>;
+
+function countBy(metric: MetricOf<'countBy'>): MetricOps<Counted, string> {
+  const path = compilePath(metric.path);
+  return {
+    extract: (record) => {
+      const value = getPath(record, path);
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new MissingFieldError(metric.path);
+      }
+      return String(value);
+    },
+    apply: (state, key) => {
+      const counts = state ?? dictionary<number>();
+      counts[key] = (counts[key] ?? 0) + 1;
+      return counts;
+    },
+    merge: (a, b) => {
+      const out = Object.assign(dictionary<number>(), a);
+      for (const [key, n] of Object.entries(b ?? {})) out[key] = (out[key] ?? 0) + n;
+      return out;
+    },
+    // Categories in key order: the order they were first seen in depends on the split.
+    result: (state) => Object.fromEntries(Object.entries(state ?? {}).sort(([a], [b]) => byKey(a, b))),
+  };
+}
+
+/** One factory per op; each metric's state type stays its own inside. */
+const METRICS: { [K in Op]: (metric: MetricOf<K>) => object } = {
+  count,
+  sum,
+  min: extreme,
+  max: extreme,
+  first: firstOrLast,
+  last: firstOrLast,
+  mean,
+  weightedMean,
+  top,
+  countBy,
+};
+
 function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
-  const where = metric.where
-    ? { path: compilePath(metric.where.path), equals: metric.where.equals }
-    : undefined;
-  const base = { name, ...(where ? { where } : {}) };
-  switch (metric.op) {
-    case 'count':
-      return {
-        ...base,
-        extract: () => 1,
-        apply: (state) => ((state as number | null) ?? 0) + 1,
-        merge: (a, b) => ((a as number | null) ?? 0) + ((b as number | null) ?? 0),
-        result: (state) => (state as number | null) ?? 0,
-      };
-    case 'sum': {
-      const path = compilePath(metric.path);
-      return {
-        ...base,
-        extract: (record) => summandAt(record, path, metric.path),
-        apply: (state, value) =>
-          addExact(Array.isArray(state) ? state : [...partialsOf(state)], value as number),
-        merge: (a, b) => mergeExact(partialsOf(a), partialsOf(b)),
-        result: (state) => roundedSum(partialsOf(state)),
-      };
-    }
-    case 'min':
-    case 'max': {
-      const path = compilePath(metric.path);
-      const better = metric.op === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
-      return {
-        ...base,
-        extract: (record) => numberAt(record, path, metric.path),
-        apply: (state, value) => {
-          if (state === null) return { m: value as number };
-          const current = state as { m: number };
-          if (better(value as number, current.m)) current.m = value as number;
-          return current;
-        },
-        merge: (a, b) => {
-          if (a === null) return b;
-          if (b === null) return a;
-          const [x, y] = [(a as { m: number }).m, (b as { m: number }).m];
-          return { m: better(y, x) ? y : x };
-        },
-        result: (state) => (state === null ? null : (state as { m: number }).m),
-      };
-    }
-    case 'first':
-    case 'last': {
-      const path = compilePath(metric.path);
-      // Does a record at `candidate` replace the one at `current`?
-      const wins =
-        metric.op === 'first'
-          ? (candidate: Position, current: Position) => comparePositions(candidate, current) < 0
-          : (candidate: Position, current: Position) => comparePositions(candidate, current) > 0;
-      return {
-        ...base,
-        extract: (record) => numberAt(record, path, metric.path),
-        apply: (state, value, _record, at) => {
-          if (state !== null && !wins(at, positionOf(state as { s: string; i: number }))) return state;
-          return { v: value as number, s: at.seq, i: at.sub };
-        },
-        merge: (a, b) => {
-          if (a === null) return b;
-          if (b === null) return a;
-          return wins(positionOf(b as { s: string; i: number }), positionOf(a as { s: string; i: number }))
-            ? b
-            : a;
-        },
-        result: (state) => (state === null ? null : (state as { v: number }).v),
-      };
-    }
-    case 'mean': {
-      const path = compilePath(metric.path);
-      return {
-        ...base,
-        extract: (record) => summandAt(record, path, metric.path),
-        apply: (state, value) => {
-          if (state === null) return { s: addExact([], value as number), n: 1 };
-          const mean = state as { s: Partials | number; n: number };
-          mean.s = addExact(Array.isArray(mean.s) ? mean.s : partialsOf(mean.s), value as number);
-          mean.n += 1;
-          return mean;
-        },
-        merge: (a, b) => {
-          const x = (a as { s: Partials | number; n: number } | null) ?? { s: [], n: 0 };
-          const y = (b as { s: Partials | number; n: number } | null) ?? { s: [], n: 0 };
-          return { s: mergeExact(partialsOf(x.s), partialsOf(y.s)), n: x.n + y.n };
-        },
-        result: (state) => {
-          const mean = state as { s: Partials | number; n: number } | null;
-          return mean && mean.n > 0 ? roundedMean(partialsOf(mean.s), mean.n) : null;
-        },
-      };
-    }
-    case 'weightedMean': {
-      const value = compilePath(metric.path);
-      const weight = compilePath(metric.weight);
-      return {
-        ...base,
-        extract: (record) => {
-          const w = summandAt(record, weight, metric.weight);
-          const v = numberAt(record, value, metric.path);
-          if (!isExactProduct(v, w))
-            throw new MissingFieldError(metric.path, `${BEYOND_EXACT} once weighted`);
-          return [v, w];
-        },
-        apply: (state, extracted) => {
-          const [v, w] = extracted as [number, number];
-          const weighted = (state as { sw: Partials | number; w: Partials | number } | null) ?? {
-            sw: [],
-            w: [],
-          };
-          weighted.sw = addProduct(Array.isArray(weighted.sw) ? weighted.sw : partialsOf(weighted.sw), v, w);
-          weighted.w = addExact(Array.isArray(weighted.w) ? weighted.w : partialsOf(weighted.w), w);
-          return weighted;
-        },
-        merge: (a, b) => {
-          type Weighted = { sw: Partials | number; w: Partials | number };
-          const x = (a as Weighted | null) ?? { sw: [], w: [] };
-          const y = (b as Weighted | null) ?? { sw: [], w: [] };
-          return {
-            sw: mergeExact(partialsOf(x.sw), partialsOf(y.sw)),
-            w: mergeExact(partialsOf(x.w), partialsOf(y.w)),
-          };
-        },
-        result: (state) => {
-          const weighted = state as { sw: Partials | number; w: Partials | number } | null;
-          return weighted ? roundedRatio(partialsOf(weighted.sw), partialsOf(weighted.w)) : null;
-        },
-      };
-    }
-    case 'top': {
-      const by = compilePath(metric.by);
-      const fields = metric.fields.map((field) => [field, compilePath(field)] as const);
-      type Top = { b: number; s: string; i: number; r: Record<string, unknown> };
-      // The larger value wins; on a tie, the earlier record (so any split agrees).
-      const wins = (b: number, at: Position, current: Top) =>
-        b > current.b || (b === current.b && comparePositions(at, positionOf(current)) < 0);
-      return {
-        ...base,
-        extract: (record) => numberAt(record, by, metric.by),
-        apply: (state, value, record, at) => {
-          if (state !== null && !wins(value as number, at, state as Top)) return state;
-          const kept: Record<string, unknown> = {};
-          for (const [field, path] of fields) kept[field] = getPath(record, path) ?? null;
-          return { b: value as number, s: at.seq, i: at.sub, r: kept };
-        },
-        merge: (a, b) => {
-          if (a === null) return b;
-          if (b === null) return a;
-          const y = b as Top;
-          return wins(y.b, positionOf(y), a as Top) ? b : a;
-        },
-        result: (state) => (state === null ? null : (state as Top).r),
-      };
-    }
-    case 'countBy': {
-      const path = compilePath(metric.path);
-      return {
-        ...base,
-        extract: (record) => {
-          const value = getPath(record, path);
-          if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-            throw new MissingFieldError(metric.path);
-          }
-          return String(value);
-        },
-        apply: (state, key) => {
-          const counts = (state as Record<string, number> | null) ?? dictionary<number>();
-          counts[key as string] = (counts[key as string] ?? 0) + 1;
-          return counts;
-        },
-        merge: (a, b) => {
-          const out = Object.assign(dictionary<number>(), a as Record<string, number> | null);
-          for (const [key, n] of Object.entries((b as Record<string, number> | null) ?? {}))
-            out[key] = (out[key] ?? 0) + n;
-          return out;
-        },
-        // Categories in key order: the order they were first seen in depends on the split.
-        result: (state) =>
-          Object.fromEntries(
-            Object.entries((state as Record<string, number> | null) ?? {}).sort(([a], [b]) => byKey(a, b)),
-          ),
-      };
-    }
-  }
+  // The one place where a metric's own state type meets the state's union of them all.
+  const factory = METRICS[metric.op] as (metric: AggregateMetric) => Omit<CompiledMetric, 'name' | 'where'>;
+  const ops = factory(metric);
+  const where = metric.where && { path: compilePath(metric.where.path), equals: metric.where.equals };
+  return { name, ...(where ? { where } : {}), ...ops };
 }
 
 /** One group's result of a window. */
@@ -340,97 +339,129 @@ export interface Reducer {
   bound(state: WindowState): number;
 }
 
+/** A reducer's compiled config: what `add`, `merge`, `results` and `bound` share. */
+interface Compiled {
+  config: KinesisAggregatorConfig;
+  metrics: CompiledMetric[];
+  groupPath: CompiledPath;
+  filter: { path: CompiledPath; equals: unknown } | undefined;
+  /** The metric `keepBy` names, or -1 to rank groups by their record count. */
+  keepIndex: number;
+}
+
+const SKIP = Symbol('not this record');
+
+/** Reads every metric's value of `record` into `values` (SKIP where its `where` fails). */
+function extractAll(c: Compiled, record: unknown, values: unknown[]): void {
+  for (let i = 0; i < c.metrics.length; i++) {
+    const metric = c.metrics[i] as CompiledMetric;
+    values[i] =
+      metric.where && getPath(record, metric.where.path) !== metric.where.equals
+        ? SKIP
+        : metric.extract(record);
+  }
+}
+
+function addRecord(
+  c: Compiled,
+  values: unknown[],
+  state: WindowState,
+  record: unknown,
+  at: Position,
+): boolean {
+  if (c.filter && getPath(record, c.filter.path) !== c.filter.equals) {
+    state.filtered++;
+    return false;
+  }
+  const key = getPath(record, c.groupPath);
+  if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(c.config.groupBy);
+  // Read and check everything first: a missing field must leave the state untouched.
+  extractAll(c, record, values);
+  const group = String(key);
+  let current = state.groups[group];
+  if (current === undefined) {
+    current = { n: 0, m: c.metrics.map(() => null) };
+    state.groups[group] = current;
+  }
+  current.n++;
+  for (let i = 0; i < c.metrics.length; i++) {
+    if (values[i] === SKIP) continue;
+    current.m[i] = (c.metrics[i] as CompiledMetric).apply(current.m[i] ?? null, values[i], record, at);
+  }
+  return true;
+}
+
+function mergeStates(c: Compiled, a: WindowState, b: WindowState): WindowState {
+  const out = emptyState();
+  for (const source of [a, b]) {
+    for (const [group, g] of Object.entries(source.groups)) {
+      const existing = out.groups[group];
+      out.groups[group] = existing
+        ? {
+            n: existing.n + g.n,
+            m: c.metrics.map((metric, i) => metric.merge(existing.m[i] ?? null, g.m[i] ?? null)),
+          }
+        : g;
+    }
+  }
+  out.evictedGroups = a.evictedGroups + b.evictedGroups;
+  out.evictedRecords = a.evictedRecords + b.evictedRecords;
+  out.filtered = a.filtered + b.filtered;
+  return out;
+}
+
+function resultsOf(c: Compiled, state: WindowState): GroupResult[] {
+  return Object.entries(state.groups)
+    .sort(([a], [b]) => byKey(a, b))
+    .map(([group, g]) => ({
+      group,
+      records: g.n,
+      metrics: Object.fromEntries(c.metrics.map((metric, i) => [metric.name, metric.result(g.m[i] ?? null)])),
+    }));
+}
+
+/** How much a group is worth keeping: its `keepBy` metric, else its record count. */
+function importance(c: Compiled, group: GroupState): number {
+  if (c.keepIndex < 0) return group.n;
+  const value = (c.metrics[c.keepIndex] as CompiledMetric).result(group.m[c.keepIndex] as MetricState);
+  return typeof value === 'number' ? value : group.n;
+}
+
+function boundState(c: Compiled, state: WindowState): number {
+  const { maxBytes } = c.config.state;
+  let size = Buffer.byteLength(JSON.stringify(state));
+  if (size <= maxBytes) return 0;
+  // Least important first; equal importance, by group key, so that no merge order decides.
+  const ranked = Object.entries(state.groups)
+    .map(([group, g]) => ({ group, g, rank: importance(c, g) }))
+    .sort((x, y) => x.rank - y.rank || byKey(x.group, y.group));
+  let evicted = 0;
+  for (const { group, g } of ranked) {
+    if (size <= maxBytes) break;
+    size -= Buffer.byteLength(JSON.stringify({ [group]: g })) - 1; // the group's share of the JSON
+    delete state.groups[group];
+    state.evictedGroups++;
+    state.evictedRecords += g.n;
+    evicted++;
+  }
+  return evicted;
+}
+
 export function compileReducer(config: KinesisAggregatorConfig): Reducer {
   const metrics = Object.entries(config.metrics).map(([name, metric]) => compileMetric(name, metric));
-  const groupPath = compilePath(config.groupBy);
-  const filter = config.filter
-    ? { path: compilePath(config.filter.path), equals: config.filter.equals }
-    : undefined;
-  const keepIndex = config.state.keepBy ? metrics.findIndex((m) => m.name === config.state.keepBy) : -1;
-  const importance = (group: GroupState): number => {
-    if (keepIndex < 0) return group.n;
-    const value = (metrics[keepIndex] as CompiledMetric).result(group.m[keepIndex] as MetricState);
-    return typeof value === 'number' ? value : group.n;
+  const c: Compiled = {
+    config,
+    metrics,
+    groupPath: compilePath(config.groupBy),
+    filter: config.filter && { path: compilePath(config.filter.path), equals: config.filter.equals },
+    keepIndex: config.state.keepBy ? metrics.findIndex((m) => m.name === config.state.keepBy) : -1,
   };
-  const values: unknown[] = new Array(metrics.length);
-  const skip = Symbol('not this record');
-
+  const values: unknown[] = new Array(metrics.length); // reused: folding is the hot path
   return {
     metricNames: metrics.map((m) => m.name),
-    add(state, record, at) {
-      if (filter && getPath(record, filter.path) !== filter.equals) {
-        state.filtered++;
-        return false;
-      }
-      const key = getPath(record, groupPath);
-      if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(config.groupBy);
-      // Read and check everything first: a missing field must leave the state untouched.
-      for (let i = 0; i < metrics.length; i++) {
-        const metric = metrics[i] as CompiledMetric;
-        values[i] =
-          metric.where && getPath(record, metric.where.path) !== metric.where.equals
-            ? skip
-            : metric.extract(record);
-      }
-      const group = String(key);
-      let current = state.groups[group];
-      if (current === undefined) {
-        current = { n: 0, m: metrics.map(() => null) };
-        state.groups[group] = current;
-      }
-      current.n++;
-      for (let i = 0; i < metrics.length; i++) {
-        if (values[i] === skip) continue;
-        current.m[i] = (metrics[i] as CompiledMetric).apply(current.m[i] ?? null, values[i], record, at);
-      }
-      return true;
-    },
-    merge(a, b) {
-      const out = emptyState();
-      for (const source of [a, b]) {
-        for (const [group, g] of Object.entries(source.groups)) {
-          const existing = out.groups[group];
-          out.groups[group] = existing
-            ? {
-                n: existing.n + g.n,
-                m: metrics.map((metric, i) => metric.merge(existing.m[i] ?? null, g.m[i] ?? null)),
-              }
-            : g;
-        }
-      }
-      out.evictedGroups = a.evictedGroups + b.evictedGroups;
-      out.evictedRecords = a.evictedRecords + b.evictedRecords;
-      out.filtered = a.filtered + b.filtered;
-      return out;
-    },
-    results(state) {
-      return Object.entries(state.groups)
-        .sort(([a], [b]) => byKey(a, b))
-        .map(([group, g]) => ({
-          group,
-          records: g.n,
-          metrics: Object.fromEntries(
-            metrics.map((metric, i) => [metric.name, metric.result(g.m[i] ?? null)]),
-          ),
-        }));
-    },
-    bound(state) {
-      let size = Buffer.byteLength(JSON.stringify(state));
-      if (size <= config.state.maxBytes) return 0;
-      // Least important first; equal importance, by group key, so that no merge order decides.
-      const ranked = Object.entries(state.groups)
-        .map(([group, g]) => ({ group, g, rank: importance(g) }))
-        .sort((x, y) => x.rank - y.rank || byKey(x.group, y.group));
-      let evicted = 0;
-      for (const { group, g } of ranked) {
-        if (size <= config.state.maxBytes) break;
-        size -= Buffer.byteLength(JSON.stringify({ [group]: g })) - 1; // the group's share of the JSON
-        delete state.groups[group];
-        state.evictedGroups++;
-        state.evictedRecords += g.n;
-        evicted++;
-      }
-      return evicted;
-    },
+    add: (state, record, at) => addRecord(c, values, state, record, at),
+    merge: (a, b) => mergeStates(c, a, b),
+    results: (state) => resultsOf(c, state),
+    bound: (state) => boundState(c, state),
   };
 }

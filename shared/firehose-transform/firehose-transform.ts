@@ -280,11 +280,14 @@ async function reingest(
   return indices.filter((_, k) => result.outcomes[k]?.status !== 'written');
 }
 
-export async function transformBatch(
-  event: FirehoseTransformationEvent,
-  deps: TransformDeps,
-): Promise<FirehoseTransformationResult> {
-  const outcomes: RecordOutcome[] = event.records.map((record) => {
+/** The response entry that hands a record back as it came: failed, its bytes re-encoded. */
+function originalEntry(record: Input): ResponseRecord {
+  return { recordId: record.recordId, result: 'ProcessingFailed', data: failedRecordData(record.data) };
+}
+
+/** Step 1: each record through the transform; an unexpected throw fails that record only. */
+function transformAll(event: FirehoseTransformationEvent, deps: TransformDeps): RecordOutcome[] {
+  return event.records.map((record) => {
     try {
       return deps.transform(record.data);
     } catch (error) {
@@ -292,39 +295,48 @@ export async function transformBatch(
       return fail('UNEXPECTED_ERROR', toError(error).message);
     }
   });
+}
 
-  const original = (i: number): ResponseRecord => ({
-    recordId: (event.records[i] as Input).recordId,
-    result: 'ProcessingFailed',
-    data: failedRecordData((event.records[i] as Input).data),
-  });
-  const partitioned =
-    deps.partitionedStream === undefined ||
-    deliveryStreamName(event.deliveryStreamArn) === deps.partitionedStream;
-  const entries: ResponseRecord[] = outcomes.map((outcome, i) => {
-    const recordId = (event.records[i] as Input).recordId;
-    if (outcome.result === 'Ok') {
-      return outcome.partitionKeys && partitioned
+/**
+ * Step 2: each outcome as its response entry (partition keys only for the partitioned
+ * stream). A record whose output alone could never fit fails; re-ingesting it would only loop.
+ */
+function responseEntries(
+  event: FirehoseTransformationEvent,
+  outcomes: RecordOutcome[],
+  deps: TransformDeps,
+): ResponseRecord[] {
+  const stream = deliveryStreamName(event.deliveryStreamArn);
+  const partitioned = deps.partitionedStream === undefined || stream === deps.partitionedStream;
+  return outcomes.map((outcome, i) => {
+    const record = event.records[i] as Input;
+    const { recordId } = record;
+    if (outcome.result === 'Dropped') return { recordId, result: 'Dropped', data: record.data };
+    if (outcome.result !== 'Ok') return originalEntry(record);
+    const entry: ResponseRecord =
+      outcome.partitionKeys && partitioned
         ? { recordId, result: 'Ok', data: outcome.data, metadata: { partitionKeys: outcome.partitionKeys } }
         : { recordId, result: 'Ok', data: outcome.data };
-    }
-    if (outcome.result === 'Dropped')
-      return { recordId, result: 'Dropped', data: (event.records[i] as Input).data };
-    return original(i);
+    if (RESPONSE_FRAME_BYTES + responseEntryBytes(entry) <= MAX_RESPONSE_BYTES) return entry;
+    outcomes[i] = fail('OUTPUT_TOO_LARGE', 'the transformed record alone would not fit the response');
+    return originalEntry(record);
   });
+}
 
-  // A record whose output alone could never fit fails; re-ingesting it would only loop.
-  entries.forEach((entry, i) => {
-    if (entry.result === 'Ok' && RESPONSE_FRAME_BYTES + responseEntryBytes(entry) > MAX_RESPONSE_BYTES) {
-      outcomes[i] = fail('OUTPUT_TOO_LARGE', 'the transformed record alone would not fit the response');
-      entries[i] = original(i);
-    }
-  });
-
-  // Fit the response: whatever would push it over the limit is re-ingested instead. Every
-  // record needs at least its Dropped entry, so that much is set aside for all of them first.
+/**
+ * Step 3: fit the response. Whatever would push it over the limit is re-ingested instead
+ * (Dropped); every record needs at least its Dropped entry, so that much is set aside for
+ * all of them first. What cannot be re-ingested goes back as it came. Gives the response's
+ * size and how many were re-ingested.
+ */
+async function fitResponse(
+  event: FirehoseTransformationEvent,
+  entries: ResponseRecord[],
+  outcomes: RecordOutcome[],
+  deps: TransformDeps,
+): Promise<{ size: number; reingested: number; notReingested: number }> {
   const dropped = (i: number): ResponseRecord => ({
-    recordId: (event.records[i] as Input).recordId,
+    recordId: entries[i]?.recordId as string,
     result: 'Dropped',
   });
   const minimum = entries.map((_, i) => responseEntryBytes(dropped(i)));
@@ -341,13 +353,22 @@ export async function transformBatch(
   });
   const notReingested = overflow.length > 0 ? await reingest(event, overflow, deps) : [];
   for (const i of notReingested) {
-    entries[i] = original(i);
+    entries[i] = originalEntry(event.records[i] as Input);
     outcomes[i] = fail('REINGEST_FAILED', 'the response was full and re-ingestion failed');
     budget -= responseEntryBytes(entries[i] as ResponseRecord) - (minimum[i] as number);
   }
-  const size = MAX_RESPONSE_BYTES - budget;
+  const reingested = overflow.length - notReingested.length;
+  return { size: MAX_RESPONSE_BYTES - budget, reingested, notReingested: notReingested.length };
+}
 
-  const counts: Counts = { records: entries.length, ok: 0, dropped: 0, failed: 0, reingested: 0 };
+/** Step 4: counts by result and by reason, and one WARN per failed record up to the limit. */
+function report(
+  entries: ResponseRecord[],
+  outcomes: RecordOutcome[],
+  reingested: number,
+  deps: TransformDeps,
+) {
+  const counts: Counts = { records: entries.length, ok: 0, dropped: 0, failed: 0, reingested };
   const reasons: Counts = {};
   let lines = 0;
   entries.forEach((entry, i) => {
@@ -367,18 +388,25 @@ export async function transformBatch(
       }
     }
   });
-  counts.reingested = overflow.length - notReingested.length;
-  deps.metrics.publish(
-    { name: 'deliveryStream', value: deliveryStreamName(event.deliveryStreamArn) },
-    counts,
-  );
-  deps.logger.info('Batch transformed', { ...counts, failedByReason: reasons, responseBytes: size });
+  return { counts, reasons };
+}
 
+export async function transformBatch(
+  event: FirehoseTransformationEvent,
+  deps: TransformDeps,
+): Promise<FirehoseTransformationResult> {
+  const outcomes = transformAll(event, deps);
+  const entries = responseEntries(event, outcomes, deps);
+  const { size, reingested, notReingested } = await fitResponse(event, entries, outcomes, deps);
+  const { counts, reasons } = report(entries, outcomes, reingested, deps);
+  const stream = deliveryStreamName(event.deliveryStreamArn);
+  deps.metrics.publish({ name: 'deliveryStream', value: stream }, counts);
+  deps.logger.info('Batch transformed', { ...counts, failedByReason: reasons, responseBytes: size });
   if (size > MAX_RESPONSE_BYTES) {
     // Re-ingestion failed and the originals do not fit either: fail the invocation so that
     // Firehose retries the batch (and, after its retries, backs it up to processing-failed/).
     throw new ResponseTooLargeError(
-      `Response would be ${size} bytes (limit ${MAX_RESPONSE_BYTES}) after ${notReingested.length} records failed re-ingestion`,
+      `Response would be ${size} bytes (limit ${MAX_RESPONSE_BYTES}) after ${notReingested} records failed re-ingestion`,
     );
   }
   return { records: entries };

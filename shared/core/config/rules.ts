@@ -40,14 +40,31 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
   errors.push(...firehoseIssues(config), ...validatorIssues(config), ...aggregatorIssues(config));
   const mapper = config.sqsToKinesis;
   if (!mapper) return { errors, warnings };
-
-  const seenQueues = new Map<string, number>();
-  const seenNames = new Map<string, number>();
+  const duplicates = duplicateRouteIssues(mapper.routes);
   mapper.routes.forEach((route, i) => {
     const at = (...keys: PropertyKey[]) => formatPath(['sqsToKinesis', 'routes', i, ...keys]);
-    const fifo = isFifoQueue(route.queueArn);
-    const { batchSize, maximumBatchingWindowInSeconds: window } = route.eventSource;
+    const visibility = visibilityIssue(route, mapper.timeoutSeconds, at);
+    if (visibility && !visibility.error) warnings.push(visibility.text);
+    errors.push(
+      ...(duplicates[i] ?? []),
+      ...eventSourceIssues(route, at),
+      ...(visibility?.error ? [visibility.text] : []),
+      ...bodyIssues(route, at),
+      ...targetIssues(config, route, at),
+    );
+  });
+  return { errors, warnings };
+}
 
+type At = (...keys: PropertyKey[]) => string;
+
+/** Per route: it is on the queue, or has the name, of an earlier route. */
+function duplicateRouteIssues(routes: readonly Route[]): string[][] {
+  const seenQueues = new Map<string, number>();
+  const seenNames = new Map<string, number>();
+  return routes.map((route, i) => {
+    const errors: string[] = [];
+    const at = (key: string) => formatPath(['sqsToKinesis', 'routes', i, key]);
     const firstQueue = seenQueues.get(route.queueArn);
     if (firstQueue !== undefined)
       errors.push(`${at('queueArn')}: same queue as sqsToKinesis.routes[${firstQueue}]`);
@@ -57,65 +74,85 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
     if (firstName !== undefined)
       errors.push(`${at('name')}: route name "${name}" is used by routes[${firstName}] too`);
     else seenNames.set(name, i);
-
-    if (fifo) {
-      if (batchSize > MAX_FIFO_BATCH_SIZE) {
-        errors.push(`${at('eventSource', 'batchSize')}: a FIFO queue takes at most ${MAX_FIFO_BATCH_SIZE}`);
-      }
-      if (window !== undefined) {
-        errors.push(`${at('eventSource', 'maximumBatchingWindowInSeconds')}: not allowed on a FIFO queue`);
-      }
-    } else if (batchSize > MAX_BATCH_WITHOUT_WINDOW && !window) {
-      errors.push(
-        `${at('eventSource', 'maximumBatchingWindowInSeconds')}: a batch size over ${MAX_BATCH_WITHOUT_WINDOW} needs a batching window of at least 1 second`,
-      );
-    }
-
-    const timeout = mapper.timeoutSeconds;
-    if (route.visibilityTimeoutSeconds < timeout) {
-      errors.push(
-        `${at('visibilityTimeoutSeconds')}: ${route.visibilityTimeoutSeconds}s is below the function timeout (sqsToKinesis.timeoutSeconds = ${timeout}s); AWS rejects such an event source`,
-      );
-    } else if (route.visibilityTimeoutSeconds < VISIBILITY_TIMEOUT_FACTOR * timeout) {
-      warnings.push(
-        `${at('visibilityTimeoutSeconds')}: ${route.visibilityTimeoutSeconds}s is under ${VISIBILITY_TIMEOUT_FACTOR}x the function timeout (${VISIBILITY_TIMEOUT_FACTOR * timeout}s), as AWS advises; retried batches may be delivered twice`,
-      );
-    }
-
-    const key = route.partitionKey;
-    if (key.from === 'messageGroupId' && !fifo) {
-      errors.push(
-        `${at('partitionKey', 'from')}: messageGroupId exists only on FIFO queues; this queue is standard`,
-      );
-    }
-    if (key.from === 'body' && route.body.format !== 'json') {
-      errors.push(`${at('partitionKey', 'path')}: a path into the body needs body.format "json"`);
-    }
-    if (route.body.format === 'json') {
-      if (route.body.addMetadata?.messageGroupId !== undefined && !fifo) {
-        errors.push(
-          `${at('body', 'addMetadata', 'messageGroupId')}: a standard queue has no message group id`,
-        );
-      }
-      const outputs = [
-        ...Object.values(route.body.rename ?? {}),
-        ...Object.values(route.body.addMetadata ?? {}),
-      ];
-      const dup = outputs.find((field, j) => outputs.indexOf(field) !== j);
-      if (dup !== undefined) errors.push(`${at('body')}: output field "${dup}" is written twice`);
-    }
-
-    if (!route.target.startsWith('arn:')) {
-      if (route.target === dlqName) {
-        errors.push(`${at('target')}: is the DLQ stream; a route cannot target it`);
-      } else if (!(route.target in config.streams)) {
-        errors.push(
-          `${at('target')}: stream "${route.target}" is not declared under streams; declare it there or give an existing stream's ARN`,
-        );
-      }
-    }
+    return errors;
   });
-  return { errors, warnings };
+}
+
+/** Batch size and batching window as AWS allows them for the queue's kind. */
+function eventSourceIssues(route: Route, at: At): string[] {
+  const { batchSize, maximumBatchingWindowInSeconds: window } = route.eventSource;
+  if (isFifoQueue(route.queueArn)) {
+    return [
+      ...(batchSize > MAX_FIFO_BATCH_SIZE
+        ? [`${at('eventSource', 'batchSize')}: a FIFO queue takes at most ${MAX_FIFO_BATCH_SIZE}`]
+        : []),
+      ...(window !== undefined
+        ? [`${at('eventSource', 'maximumBatchingWindowInSeconds')}: not allowed on a FIFO queue`]
+        : []),
+    ];
+  }
+  if (batchSize > MAX_BATCH_WITHOUT_WINDOW && !window) {
+    return [
+      `${at('eventSource', 'maximumBatchingWindowInSeconds')}: a batch size over ${MAX_BATCH_WITHOUT_WINDOW} needs a batching window of at least 1 second`,
+    ];
+  }
+  return [];
+}
+
+/** The queue's visibility timeout against the function timeout: an error below it, a warning under 6x. */
+function visibilityIssue(
+  route: Route,
+  timeout: number,
+  at: At,
+): { error: boolean; text: string } | undefined {
+  const visibility = route.visibilityTimeoutSeconds;
+  if (visibility < timeout) {
+    return {
+      error: true,
+      text: `${at('visibilityTimeoutSeconds')}: ${visibility}s is below the function timeout (sqsToKinesis.timeoutSeconds = ${timeout}s); AWS rejects such an event source`,
+    };
+  }
+  if (visibility < VISIBILITY_TIMEOUT_FACTOR * timeout) {
+    return {
+      error: false,
+      text: `${at('visibilityTimeoutSeconds')}: ${visibility}s is under ${VISIBILITY_TIMEOUT_FACTOR}x the function timeout (${VISIBILITY_TIMEOUT_FACTOR * timeout}s), as AWS advises; retried batches may be delivered twice`,
+    };
+  }
+  return undefined;
+}
+
+/** Partition key and body rules that need a FIFO queue or a JSON body. */
+function bodyIssues(route: Route, at: At): string[] {
+  const errors: string[] = [];
+  const fifo = isFifoQueue(route.queueArn);
+  const key = route.partitionKey;
+  if (key.from === 'messageGroupId' && !fifo) {
+    errors.push(
+      `${at('partitionKey', 'from')}: messageGroupId exists only on FIFO queues; this queue is standard`,
+    );
+  }
+  if (key.from === 'body' && route.body.format !== 'json') {
+    errors.push(`${at('partitionKey', 'path')}: a path into the body needs body.format "json"`);
+  }
+  if (route.body.format !== 'json') return errors;
+  if (route.body.addMetadata?.messageGroupId !== undefined && !fifo) {
+    errors.push(`${at('body', 'addMetadata', 'messageGroupId')}: a standard queue has no message group id`);
+  }
+  const outputs = [...Object.values(route.body.rename ?? {}), ...Object.values(route.body.addMetadata ?? {})];
+  const dup = outputs.find((field, j) => outputs.indexOf(field) !== j);
+  if (dup !== undefined) errors.push(`${at('body')}: output field "${dup}" is written twice`);
+  return errors;
+}
+
+/** A target is an ARN or a declared stream, and never the DLQ stream. */
+function targetIssues(config: PipelineConfig, route: Route, at: At): string[] {
+  if (route.target.startsWith('arn:')) return [];
+  if (route.target === config.dlq.stream)
+    return [`${at('target')}: is the DLQ stream; a route cannot target it`];
+  if (route.target in config.streams) return [];
+  return [
+    `${at('target')}: stream "${route.target}" is not declared under streams; declare it there or give an existing stream's ARN`,
+  ];
 }
 
 /** Firehose needs at least 64 MiB of S3 buffering when dynamic partitioning is on. */

@@ -64,6 +64,54 @@ type Verdict =
   | { kind: 'republish'; entry: PutEventsRequestEntry }
   | { kind: 'dlq'; reason: DlqReason; message: string; errors?: ValidationIssue[]; target?: string };
 
+type ValidatorSettings = NonNullable<PipelineConfig['eventValidator']>;
+type Envelope = z.infer<typeof envelopeSchema>;
+
+/** A source the validator must not take: one of its own outputs (a loop), or one not configured. */
+function refusedSource(validator: ValidatorSettings, source: string): Verdict | undefined {
+  const outputs = Object.keys(validator.sources).map((s) => outputSourceOf(validator, s));
+  if (source.startsWith(validator.outputPrefix) || outputs.includes(source)) {
+    return {
+      kind: 'dlq',
+      reason: 'LOOP',
+      message: `Source ${source} is an output source: refusing to republish it`,
+    };
+  }
+  if (!Object.hasOwn(validator.sources, source)) {
+    return { kind: 'dlq', reason: 'NO_ROUTE', message: `Source ${source} is not configured` };
+  }
+  return undefined;
+}
+
+/** The valid event as republished: under its output source, with where it came from in its detail. */
+function republished(
+  validator: ValidatorSettings,
+  event: Envelope,
+  schema: string | null,
+  trace: string | undefined,
+): PutEventsRequestEntry {
+  const source = event.source;
+  const settings = validator.sources[source] as ValidatorSettings['sources'][string];
+  const detail = {
+    ...event.detail,
+    [TRACE_FIELD]: {
+      originalId: event.id,
+      originalSource: source,
+      ...(event.account ? { originalAccount: event.account } : {}),
+      schema,
+    },
+  };
+  return {
+    EventBusName: settings.targetBus ?? validator.centralBus.name,
+    Source: outputSourceOf(validator, source),
+    DetailType: event['detail-type'],
+    Detail: JSON.stringify(detail),
+    Resources: event.resources ?? [],
+    Time: new Date(event.time),
+    ...(trace ? { TraceHeader: trace } : {}),
+  };
+}
+
 /** What to do with one event: its republished entry, or why it goes to the DLQ. */
 export function judge(
   raw: unknown,
@@ -80,20 +128,10 @@ export function judge(
     return { kind: 'dlq', reason: 'INVALID_ENVELOPE', message: 'The event envelope is not valid', errors };
   }
   const event = envelope.data;
-  const source = event.source;
-  const outputs = Object.keys(validator.sources).map((s) => outputSourceOf(validator, s));
-  if (source.startsWith(validator.outputPrefix) || outputs.includes(source)) {
-    return {
-      kind: 'dlq',
-      reason: 'LOOP',
-      message: `Source ${source} is an output source: refusing to republish it`,
-    };
-  }
-  const settings = validator.sources[source];
-  if (!settings || !Object.hasOwn(validator.sources, source)) {
-    return { kind: 'dlq', reason: 'NO_ROUTE', message: `Source ${source} is not configured` };
-  }
-  const detailType = event['detail-type'];
+  const { source, 'detail-type': detailType } = event;
+  const refused = refusedSource(validator, source);
+  if (refused) return refused;
+  const settings = validator.sources[source] as ValidatorSettings['sources'][string];
   const validate = deps.schemas.get(source, detailType);
   // `ignore` filters at the rule; one that still arrives (invoke local, Pipes) is not lost either.
   if (!validate && settings.unknownDetailType !== 'accept') {
@@ -103,36 +141,16 @@ export function judge(
   if (errors.length > 0) {
     return { kind: 'dlq', reason: 'INVALID_EVENT', message: `${errors.length} validation error(s)`, errors };
   }
-  const target = settings.targetBus ?? validator.centralBus.name;
-  const detail = {
-    ...event.detail,
-    [TRACE_FIELD]: {
-      originalId: event.id,
-      originalSource: source,
-      ...(event.account ? { originalAccount: event.account } : {}),
-      schema: validate ? (settings.detailTypes[detailType]?.schema ?? null) : null,
-    },
-  };
-  const trace = deps.traceHeader?.();
-  const entry: PutEventsRequestEntry = {
-    EventBusName: target,
-    Source: outputSourceOf(validator, source),
-    DetailType: detailType,
-    Detail: JSON.stringify(detail),
-    Resources: event.resources ?? [],
-    Time: new Date(event.time),
-    ...(trace ? { TraceHeader: trace } : {}),
-  };
+  const schema = validate ? (settings.detailTypes[detailType]?.schema ?? null) : null;
+  const entry = republished(validator, event, schema, deps.traceHeader?.());
   const size = putEventsEntrySize(entry);
-  if (size > MAX_PUT_EVENTS_BYTES) {
-    return {
-      kind: 'dlq',
-      reason: 'ENTRY_TOO_LARGE',
-      message: `The republished entry would be ${size} bytes; PutEvents takes less than ${PUT_EVENTS_SIZE_LIMIT}`,
-      target,
-    };
-  }
-  return { kind: 'republish', entry };
+  if (size <= MAX_PUT_EVENTS_BYTES) return { kind: 'republish', entry };
+  return {
+    kind: 'dlq',
+    reason: 'ENTRY_TOO_LARGE',
+    message: `The republished entry would be ${size} bytes; PutEvents takes less than ${PUT_EVENTS_SIZE_LIMIT}`,
+    target: entry.EventBusName as string,
+  };
 }
 
 /**

@@ -97,6 +97,36 @@ function strings(list: unknown, field: string): string[] {
   );
 }
 
+/** The top-level fields each event type adds, from its own details object. */
+const TYPE_FIELDS: Partial<Record<SesEventType, (detail: Json) => Json>> = {
+  Bounce: (d) => ({
+    bounceType: d.bounceType,
+    bounceSubType: d.bounceSubType,
+    recipients: strings(d.bouncedRecipients, 'emailAddress'),
+    diagnosticCodes: strings(d.bouncedRecipients, 'diagnosticCode'),
+  }),
+  Complaint: (d) => ({
+    complaintFeedbackType: d.complaintFeedbackType,
+    complaintSubType: d.complaintSubType ?? null,
+    recipients: strings(d.complainedRecipients, 'emailAddress'),
+    userAgent: d.userAgent,
+  }),
+  DeliveryDelay: (d) => ({
+    delayType: d.delayType,
+    recipients: strings(d.delayedRecipients, 'emailAddress'),
+    diagnosticCodes: strings(d.delayedRecipients, 'diagnosticCode'),
+  }),
+  // A copy: the document never holds one array in two places (details.recipients).
+  Delivery: (d) => ({
+    recipients: Array.isArray(d.recipients) ? [...d.recipients] : [],
+    smtpResponse: d.smtpResponse,
+  }),
+  Open: (d) => ({ userAgent: d.userAgent, ipAddress: d.ipAddress }),
+  Click: (d) => ({ userAgent: d.userAgent, ipAddress: d.ipAddress, link: d.link }),
+  Reject: (d) => ({ reason: d.reason }),
+  'Rendering Failure': (d) => ({ reason: d.errorMessage, templateName: d.templateName }),
+};
+
 /** Normalises one SES event. Throws SesEventError when it is not one. */
 export function normalizeSesEvent(event: Json): Json {
   const type = sesEventType(event);
@@ -106,60 +136,15 @@ export function normalizeSesEvent(event: Json): Json {
   if (!mailTime) throw new SesEventError('mail.timestamp is missing or not a time');
   const details = event[SES_TYPES[type].detailKey];
   const detail: Json = isObject(details) ? details : {};
-
-  const out: Json = {
+  return {
     // The type's own time (a bounce's, an open's) places the event better than the send time.
     '@timestamp': isoTime(detail.timestamp) ?? mailTime,
     eventType: SES_TYPES[type].name,
-    mail: {
-      ...mail,
-      headers: headerMap(mail.headers),
-      recipientDomains: recipientDomains(mail.destination),
-    },
+    mail: { ...mail, headers: headerMap(mail.headers), recipientDomains: recipientDomains(mail.destination) },
     details: detail,
+    ...TYPE_FIELDS[type]?.(detail),
+    ...(event.eventType === undefined && event.notificationType !== undefined
+      ? { source: 'notification' }
+      : {}),
   };
-  switch (type) {
-    case 'Bounce':
-      out.bounceType = detail.bounceType;
-      out.bounceSubType = detail.bounceSubType;
-      out.recipients = strings(detail.bouncedRecipients, 'emailAddress');
-      out.diagnosticCodes = strings(detail.bouncedRecipients, 'diagnosticCode');
-      break;
-    case 'Complaint':
-      out.complaintFeedbackType = detail.complaintFeedbackType;
-      out.complaintSubType = detail.complaintSubType ?? null;
-      out.recipients = strings(detail.complainedRecipients, 'emailAddress');
-      out.userAgent = detail.userAgent;
-      break;
-    case 'DeliveryDelay':
-      out.delayType = detail.delayType;
-      out.recipients = strings(detail.delayedRecipients, 'emailAddress');
-      out.diagnosticCodes = strings(detail.delayedRecipients, 'diagnosticCode');
-      break;
-    case 'Delivery':
-      // A copy: the document never holds one array in two places (details.recipients).
-      out.recipients = Array.isArray(detail.recipients) ? [...detail.recipients] : [];
-      out.smtpResponse = detail.smtpResponse;
-      break;
-    case 'Open':
-      out.userAgent = detail.userAgent;
-      out.ipAddress = detail.ipAddress;
-      break;
-    case 'Click':
-      out.userAgent = detail.userAgent;
-      out.ipAddress = detail.ipAddress;
-      out.link = detail.link;
-      break;
-    case 'Reject':
-      out.reason = detail.reason;
-      break;
-    case 'Rendering Failure':
-      out.reason = detail.errorMessage;
-      out.templateName = detail.templateName;
-      break;
-    default:
-      break;
-  }
-  if (event.eventType === undefined && event.notificationType !== undefined) out.source = 'notification';
-  return out;
 }

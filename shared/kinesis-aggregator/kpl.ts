@@ -104,22 +104,8 @@ function hasMagic(bytes: Buffer): boolean {
   );
 }
 
-/** The user records in one Kinesis record; throws a KplError for a corrupt aggregated record. */
-export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRecord[] {
-  const bytes =
-    typeof record.data === 'string' ? Buffer.from(record.data, 'base64') : Buffer.from(record.data);
-  if (!hasMagic(bytes)) {
-    return [
-      {
-        partitionKey: record.partitionKey,
-        ...(record.explicitHashKey ? { explicitHashKey: record.explicitHashKey } : {}),
-        data: bytes,
-        sequenceNumber: record.sequenceNumber,
-        subSequenceNumber: 0,
-        aggregated: false,
-      },
-    ];
-  }
+/** The aggregated record's protobuf body, between the magic and the MD5 trailer, checked. */
+function bodyOf(bytes: Buffer, verifyMd5: boolean): { start: number; end: number } {
   const start = KPL_MAGIC.length;
   const end = bytes.length - MD5_BYTES;
   if (end < start) throw new KplError('KPL_CORRUPT', 'Aggregated record too short for its MD5 trailer');
@@ -129,10 +115,18 @@ export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRe
       throw new KplError('KPL_BAD_MD5', 'The aggregated record MD5 does not match its content');
     }
   }
+  return { start, end };
+}
 
-  const partitionKeys: string[] = [];
-  const hashKeys: string[] = [];
-  const spans: [number, number][] = [];
+/** `AggregatedRecord`: the partition-key and explicit-hash-key tables, and each record's span. */
+interface AggregatedRecord {
+  partitionKeys: string[];
+  hashKeys: string[];
+  records: [number, number][];
+}
+
+function readAggregated(bytes: Buffer, start: number, end: number): AggregatedRecord {
+  const out: AggregatedRecord = { partitionKeys: [], hashKeys: [], records: [] };
   const top = new Reader(bytes, end, start);
   while (top.pos < end) {
     const tag = top.varint();
@@ -140,30 +134,58 @@ export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRe
     const wireType = tag & 7;
     if (wireType === 2 && field >= 1 && field <= 3) {
       const [from, to] = top.span();
-      if (field === 1) partitionKeys.push(bytes.toString('utf8', from, to));
-      else if (field === 2) hashKeys.push(bytes.toString('utf8', from, to));
-      else spans.push([from, to]);
+      if (field === 1) out.partitionKeys.push(bytes.toString('utf8', from, to));
+      else if (field === 2) out.hashKeys.push(bytes.toString('utf8', from, to));
+      else out.records.push([from, to]);
     } else {
       top.skip(wireType);
     }
   }
+  return out;
+}
 
-  return spans.map(([from, to], index) => {
-    const reader = new Reader(bytes, to, from);
-    let partitionIndex: number | undefined;
-    let hashIndex: number | undefined;
-    let data: Buffer | undefined;
-    while (reader.pos < to) {
-      const tag = reader.varint();
-      const field = Math.floor(tag / 8);
-      const wireType = tag & 7;
-      if (field === 1 && wireType === 0) partitionIndex = reader.varint();
-      else if (field === 2 && wireType === 0) hashIndex = reader.varint();
-      else if (field === 3 && wireType === 2) {
-        const [a, b] = reader.span();
-        data = bytes.subarray(a, b);
-      } else reader.skip(wireType);
-    }
+/** One `Record` message: its table indexes and its data. */
+function readUserRecord(bytes: Buffer, [from, to]: [number, number]) {
+  const reader = new Reader(bytes, to, from);
+  let partitionIndex: number | undefined;
+  let hashIndex: number | undefined;
+  let data: Buffer | undefined;
+  while (reader.pos < to) {
+    const tag = reader.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (field === 1 && wireType === 0) partitionIndex = reader.varint();
+    else if (field === 2 && wireType === 0) hashIndex = reader.varint();
+    else if (field === 3 && wireType === 2) {
+      const [a, b] = reader.span();
+      data = bytes.subarray(a, b);
+    } else reader.skip(wireType);
+  }
+  return { partitionIndex, hashIndex, data };
+}
+
+/** The user records in one Kinesis record; throws a KplError for a corrupt aggregated record. */
+export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRecord[] {
+  const bytes =
+    typeof record.data === 'string' ? Buffer.from(record.data, 'base64') : Buffer.from(record.data);
+  const { partitionKey: ownKey, explicitHashKey: ownHashKey, sequenceNumber } = record;
+  if (!hasMagic(bytes)) {
+    const hashKey = ownHashKey ? { explicitHashKey: ownHashKey } : {};
+    return [
+      {
+        partitionKey: ownKey,
+        ...hashKey,
+        data: bytes,
+        sequenceNumber,
+        subSequenceNumber: 0,
+        aggregated: false,
+      },
+    ];
+  }
+  const { start, end } = bodyOf(bytes, verifyMd5);
+  const { partitionKeys, hashKeys, records } = readAggregated(bytes, start, end);
+  return records.map((span, index) => {
+    const { partitionIndex, hashIndex, data } = readUserRecord(bytes, span);
     const partitionKey = partitionIndex === undefined ? undefined : partitionKeys[partitionIndex];
     if (partitionKey === undefined || data === undefined) {
       throw new KplError('KPL_CORRUPT', `User record ${index} lacks its partition key or data`);
@@ -172,13 +194,7 @@ export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRe
     if (hashIndex !== undefined && explicitHashKey === undefined) {
       throw new KplError('KPL_CORRUPT', `User record ${index} points past the explicit hash key table`);
     }
-    return {
-      partitionKey,
-      ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
-      data,
-      sequenceNumber: record.sequenceNumber,
-      subSequenceNumber: index,
-      aggregated: true,
-    };
+    const hashKey = explicitHashKey !== undefined ? { explicitHashKey } : {};
+    return { partitionKey, ...hashKey, data, sequenceNumber, subSequenceNumber: index, aggregated: true };
   });
 }

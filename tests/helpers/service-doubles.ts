@@ -7,6 +7,7 @@ import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-e
 import { PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { type KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
 
 /** One PutRecords entry as the double saw it. */
 export interface PutEntry {
@@ -23,14 +24,25 @@ export type Refusal<E> = (entry: E, call: number) => string | undefined;
 
 export const writeAll = (): undefined => undefined;
 
+export interface DoubleOptions {
+  /** An error to throw for the whole call (before any entry is written), or undefined. */
+  failCall?: (call: number) => Error | undefined;
+}
+
 /** Answers PutRecords through `mock`; returns the entries written, in the order written. */
 export function putRecordsDouble(
   mock: AwsClientStub<KinesisClient>,
   refuse: Refusal<PutEntry> = writeAll,
+  options: DoubleOptions = {},
 ): PutEntry[] {
   const written: PutEntry[] = [];
   let call = 0;
   mock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
+    const thrown = options.failCall?.(call);
+    if (thrown) {
+      call++;
+      throw thrown;
+    }
     const stream = input.StreamName ?? input.StreamARN ?? '';
     const records = (input.Records ?? []).map((record) => {
       const data = Buffer.from(record.Data as Uint8Array);
@@ -56,10 +68,16 @@ export function putRecordsDouble(
 export function putEventsDouble(
   mock: AwsClientStub<EventBridgeClient>,
   refuse: Refusal<PutEventsRequestEntry> = writeAll,
+  options: DoubleOptions = {},
 ): PutEventsRequestEntry[] {
   const published: PutEventsRequestEntry[] = [];
   let call = 0;
   mock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+    const thrown = options.failCall?.(call);
+    if (thrown) {
+      call++;
+      throw thrown;
+    }
     const entries = (input.Entries ?? []).map((entry) => {
       const code = refuse(entry, call);
       if (code) return { ErrorCode: code, ErrorMessage: `${code} (injected)` };
@@ -70,4 +88,14 @@ export function putEventsDouble(
     return { FailedEntryCount: entries.filter((e) => 'ErrorCode' in e).length, Entries: entries };
   });
   return published;
+}
+
+/** The DLQ envelopes among `written`, parsed, in the order written. */
+export function envelopesIn(written: readonly PutEntry[], dlqStream: string): DlqEnvelope[] {
+  return written.filter((entry) => entry.stream === dlqStream).map((entry) => parseDlqEnvelope(entry.data));
+}
+
+/** The texts written to `stream`, in the order written. */
+export function textsIn(written: readonly PutEntry[], stream: string): string[] {
+  return written.filter((entry) => entry.stream === stream).map((entry) => entry.text);
 }

@@ -2,49 +2,34 @@
  * The bad-input corpus (tests/corpus) through all four handlers' cores: each returns
  * normally, and each payload gets its typed outcome, whose reason is checked.
  */
-import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
 import { parseDlqEnvelope } from '../../shared/core/dlq.js';
 import { noMetrics, silentLogger } from '../../shared/core/observability.js';
-import { compileSchemas, schemaFileReader } from '../../shared/event-validator/event-schemas.js';
 import { validateEvents } from '../../shared/event-validator/event-validator.js';
 import { compileTransform } from '../../shared/firehose-transform/firehose-transform.js';
 import {
   aggregateWindow,
-  prepareAggregator,
   type TumblingWindowEvent,
 } from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
-import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
+import { processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { CORPUS } from '../corpus/bad-inputs.js';
 import { fixedNow, noSleep } from '../helpers/doubles.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';
+import { envelopesIn, type PutEntry, putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
+import { aggregatorTestDeps, mapperTestDeps, validatorTestDeps } from '../helpers/test-deps.js';
 
 const kinesisMock = mockClient(KinesisClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
 const config = localConfig();
 const DLQ = config.dlq.stream;
-const common = { logger: silentLogger, metrics: noMetrics, now: fixedNow, sleep: noSleep };
+const _common = { logger: silentLogger, metrics: noMetrics, now: fixedNow, sleep: noSleep };
 
-/** Records every Kinesis write; answers them all written. */
-function kinesisWrites() {
-  const writes: { stream: string; data: string }[] = [];
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    for (const r of input.Records ?? [])
-      writes.push({ stream: input.StreamName ?? '', data: Buffer.from(r.Data as Uint8Array).toString() });
-    return {
-      FailedRecordCount: 0,
-      Records: (input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
-    };
-  });
-  return writes;
-}
-
-const dlqReasons = (writes: { stream: string; data: string }[]) =>
-  writes.filter((w) => w.stream === DLQ).map((w) => parseDlqEnvelope(w.data).reason);
+const dlqReasons = (writes: PutEntry[]) => envelopesIn(writes, DLQ).map((envelope) => envelope.reason);
 
 function sqsEvent(arn: string, body: string): SQSEvent {
   const event = loadEvent('sqs-standard.json');
@@ -57,18 +42,19 @@ describe('the bad-input corpus', () => {
     kinesisMock.reset();
     eventBridgeMock.reset();
   });
+  // Every item, whichever test runs it and in whatever order, leaves no prototype polluted.
+  afterEach(() => {
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+  });
 
   const visits = config.sqsToKinesis?.routes.find((r) => r.name === 'page-visits');
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: sqs-to-kinesis', async (_, item) => {
-    const writes = kinesisWrites();
+    const writes = putRecordsDouble(kinesisMock);
     const response = await processSqsBatch(
       sqsEvent(visits?.queueArn as string, item.bytes.toString('utf8')),
-      {
-        ...prepareMapper(config),
-        kinesis: new KinesisClient({}),
-        ...common,
-      },
+      mapperTestDeps(config),
     );
     expect(response.batchItemFailures).toEqual([]);
     const outcome = writes.some((w) => w.stream === visits?.target) ? 'written' : dlqReasons(writes)[0];
@@ -82,48 +68,27 @@ describe('the bad-input corpus', () => {
   });
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: kinesis-aggregator', async (_, item) => {
-    const writes = kinesisWrites();
+    const writes = putRecordsDouble(kinesisMock);
     const event = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
     event.Records = [{ ...(event.Records[0] as (typeof event.Records)[number]) }];
     (event.Records[0] as (typeof event.Records)[number]).kinesis = {
       ...(event.Records[0] as (typeof event.Records)[number]).kinesis,
       data: item.bytes.toString('base64'),
     };
-    const response = await aggregateWindow(event, {
-      ...prepareAggregator(config),
-      kinesis: new KinesisClient({}),
-      ...common,
-    });
+    const response = await aggregateWindow(event, aggregatorTestDeps({}, config));
     expect(response.batchItemFailures).toEqual([]);
     expect(dlqReasons(writes)[0] ?? 'folded').toBe(item.aggregator);
   });
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: event-validator', async (_, item) => {
-    const writes = kinesisWrites();
-    let published = 0;
-    eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
-      published += input.Entries?.length ?? 0;
-      return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: 'e' })) };
-    });
-    const validator = config.eventValidator as NonNullable<typeof config.eventValidator>;
+    const writes = putRecordsDouble(kinesisMock);
+    const published = putEventsDouble(eventBridgeMock);
     const response = await validateEvents(
       sqsEvent('arn:aws:sqs:us-east-1:123456789012:events', item.bytes.toString('utf8')),
-      {
-        config,
-        schemas: compileSchemas(validator, schemaFileReader()),
-        eventBridge: new EventBridgeClient({}),
-        kinesis: new KinesisClient({}),
-        busArn: 'arn:aws:events:us-east-1:123456789012:event-bus/central-local',
-        ...common,
-      },
+      validatorTestDeps(),
     );
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(published > 0 ? 'republished' : dlqReasons(writes)[0]).toBe(item.validator);
-  });
-
-  it('left no prototype polluted', () => {
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+    expect(published.length > 0 ? 'republished' : dlqReasons(writes)[0]).toBe(item.validator);
   });
 
   it('writes a record of exactly the size limit, and dead-letters one a byte over', async () => {
@@ -138,8 +103,8 @@ describe('the bad-input corpus', () => {
       r.body = JSON.stringify({ pad: 'x'.repeat(size - 1 - '{"pad":""}'.length) }); // + 1 byte of key
       return event;
     };
-    const writes = kinesisWrites();
-    const deps = { ...prepareMapper(config), kinesis: new KinesisClient({}), ...common };
+    const writes = putRecordsDouble(kinesisMock);
+    const deps = mapperTestDeps(config);
     await processSqsBatch(record(limit), deps);
     await processSqsBatch(record(limit + 1), deps);
     expect(writes.map((w) => (w.stream === DLQ ? parseDlqEnvelope(w.data).reason : w.stream))).toEqual([

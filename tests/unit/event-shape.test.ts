@@ -4,8 +4,8 @@
  * generated events of every kind (and random JSON); never a TypeError. Records with missing
  * fields inside the right kind of event reach the core and end in the DLQ, not in a crash.
  */
-import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -36,6 +36,7 @@ import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-
 import { fixedNow, noSleep } from '../helpers/doubles.js';
 import { anyEvent, type EventLabel } from '../helpers/events.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';
+import { type PutEntry, putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
 
 type Dict = Record<string, unknown>;
 const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -246,30 +247,14 @@ describe('records with missing fields inside the right kind of event', () => {
     sleep: noSleep,
     remainingTimeMs: () => 60_000,
   };
-  const writes: { stream: string; key: string; data: string }[] = [];
-  let published = 0;
+  let writes: PutEntry[] = [];
+  let published: PutEventsRequestEntry[] = [];
 
   beforeEach(() => {
-    writes.length = 0;
-    published = 0;
     kinesisMock.reset();
     eventBridgeMock.reset();
-    kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-      for (const r of input.Records ?? [])
-        writes.push({
-          stream: input.StreamName ?? '',
-          key: r.PartitionKey ?? '',
-          data: Buffer.from(r.Data as Uint8Array).toString(),
-        });
-      return {
-        FailedRecordCount: 0,
-        Records: (input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
-      };
-    });
-    eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
-      published += input.Entries?.length ?? 0;
-      return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: 'e' })) };
-    });
+    writes = putRecordsDouble(kinesisMock);
+    published = putEventsDouble(eventBridgeMock);
   });
 
   const only = (labels: EventLabel[]) => anyEvent.filter((e) => labels.includes(e.label));
@@ -287,7 +272,7 @@ describe('records with missing fields inside the right kind of event', () => {
         // Assess: one write per record (target or DLQ), every partition key valid, nothing handed back.
         expect(response.batchItemFailures).toEqual([]);
         expect(writes).toHaveLength((event as SQSEvent).Records.length);
-        for (const w of writes) expect(w.key.length).toBeGreaterThan(0);
+        for (const w of writes) expect(w.partitionKey.length).toBeGreaterThan(0);
       }),
       { numRuns: 20 },
     );
@@ -385,7 +370,7 @@ describe('records with missing fields inside the right kind of event', () => {
           expect(response.state).toBeDefined();
           for (const w of writes) {
             expect(w.stream).toBe(config.dlq.stream);
-            expect(w.key.length).toBeGreaterThan(0);
+            expect(w.partitionKey.length).toBeGreaterThan(0);
             expect(parseDlqEnvelope(w.data).reason).toBeTypeOf('string');
           }
         },
@@ -409,7 +394,7 @@ describe('records with missing fields inside the right kind of event', () => {
         ]),
         async ({ event }) => {
           writes.length = 0;
-          published = 0;
+          published.length = 0;
           const items = Array.isArray(event) ? event.length : (recordsOf(event)?.length ?? 1);
           // Act
           await validateEvents(expectValidatorInput(event), {
@@ -422,7 +407,7 @@ describe('records with missing fields inside the right kind of event', () => {
             ...common,
           });
           // Assess: each item ends in exactly one place.
-          expect(published + writes.length).toBe(items);
+          expect(published.length + writes.length).toBe(items);
         },
       ),
       { numRuns: 20 },

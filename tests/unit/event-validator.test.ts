@@ -5,12 +5,12 @@ import {
   type PutEventsCommandInput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { parseDlqEnvelope } from '../../shared/core/dlq.js';
 import { ConfigError, RetryLaterError } from '../../shared/core/errors.js';
 import { MAX_PUT_EVENTS_BYTES, putEvents, putEventsEntrySize } from '../../shared/core/eventbridge-writer.js';
 import { compileSchemas, schemaFileReader } from '../../shared/event-validator/event-schemas.js';
@@ -21,72 +21,19 @@ import {
   validateEvents,
 } from '../../shared/event-validator/event-validator.js';
 import { captureOutput } from '../helpers/captured-output.js';
-import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
+import { noSleep } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
+import { envelopesIn, putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
+import { validatorTestDeps } from '../helpers/test-deps.js';
 import { seedFromEnvironment } from '../setup/seed.js';
 
 type Event = EventBridgeEvent<string, RawConfig>;
 const eventBridgeMock = mockClient(EventBridgeClient);
 const kinesisMock = mockClient(KinesisClient);
 const config = localConfig();
+const DLQ = config.dlq.stream;
 const validatorConfig = config.eventValidator as NonNullable<typeof config.eventValidator>;
 const schemas = compileSchemas(validatorConfig, schemaFileReader());
-
-type TestDeps = ValidatorDeps & {
-  logger: ReturnType<typeof recordingLogger>;
-  metrics: ReturnType<typeof recordingMetrics>;
-};
-
-function deps(overrides: Partial<ValidatorDeps> = {}): TestDeps {
-  return {
-    config,
-    schemas,
-    eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
-    kinesis: new KinesisClient({ region: 'us-east-1' }),
-    logger: recordingLogger(),
-    metrics: recordingMetrics(),
-    now: fixedNow,
-    busArn: 'arn:aws:events:us-east-1:123456789012:event-bus/central-local',
-    traceHeader: () => 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
-    sleep: noSleep,
-    policy: { maxAttempts: 3 },
-    ...overrides,
-  } as TestDeps;
-}
-
-/** PutEvents double: `fail` may refuse an entry with an error code. */
-function eventBridgeDouble(
-  fail: (entry: PutEventsRequestEntry, call: number) => string | undefined = () => undefined,
-) {
-  const published: PutEventsRequestEntry[] = [];
-  let call = 0;
-  eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
-    call++;
-    const entries = (input.Entries ?? []).map((entry) => {
-      const code = fail(entry, call);
-      if (code) return { ErrorCode: code, ErrorMessage: `${code} (injected)` };
-      published.push(entry);
-      return { EventId: `ev-${published.length}` };
-    });
-    return { FailedEntryCount: entries.filter((e) => 'ErrorCode' in e).length, Entries: entries };
-  });
-  return published;
-}
-
-function dlqDouble() {
-  const envelopes: DlqEnvelope[] = [];
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    for (const record of input.Records ?? []) envelopes.push(parseDlqEnvelope(record.Data as Uint8Array));
-    return {
-      FailedRecordCount: 0,
-      Records: (input.Records ?? []).map((_, i) => ({
-        SequenceNumber: `s${i}`,
-        ShardId: 'shardId-000000000000',
-      })),
-    };
-  });
-  return envelopes;
-}
 
 describe('event validator', () => {
   beforeEach(() => {
@@ -96,10 +43,10 @@ describe('event validator', () => {
 
   it('republishes a valid event under valid.<source>, same detail-type and detail, tracing the original', async () => {
     // Prepare
-    const published = eventBridgeDouble();
+    const published = putEventsDouble(eventBridgeMock);
     const event = loadEvent<Event>('eventbridge-valid.json');
     // Act
-    await validateEvents(event, deps());
+    await validateEvents(event, validatorTestDeps());
     // Assess
     expect(published).toHaveLength(1);
     const [entry] = published;
@@ -124,12 +71,12 @@ describe('event validator', () => {
   });
 
   it('sends an invalid event to the DLQ stream with every validation error and its path', async () => {
-    eventBridgeDouble();
-    const envelopes = dlqDouble();
+    putEventsDouble(eventBridgeMock);
+    const dlq = putRecordsDouble(kinesisMock);
     const event = loadEvent<Event>('eventbridge-invalid.json');
-    await validateEvents(event, deps());
+    await validateEvents(event, validatorTestDeps());
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
-    const [envelope] = envelopes;
+    const [envelope] = envelopesIn(dlq, DLQ);
     expect(envelope).toMatchObject({
       reason: 'INVALID_EVENT',
       handler: 'event-validator',
@@ -151,14 +98,14 @@ describe('event validator', () => {
   it('validates draft-07 schemas too', () => {
     const event = loadEvent<Event[]>('eventbridge-batch.json')[1] as Event;
     expect(event['detail-type']).toBe('WIDGET_DELETED');
-    expect(judge(event, deps()).kind).toBe('republish');
+    expect(judge(event, validatorTestDeps()).kind).toBe('republish');
     event.detail.extra = 1;
-    expect(judge(event, deps())).toMatchObject({ kind: 'dlq', reason: 'INVALID_EVENT' });
+    expect(judge(event, validatorTestDeps())).toMatchObject({ kind: 'dlq', reason: 'INVALID_EVENT' });
   });
 
   it('rejects a detail-type with no schema by default, and republishes it unchecked when configured to', () => {
     const event = loadEvent<Event>('eventbridge-no-schema.json');
-    expect(judge(event, deps())).toMatchObject({ kind: 'dlq', reason: 'NO_SCHEMA' });
+    expect(judge(event, validatorTestDeps())).toMatchObject({ kind: 'dlq', reason: 'NO_SCHEMA' });
     const accepting = testConfig((raw) => {
       raw.eventValidator = structuredClone({
         centralBus: { name: 'central' },
@@ -176,30 +123,30 @@ describe('event validator', () => {
   });
 
   it('refuses to republish an event whose source carries the output prefix (loop guard)', async () => {
-    eventBridgeDouble();
-    const envelopes = dlqDouble();
-    await validateEvents(loadEvent<Event>('eventbridge-loop.json'), deps());
+    putEventsDouble(eventBridgeMock);
+    const dlq = putRecordsDouble(kinesisMock);
+    await validateEvents(loadEvent<Event>('eventbridge-loop.json'), validatorTestDeps());
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(envelopes.map((e) => e.reason)).toEqual(['LOOP']);
+    expect(envelopesIn(dlq, DLQ).map((e) => e.reason)).toEqual(['LOOP']);
   });
 
   it('rejects an envelope that is not an EventBridge event, naming each bad field', () => {
     const event = loadEvent<RawConfig>('eventbridge-valid.json');
     delete event.id;
     event.time = 'noon';
-    const verdict = judge(event, deps());
+    const verdict = judge(event, validatorTestDeps());
     expect(verdict).toMatchObject({ kind: 'dlq', reason: 'INVALID_ENVELOPE' });
     expect(verdict.kind === 'dlq' && verdict.errors?.map((e) => e.path)).toEqual(['/id', '/time']);
   });
 
   it('refuses an entry over 256 KB as EventBridge counts it, before sending', async () => {
-    eventBridgeDouble();
-    const envelopes = dlqDouble();
+    putEventsDouble(eventBridgeMock);
+    const dlq = putRecordsDouble(kinesisMock);
     const event = loadEvent<Event>('eventbridge-valid.json');
     event.detail.tags = Array.from({ length: 20 }, () => 'x'.repeat(14_000));
-    await validateEvents(event, deps());
+    await validateEvents(event, validatorTestDeps());
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(envelopes[0]).toMatchObject({ reason: 'ENTRY_TOO_LARGE', target: 'central-local' });
+    expect(envelopesIn(dlq, DLQ)[0]).toMatchObject({ reason: 'ENTRY_TOO_LARGE', target: 'central-local' });
     expect(
       putEventsEntrySize({ Source: 'é', DetailType: 'a', Detail: '{}', Resources: ['r'], Time: new Date() }),
     ).toBe(14 + 2 + 1 + 2 + 1);
@@ -207,33 +154,34 @@ describe('event validator', () => {
 
   it('retries throttled entries, and dead-letters entries PutEvents refuses for good', async () => {
     // Prepare: the first call throttles the first entry and refuses the second as malformed.
-    const published = eventBridgeDouble((entry, call) => {
+    const published = putEventsDouble(eventBridgeMock, (entry, call) => {
       const id = JSON.parse(entry.Detail as string)[TRACE_FIELD].originalId as string;
-      if (id.endsWith('001') && call === 1) return 'ThrottlingException';
+      if (id.endsWith('001') && call === 0) return 'ThrottlingException';
       if (id.endsWith('005')) return 'MalformedDetail';
       return undefined;
     });
-    const envelopes = dlqDouble();
+    const dlq = putRecordsDouble(kinesisMock);
     const batch = loadEvent<Event[]>('eventbridge-batch.json');
     // Act
-    await validateEvents(batch, deps());
+    await validateEvents(batch, validatorTestDeps());
     // Assess
     expect(published.map((e) => JSON.parse(e.Detail as string)[TRACE_FIELD].originalId)).toEqual([
       batch[0]?.id,
     ]);
     expect(eventBridgeMock.commandCalls(PutEventsCommand)[1]?.args[0].input.Entries).toHaveLength(1);
-    expect(envelopes.map((e) => e.reason).sort()).toEqual([
-      'INVALID_EVENT',
-      'LOOP',
-      'NO_SCHEMA',
-      'REPUBLISH_REJECTED',
-    ]);
-    expect(envelopes.find((e) => e.reason === 'REPUBLISH_REJECTED')?.message).toContain('MalformedDetail');
+    expect(
+      envelopesIn(dlq, DLQ)
+        .map((e) => e.reason)
+        .sort(),
+    ).toEqual(['INVALID_EVENT', 'LOOP', 'NO_SCHEMA', 'REPUBLISH_REJECTED']);
+    expect(envelopesIn(dlq, DLQ).find((e) => e.reason === 'REPUBLISH_REJECTED')?.message).toContain(
+      'MalformedDetail',
+    );
   });
 
   it('fails the invocation when republishing keeps failing, so Lambda retries it', async () => {
-    eventBridgeDouble(() => 'InternalFailure');
-    const d = deps();
+    putEventsDouble(eventBridgeMock, () => 'InternalFailure');
+    const d = validatorTestDeps();
     await expect(validateEvents(loadEvent<Event>('eventbridge-valid.json'), d)).rejects.toThrow(
       RetryLaterError,
     );
@@ -241,12 +189,12 @@ describe('event validator', () => {
   });
 
   it('from SQS, hands back just the messages not yet written', async () => {
-    eventBridgeDouble((entry) =>
+    putEventsDouble(eventBridgeMock, (entry) =>
       JSON.parse(entry.Detail as string)[TRACE_FIELD].originalId.endsWith('001')
         ? 'ThrottlingException'
         : undefined,
     );
-    dlqDouble();
+    putRecordsDouble(kinesisMock);
     const batch = loadEvent<Event[]>('eventbridge-batch.json');
     const sqs: SQSEvent = loadEvent('sqs-standard.json');
     sqs.Records = batch.map((event, i) => ({
@@ -254,15 +202,15 @@ describe('event validator', () => {
       messageId: `m-${i}`,
       body: JSON.stringify(event),
     }));
-    const response = await validateEvents(sqs, deps());
+    const response = await validateEvents(sqs, validatorTestDeps());
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }] });
   });
 
   it('sends a batch of 25 valid events in 3 PutEvents calls', async () => {
-    const published = eventBridgeDouble();
+    const published = putEventsDouble(eventBridgeMock);
     const valid = loadEvent<Event>('eventbridge-valid.json');
     const batch = Array.from({ length: 25 }, (_, i) => ({ ...valid, id: `id-${i}` }));
-    const d = deps();
+    const d = validatorTestDeps();
     await validateEvents(batch, d);
     expect(
       eventBridgeMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.length),
@@ -275,15 +223,15 @@ describe('event validator', () => {
   });
 
   it('never throws on random details: every event is republished or dead-lettered', async () => {
-    eventBridgeDouble();
-    dlqDouble();
+    putEventsDouble(eventBridgeMock);
+    putRecordsDouble(kinesisMock);
     const base = loadEvent<Event>('eventbridge-valid.json');
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(fc.jsonValue(), fc.object(), fc.record({ widgetId: fc.string(), price: fc.jsonValue() })),
         fc.constantFrom('NEW_WIDGET', 'WIDGET_DELETED', 'OTHER'),
         async (detail, detailType) => {
-          const d = deps();
+          const d = validatorTestDeps();
           await validateEvents({ ...base, 'detail-type': detailType, detail: detail as RawConfig }, d);
           const counts = d.metrics.published.get('handler=event-validator');
           expect((counts?.republished ?? 0) + (counts?.sentToDlq ?? 0)).toBe(1);
@@ -362,6 +310,10 @@ interface FaultPlan {
   dlqStuck: Set<string>;
 }
 
+/** The id of the event a republished entry came from. */
+const originalIdOf = (entry: PutEventsRequestEntry): string =>
+  JSON.parse(entry.Detail as string)[TRACE_FIELD].originalId as string;
+
 const serverError = () =>
   Object.assign(new Error('injected 500'), {
     name: 'InternalServerError',
@@ -370,40 +322,42 @@ const serverError = () =>
 
 /** PutEvents and PutRecords doubles that fail as `plan` decides; they record only what they accepted. */
 function faultyServices(plan: FaultPlan) {
-  const republished: string[] = [];
-  const deadLettered: string[] = [];
   const attempts = new Map<string, number>();
   const attempt = (key: string) => {
     const n = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, n);
     return n;
   };
-  eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
-    if (decide(plan.seed, `pe-call:${attempt('pe-call')}`) < plan.callFail) throw serverError();
-    const entries = (input.Entries ?? []).map((entry) => {
-      const id = JSON.parse(entry.Detail as string)[TRACE_FIELD].originalId as string;
+  const failCall = (kind: string) => () =>
+    decide(plan.seed, `${kind}-call:${attempt(`${kind}-call`)}`) < plan.callFail ? serverError() : undefined;
+  const published = putEventsDouble(
+    eventBridgeMock,
+    (entry) => {
+      const id = originalIdOf(entry);
       const r = decide(plan.seed, `pe:${id}:${attempt(`pe:${id}`)}`);
-      if (plan.stuck.has(id) || r < plan.throttle)
-        return { ErrorCode: 'ThrottlingException', ErrorMessage: 'x' };
-      if (r < plan.throttle + plan.refuse) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'x' };
-      republished.push(id);
-      return { EventId: `ev-${republished.length}` };
-    });
-    return { FailedEntryCount: entries.filter((e) => 'ErrorCode' in e).length, Entries: entries };
-  });
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    if (decide(plan.seed, `pr-call:${attempt('pr-call')}`) < plan.callFail) throw serverError();
-    const records = (input.Records ?? []).map((record) => {
-      const id = parseDlqEnvelope(record.Data as Uint8Array).source.id;
-      if (plan.dlqStuck.has(id) || decide(plan.seed, `pr:${id}:${attempt(`pr:${id}`)}`) < plan.dlqFail) {
-        return { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'x' };
-      }
-      deadLettered.push(id);
-      return { SequenceNumber: `s-${deadLettered.length}`, ShardId: 'shardId-000000000000' };
-    });
-    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
-  });
-  return { republished, deadLettered };
+      if (plan.stuck.has(id) || r < plan.throttle) return 'ThrottlingException';
+      return r < plan.throttle + plan.refuse ? 'MalformedDetail' : undefined;
+    },
+    { failCall: failCall('pe') },
+  );
+  const written = putRecordsDouble(
+    kinesisMock,
+    (entry) => {
+      const id = parseDlqEnvelope(entry.data).source.id;
+      const stuck =
+        plan.dlqStuck.has(id) || decide(plan.seed, `pr:${id}:${attempt(`pr:${id}`)}`) < plan.dlqFail;
+      return stuck ? 'ProvisionedThroughputExceededException' : undefined;
+    },
+    { failCall: failCall('pr') },
+  );
+  return {
+    get republished() {
+      return published.map(originalIdOf);
+    },
+    get deadLettered() {
+      return written.map((entry) => parseDlqEnvelope(entry.data).source.id);
+    },
+  };
 }
 
 /** What the source hands back after a response: the named items, or all of them when the invocation threw. */
@@ -417,7 +371,11 @@ async function deliverUntilDone(form: Form, events: Event[], deliveries: number)
   let pending = events;
   for (let n = 0; n < deliveries && pending.length > 0; n++) {
     try {
-      pending = handedBack(form, pending, await validateEvents(deliveryOf(form, pending), deps()));
+      pending = handedBack(
+        form,
+        pending,
+        await validateEvents(deliveryOf(form, pending), validatorTestDeps()),
+      );
     } catch (error) {
       expect(error).toBeInstanceOf(RetryLaterError); // the whole input comes back
     }
@@ -456,13 +414,13 @@ describe('event validator: at most one republish per event, whatever fails', () 
           const events = kinds.map((kind, i) => eventOf(kind, `ev-${i}`));
           const ids = (positions: number[]) => new Set(positions.map((i) => `ev-${i}`));
           const plan = { ...rates, seed: RUN_SEED ^ runSeed, stuck: ids(stuck), dlqStuck: ids(dlqStuck) };
-          const { republished, deadLettered } = faultyServices(plan);
+          const services = faultyServices(plan);
           // Act
           const remaining = (await deliverUntilDone(form, events, 6)).map((e) => e.id);
           // Assess
-          expect(counted(republished)).toEqual([]);
-          expect(counted(deadLettered)).toEqual([]);
-          const placed = [...republished, ...deadLettered, ...remaining];
+          expect(counted(services.republished)).toEqual([]);
+          expect(counted(services.deadLettered)).toEqual([]);
+          const placed = [...services.republished, ...services.deadLettered, ...remaining];
           expect(counted(placed)).toEqual([]);
           expect(placed.sort()).toEqual(events.map((e) => e.id).sort());
         },
@@ -483,16 +441,16 @@ describe('event validator: at most one republish per event, whatever fails', () 
       stuck: new Set(['ev-0']),
       dlqStuck: new Set<string>(),
     };
-    const { republished, deadLettered } = faultyServices(plan);
+    const services = faultyServices(plan);
     // Act
-    const first = await validateEvents(events, deps());
-    const second = await validateEvents(handedBack('array', events, first), deps());
+    const first = await validateEvents(events, validatorTestDeps());
+    const second = await validateEvents(handedBack('array', events, first), validatorTestDeps());
     // Assess
     expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'ev-0' }] });
     expect(second).toEqual({ batchItemFailures: [{ itemIdentifier: 'ev-0' }] });
-    expect(republished).toHaveLength(19);
-    expect(deadLettered).toHaveLength(80);
-    expect(counted([...republished, ...deadLettered])).toEqual([]);
+    expect(services.republished).toHaveLength(19);
+    expect(services.deadLettered).toHaveLength(80);
+    expect(counted([...services.republished, ...services.deadLettered])).toEqual([]);
   });
 
   it('never acknowledges an event whose dead letter was not written', async () => {
@@ -509,11 +467,11 @@ describe('event validator: at most one republish per event, whatever fails', () 
     const invalid = loadEvent<Event>('eventbridge-invalid.json');
     const records = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
     // Act / Assess: one event throws, a batch names it, and the valid one is not handed back.
-    await expect(validateEvents(invalid, deps())).rejects.toBeInstanceOf(RetryLaterError);
-    expect(await validateEvents(records, deps())).toEqual({
+    await expect(validateEvents(invalid, validatorTestDeps())).rejects.toBeInstanceOf(RetryLaterError);
+    expect(await validateEvents(records, validatorTestDeps())).toEqual({
       batchItemFailures: [{ itemIdentifier: records[1]?.messageId }],
     });
-    expect(await validateEvents([invalid], deps())).toEqual({
+    expect(await validateEvents([invalid], validatorTestDeps())).toEqual({
       batchItemFailures: [{ itemIdentifier: invalid.id }],
     });
   });
@@ -531,7 +489,9 @@ describe('event validator: at most one republish per event, whatever fails', () 
     });
     const nameless = { ...loadEvent<RawConfig>('eventbridge-valid.json'), id: undefined };
     // Act / Assess
-    await expect(validateEvents([nameless as never], deps())).rejects.toBeInstanceOf(RetryLaterError);
+    await expect(validateEvents([nameless as never], validatorTestDeps())).rejects.toBeInstanceOf(
+      RetryLaterError,
+    );
   });
 });
 
@@ -594,7 +554,7 @@ describe('event validator: PutEvents size boundary (strictly under 262,144 bytes
     });
     const callsFor = async (sizes: number[]) => {
       eventBridgeMock.reset();
-      eventBridgeDouble();
+      putEventsDouble(eventBridgeMock);
       await putEvents(sizes.map(entryOf), {
         eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
         sleep: noSleep,
@@ -639,7 +599,7 @@ describe('event validator: what it refuses, and why', () => {
   it('refuses an unconfigured source, prototype names included', () => {
     const event = loadEvent<Event>('eventbridge-valid.json');
     for (const source of ['cwi.unknown', '__proto__', 'constructor', 'toString']) {
-      expect(judge({ ...event, source }, deps()), source).toMatchObject({
+      expect(judge({ ...event, source }, validatorTestDeps()), source).toMatchObject({
         kind: 'dlq',
         reason: 'NO_ROUTE',
         message: `Source ${source} is not configured`,
@@ -649,7 +609,7 @@ describe('event validator: what it refuses, and why', () => {
 
   it('takes a time with a UTC offset, and republishes it as the same instant', () => {
     const event = { ...loadEvent<Event>('eventbridge-valid.json'), time: '2026-11-21T11:30:00+02:00' };
-    const verdict = judge(event, deps());
+    const verdict = judge(event, validatorTestDeps());
     expect(verdict.kind).toBe('republish');
     expect(verdict.kind === 'republish' && verdict.entry.Time?.toISOString()).toBe(
       '2026-11-21T09:30:00.000Z',
@@ -683,10 +643,10 @@ describe('event validator: what it refuses, and why', () => {
 
   it('reads a Pipes array of SQS messages: republishes, dead-letters with the message id, hands back nothing', async () => {
     // Prepare
-    const published = eventBridgeDouble();
-    const envelopes = dlqDouble();
+    const published = putEventsDouble(eventBridgeMock);
+    const dlq = putRecordsDouble(kinesisMock);
     const records = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
-    const d = deps();
+    const d = validatorTestDeps();
     // Act
     const response = await validateEvents(records, d);
     // Assess
@@ -694,8 +654,8 @@ describe('event validator: what it refuses, and why', () => {
     expect(published.map((e) => JSON.parse(e.Detail as string)[TRACE_FIELD].originalId)).toEqual([
       JSON.parse(records[0]?.body as string).id,
     ]);
-    expect(envelopes).toHaveLength(1);
-    expect(envelopes[0]).toMatchObject({
+    expect(envelopesIn(dlq, DLQ)).toHaveLength(1);
+    expect(envelopesIn(dlq, DLQ)[0]).toMatchObject({
       reason: 'INVALID_EVENT',
       source: {
         type: 'eventbridge',
@@ -718,13 +678,16 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('keeps a message body that is not JSON, byte for byte, in its dead letter', async () => {
-    eventBridgeDouble();
-    const envelopes = dlqDouble();
+    putEventsDouble(eventBridgeMock);
+    const dlq = putRecordsDouble(kinesisMock);
     const [record] = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
     const body = '{"id": "broken", ';
-    const response = await validateEvents({ Records: [{ ...(record as SQSRecord), body }] }, deps());
+    const response = await validateEvents(
+      { Records: [{ ...(record as SQSRecord), body }] },
+      validatorTestDeps(),
+    );
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(envelopes[0]).toMatchObject({
+    expect(envelopesIn(dlq, DLQ)[0]).toMatchObject({
       reason: 'INVALID_ENVELOPE',
       source: { id: record?.messageId, messageId: record?.messageId },
       payload: { data: body },
@@ -732,9 +695,9 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('makes no call at all for an empty batch, and answers it with no failures', async () => {
-    eventBridgeDouble();
-    dlqDouble();
-    expect(await validateEvents([], deps())).toEqual({ batchItemFailures: [] });
+    putEventsDouble(eventBridgeMock);
+    putRecordsDouble(kinesisMock);
+    expect(await validateEvents([], validatorTestDeps())).toEqual({ batchItemFailures: [] });
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
     expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
   });
@@ -750,12 +713,15 @@ describe('event validator, logs through the real Powertools Logger', () => {
     // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
     const emitted = captureOutput();
-    eventBridgeDouble();
-    dlqDouble();
+    putEventsDouble(eventBridgeMock);
+    putRecordsDouble(kinesisMock);
     const logger = new Logger({ serviceName: 'event-validator' });
     const invalid = loadEvent<Event>('eventbridge-invalid.json');
     // Act
-    await validateEvents([invalid, loadEvent<Event>('eventbridge-no-schema.json')], { ...deps(), logger });
+    await validateEvents([invalid, loadEvent<Event>('eventbridge-no-schema.json')], {
+      ...validatorTestDeps(),
+      logger,
+    });
     vi.restoreAllMocks();
     // Assess
     const lines = emitted
@@ -793,7 +759,7 @@ describe('event validator: envelopes, traces and answers in detail', () => {
   it('checks each envelope field against EventBridge limits, naming the field', () => {
     const event = loadEvent<RawConfig>('eventbridge-valid.json');
     const pathsOf = (patch: RawConfig) => {
-      const verdict = judge({ ...event, ...patch }, deps());
+      const verdict = judge({ ...event, ...patch }, validatorTestDeps());
       return verdict.kind === 'dlq' && verdict.reason === 'INVALID_ENVELOPE'
         ? verdict.errors?.map((e) => e.path)
         : [];
@@ -809,7 +775,9 @@ describe('event validator: envelopes, traces and answers in detail', () => {
     expect(pathsOf({ detail: [] })).toEqual(['/detail']);
     expect(pathsOf({ detail: 'text' })).toEqual(['/detail']);
     expect(pathsOf({ time: '2026-11-21' })).toEqual(['/time']);
-    expect(judge({ ...event, 'detail-type': 'NEW_WIDGET', source: 'x'.repeat(256) }, deps())).toMatchObject({
+    expect(
+      judge({ ...event, 'detail-type': 'NEW_WIDGET', source: 'x'.repeat(256) }, validatorTestDeps()),
+    ).toMatchObject({
       reason: 'NO_ROUTE',
     });
   });
@@ -833,15 +801,18 @@ describe('event validator: envelopes, traces and answers in detail', () => {
   });
 
   it('dead-letters an item it cannot read at all under the id "unknown", with its text', async () => {
-    eventBridgeDouble();
-    const envelopes = dlqDouble();
-    const response = await validateEvents([42 as never, { source: 'cwi.servicea' } as never], deps());
+    putEventsDouble(eventBridgeMock);
+    const dlq = putRecordsDouble(kinesisMock);
+    const response = await validateEvents(
+      [42 as never, { source: 'cwi.servicea' } as never],
+      validatorTestDeps(),
+    );
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(envelopes.map((e) => [e.reason, e.source.id, e.payload.data])).toEqual([
+    expect(envelopesIn(dlq, DLQ).map((e) => [e.reason, e.source.id, e.payload.data])).toEqual([
       ['INVALID_ENVELOPE', 'unknown', '42'],
       ['INVALID_ENVELOPE', 'unknown', '{"source":"cwi.servicea"}'],
     ]);
-    expect(envelopes[1]?.source.eventSource).toBe('cwi.servicea');
+    expect(envelopesIn(dlq, DLQ)[1]?.source.eventSource).toBe('cwi.servicea');
   });
 
   it('names what it hands back once each, in input order, and says so at ERROR with the counts', async () => {
@@ -857,7 +828,7 @@ describe('event validator: envelopes, traces and answers in detail', () => {
     });
     const valid = loadEvent<Event>('eventbridge-valid.json');
     const invalid = loadEvent<Event>('eventbridge-invalid.json');
-    const d = deps();
+    const d = validatorTestDeps();
     // Act: a dead letter first, then a republish, then the same event delivered twice.
     const response = await validateEvents([invalid, valid, { ...valid }], d);
     // Assess
@@ -881,14 +852,16 @@ describe('event validator: envelopes, traces and answers in detail', () => {
   });
 
   it('dead-letters what PutEvents refuses for good with the bus it was headed for', async () => {
-    eventBridgeDouble(() => 'AccessDeniedException');
-    const envelopes = dlqDouble();
-    const d = deps();
+    putEventsDouble(eventBridgeMock, () => 'AccessDeniedException');
+    const dlq = putRecordsDouble(kinesisMock);
+    const d = validatorTestDeps();
     expect(await validateEvents([loadEvent<Event>('eventbridge-valid.json')], d)).toEqual({
       batchItemFailures: [],
     });
-    expect(envelopes[0]).toMatchObject({ reason: 'REPUBLISH_REJECTED', target: 'central-local' });
-    expect(envelopes[0]?.message).toMatch(/^PutEvents refused the entry \(AccessDeniedException: /);
+    expect(envelopesIn(dlq, DLQ)[0]).toMatchObject({ reason: 'REPUBLISH_REJECTED', target: 'central-local' });
+    expect(envelopesIn(dlq, DLQ)[0]?.message).toMatch(
+      /^PutEvents refused the entry \(AccessDeniedException: /,
+    );
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(1); // never retried
     expect(d.metrics.published.get('handler=event-validator')).toMatchObject({ sentToDlq: 1, retryLater: 0 });
   });

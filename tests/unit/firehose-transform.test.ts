@@ -4,7 +4,7 @@ import {
   PutRecordBatchCommand,
   type PutRecordBatchCommandInput,
 } from '@aws-sdk/client-firehose';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -21,11 +21,12 @@ import {
   transformBatch,
 } from '../../shared/firehose-transform/firehose-transform.js';
 import { captureOutput } from '../helpers/captured-output.js';
-import { noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
+import { putRecordsDouble } from '../helpers/service-doubles.js';
+import { TEST_HASH_KEY, transformTestDeps } from '../helpers/test-deps.js';
 
 type Json = RawConfig;
-const KEY = Buffer.from('test-hash-key');
+const KEY = TEST_HASH_KEY;
 const settings = localConfig().firehoseTransform as FirehoseTransformConfig;
 const firehoseMock = mockClient(FirehoseClient);
 const kinesisMock = mockClient(KinesisClient);
@@ -33,18 +34,6 @@ const kinesisMock = mockClient(KinesisClient);
 const decode = (data: string) => Buffer.from(data, 'base64').toString('utf8');
 const encode = (value: unknown) => Buffer.from(`${JSON.stringify(value)}\n`).toString('base64');
 const fhEvent = (name: string) => loadEvent<FirehoseTransformationEvent>(name);
-
-function deps(transform: RecordTransform = compileTransform(settings, KEY)) {
-  return {
-    transform,
-    logger: recordingLogger(),
-    metrics: recordingMetrics(),
-    kinesis: new KinesisClient({ region: 'us-east-1' }),
-    firehose: new FirehoseClient({ region: 'us-east-1' }),
-    sleep: noSleep,
-    policy: { maxAttempts: 3 },
-  };
-}
 
 /** A transform config in JSON mode, edited by `patch`. */
 function jsonMode(patch: (raw: Json) => void = () => {}): FirehoseTransformConfig {
@@ -208,18 +197,24 @@ describe('firehose transform, per batch', () => {
 
   it('adds partition keys only for the partitioned delivery stream', async () => {
     const event = fhEvent('firehose-ses.json');
-    const partitioned = await transformBatch(event, { ...deps(), partitionedStream: 'ses-events-local' });
+    const partitioned = await transformBatch(event, {
+      ...transformTestDeps(),
+      partitionedStream: 'ses-events-local',
+    });
     expect(partitioned.records[2]?.metadata?.partitionKeys).toEqual({
       eventType: 'bounce',
       date: '2026-11-21',
     });
-    const other = await transformBatch(event, { ...deps(), partitionedStream: 'ses-events-local-search' });
+    const other = await transformBatch(event, {
+      ...transformTestDeps(),
+      partitionedStream: 'ses-events-local-search',
+    });
     expect(other.records.every((r) => r.metadata === undefined)).toBe(true);
   });
 
   it('returns every recordId once, in order, keeping the original data on failure', async () => {
     const event = fhEvent('firehose-bad-input.json');
-    const d = deps();
+    const d = transformTestDeps();
     const response = await transformBatch(event, d);
     expect(response.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
     for (const [i, record] of response.records.entries()) {
@@ -262,7 +257,7 @@ describe('firehose transform, per batch', () => {
     putRecordBatchAccepts();
     const event = bigBatch(60, 120);
     // Act
-    const response = await transformBatch(event, deps());
+    const response = await transformBatch(event, transformTestDeps());
     // Assess
     const size = Buffer.byteLength(JSON.stringify(response));
     expect(size).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
@@ -312,7 +307,10 @@ describe('firehose transform, per batch', () => {
     });
     const event = smallBatch(45);
     // Act: 45 outputs of 160 KiB (about 9.6 MB as base64) for inputs of a few bytes.
-    const response: FirehoseTransformationResult = await transformBatch(event, deps(inflating(160)));
+    const response: FirehoseTransformationResult = await transformBatch(
+      event,
+      transformTestDeps(inflating(160)),
+    );
     // Assess
     const calls = firehoseMock.commandCalls(PutRecordBatchCommand);
     expect(calls[1]?.args[0].input.Records).toHaveLength(2);
@@ -327,23 +325,19 @@ describe('firehose transform, per batch', () => {
     firehoseMock
       .on(PutRecordBatchCommand)
       .rejects(Object.assign(new Error('down'), { $metadata: { httpStatusCode: 503 } }));
-    await expect(transformBatch(bigBatch(60, 120), deps())).rejects.toThrow(ResponseTooLargeError);
+    await expect(transformBatch(bigBatch(60, 120), transformTestDeps())).rejects.toThrow(
+      ResponseTooLargeError,
+    );
   });
 
   it('fails a record whose output alone would not fit the response', async () => {
-    const response = await transformBatch(smallBatch(1), deps(inflating(4600)));
+    const response = await transformBatch(smallBatch(1), transformTestDeps(inflating(4600)));
     expect(response.records[0]?.result).toBe('ProcessingFailed');
     expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
   });
 
   it('re-ingests into the source Kinesis stream, with each record partition key, when there is one', async () => {
-    kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
-      FailedRecordCount: 0,
-      Records: (input.Records ?? []).map((_, i) => ({
-        SequenceNumber: `s${i}`,
-        ShardId: 'shardId-000000000000',
-      })),
-    }));
+    putRecordsDouble(kinesisMock);
     const source = fhEvent('firehose-kinesis-source.json');
     const event = bigBatch(60, 120);
     event.sourceKinesisStreamArn = source.sourceKinesisStreamArn;
@@ -353,7 +347,7 @@ describe('firehose transform, per batch', () => {
       ...record,
       kinesisRecordMetadata: { ...metadata, partitionKey: `pk-${i}` },
     }));
-    const response = await transformBatch(event, deps());
+    const response = await transformBatch(event, transformTestDeps());
     const input = kinesisMock.commandCalls(PutRecordsCommand)[0]?.args[0].input;
     expect(input?.StreamARN).toBe('arn:aws:kinesis:us-east-1:123456789012:stream/ses-source-local');
     const dropped = response.records.filter((r) => r.result === 'Dropped').map((r) => r.recordId);
@@ -405,7 +399,7 @@ describe('firehose transform, response data', () => {
   );
 
   it('answers any data with strict base64 and every recordId exactly once', async () => {
-    const d = deps();
+    const d = transformTestDeps();
     await fc.assert(
       fc.asyncProperty(fc.array(anyData, { maxLength: 12 }), async (data) => {
         // Prepare
@@ -458,7 +452,7 @@ describe('firehose transform, logs through the real Powertools Logger', () => {
     const logger = new Logger({ serviceName: 'firehose-transform' });
     const event = fhEvent('firehose-bad-input.json');
     // Act
-    const response = await transformBatch(event, { ...deps(), logger });
+    const response = await transformBatch(event, { ...transformTestDeps(), logger });
     vi.restoreAllMocks();
     // Assess
     const lines = emitted
@@ -550,7 +544,7 @@ describe('firehose transform, the 6 MB response boundary', () => {
     // Prepare
     const { event, transform } = eventFor(sizeTo(target, okEntries(3)));
     // Act
-    const response = await transformBatch(event, deps(transform));
+    const response = await transformBatch(event, transformTestDeps(transform));
     // Assess
     expect(response.records.map((r) => r.result)).toEqual(['Ok', 'Ok', 'Ok']);
     expect(bytesOf(response.records)).toBe(target);
@@ -564,7 +558,7 @@ describe('firehose transform, the 6 MB response boundary', () => {
       RequestResponses: (input.Records ?? []).map((_, i) => ({ RecordId: `fh-${i}` })),
     }));
     const { event, transform } = eventFor(sizeTo(MAX_RESPONSE_BYTES + 1, okEntries(3)));
-    const d = deps(transform);
+    const d = transformTestDeps(transform);
     // Act
     const response = await transformBatch(event, d);
     // Assess
@@ -590,7 +584,7 @@ describe('firehose transform, the 6 MB response boundary', () => {
   ])('a single record answering %i bytes of response is %s, never re-ingested', async (target, result) => {
     const entries = sizeTo(target, okEntries(1));
     const { event, transform } = eventFor(entries);
-    const response = await transformBatch(event, deps(transform));
+    const response = await transformBatch(event, transformTestDeps(transform));
     expect(response.records.map((r) => r.result)).toEqual([result]);
     expect(response.records[0]?.data).toBe(result === 'Ok' ? entries[0]?.data : event.records[0]?.data);
     expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
@@ -619,7 +613,7 @@ describe('firehose transform, the 6 MB response boundary', () => {
 
   it('answers exactly 6,000,000 bytes when re-ingestion fails and the original just fits', async () => {
     const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES);
-    const d = deps(transform);
+    const d = transformTestDeps(transform);
     const response = await transformBatch(event, d);
     expect(response.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
     expect(response.records[1]?.data).toBe(event.records[1]?.data);
@@ -632,7 +626,7 @@ describe('firehose transform, the 6 MB response boundary', () => {
 
   it('fails the invocation when re-ingestion fails and the originals come to one byte over', async () => {
     const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES + 1);
-    const failing = transformBatch(event, deps(transform));
+    const failing = transformBatch(event, transformTestDeps(transform));
     await expect(failing).rejects.toThrow(ResponseTooLargeError);
     await expect(failing).rejects.toThrow(
       'Response would be 6000001 bytes (limit 6000000) after 1 records failed re-ingestion',
@@ -775,7 +769,7 @@ describe('firehose transform, batch accounting', () => {
         data,
       })),
     };
-    const d = deps(throwing);
+    const d = transformTestDeps(throwing);
     const response = await transformBatch(event, d);
     expect(response.records.map((r) => [r.result, r.data])).toEqual([
       ['ProcessingFailed', 'dGhyb3c='],
@@ -809,7 +803,7 @@ describe('firehose transform, batch accounting', () => {
       ...fhEvent('firehose-ses.json'),
       records: datas.map((data, i) => ({ recordId: `r${i}`, approximateArrivalTimestamp: 0, data })),
     };
-    const d = deps(failing);
+    const d = transformTestDeps(failing);
     const response = await transformBatch(event, d);
     expect(response.records.map((r) => r.result).slice(0, 3)).toEqual(['Ok', 'Dropped', 'ProcessingFailed']);
     expect(d.metrics.published).toEqual(
@@ -848,8 +842,14 @@ describe('firehose transform, batch accounting', () => {
       .on(PutRecordBatchCommand)
       .resolves({ FailedPutCount: 0, RequestResponses: [{ RecordId: 'a' }] });
     // Act
-    const fits = await transformBatch(build(0), { ...deps(keyed), partitionedStream: 'ses-events-local' });
-    const over = await transformBatch(build(1), { ...deps(keyed), partitionedStream: 'ses-events-local' });
+    const fits = await transformBatch(build(0), {
+      ...transformTestDeps(keyed),
+      partitionedStream: 'ses-events-local',
+    });
+    const over = await transformBatch(build(1), {
+      ...transformTestDeps(keyed),
+      partitionedStream: 'ses-events-local',
+    });
     // Assess
     expect(Buffer.byteLength(JSON.stringify(fits))).toBe(MAX_RESPONSE_BYTES);
     expect(fits.records.map((r) => r.result)).toEqual(['Ok', 'Ok']);

@@ -5,8 +5,8 @@
  * The SDK clients are mocked, and every endpoint points at a closed port, so nothing here
  * can reach AWS.
  */
-import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -21,13 +21,18 @@ import {
 import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { anyEvent, type EventLabel } from '../helpers/events.js';
 import { loadEvent } from '../helpers/fixtures.js';
+import { putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 const saved = { ...process.env };
 const kinesisMock = mockClient(KinesisClient);
 const eventBridgeMock = mockClient(EventBridgeClient);
-const calls = { kinesis: 0, eventBridge: 0 };
+/** How many calls each service double took since the last reset. */
+const calls = () => ({
+  kinesis: kinesisMock.commandCalls(PutRecordsCommand).length,
+  eventBridge: eventBridgeMock.commandCalls(PutEventsCommand).length,
+});
 
 const context = {
   functionName: 'handler-test',
@@ -98,21 +103,10 @@ afterAll(() => {
 });
 
 beforeEach(() => {
-  calls.kinesis = 0;
-  calls.eventBridge = 0;
   kinesisMock.reset();
   eventBridgeMock.reset();
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    calls.kinesis++;
-    return {
-      FailedRecordCount: 0,
-      Records: (input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
-    };
-  });
-  eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
-    calls.eventBridge++;
-    return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: 'e' })) };
-  });
+  putRecordsDouble(kinesisMock);
+  putEventsDouble(eventBridgeMock);
 });
 
 /** What an invocation did: its result, or what it threw. */
@@ -132,8 +126,8 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
     );
     await fc.assert(
       fc.asyncProperty(others, async ({ got, event }) => {
-        calls.kinesis = 0;
-        calls.eventBridge = 0;
+        kinesisMock.resetHistory();
+        eventBridgeMock.resetHistory();
         // Act
         const { error } = await invoke(handler, event);
         // Assess
@@ -141,7 +135,7 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
         expect((error as Error).name).toBe('EventShapeError');
         expect((error as Error).message.startsWith(`expected ${expected}, got `)).toBe(true);
         if (got !== undefined) expect((error as Error).message).toContain(`got ${got}`);
-        expect(calls).toEqual({ kinesis: 0, eventBridge: 0 });
+        expect(calls()).toEqual({ kinesis: 0, eventBridge: 0 });
       }),
       { numRuns: 25 },
     );
@@ -169,7 +163,7 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
     // Assess
     expect(error).toBeUndefined();
     expect(result === undefined || typeof result === 'object').toBe(true);
-    if (name !== 'firehose-transform') expect(calls.kinesis + calls.eventBridge).toBeGreaterThan(0);
+    if (name !== 'firehose-transform') expect(calls().kinesis + calls().eventBridge).toBeGreaterThan(0);
   });
 });
 

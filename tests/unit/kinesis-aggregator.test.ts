@@ -1,4 +1,4 @@
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -26,10 +26,10 @@ import {
 } from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
 import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { captureOutput, jsonLines } from '../helpers/captured-output.js';
-import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import { awkwardDouble, awkwardWeight } from '../helpers/exact.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
-import { putRecordsDouble } from '../helpers/service-doubles.js';
+import { envelopesIn, type PutEntry, putRecordsDouble, textsIn } from '../helpers/service-doubles.js';
+import { aggregatorTestDeps, type Recorded } from '../helpers/test-deps.js';
 
 const kinesisMock = mockClient(KinesisClient);
 const config = localConfig();
@@ -39,37 +39,6 @@ const DLQ = 'pipeline-dlq-local';
 const OUTPUT = 'trade-stats-local';
 
 type Trade = { id: number; tickerSymbol: string; tradeType: 'BUY' | 'SELL'; price: number; quantity: number };
-
-function deps(overrides: Partial<AggregatorDeps> = {}) {
-  return {
-    ...prepareAggregator(config),
-    kinesis: new KinesisClient({ region: 'us-east-1' }),
-    logger: recordingLogger(),
-    metrics: recordingMetrics(),
-    now: fixedNow,
-    sleep: noSleep,
-    policy: { maxAttempts: 2 },
-    ...overrides,
-  } as AggregatorDeps & {
-    logger: ReturnType<typeof recordingLogger>;
-    metrics: ReturnType<typeof recordingMetrics>;
-  };
-}
-
-/** A Kinesis double: `fail(stream)` may refuse entries; returns what was written, per stream. */
-function kinesisDouble(fail: (stream: string) => boolean = () => false) {
-  const written = new Map<string, string[]>();
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    const stream = input.StreamName ?? '';
-    const records = (input.Records ?? []).map((r) => {
-      if (fail(stream)) return { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' };
-      written.set(stream, [...(written.get(stream) ?? []), Buffer.from(r.Data as Uint8Array).toString()]);
-      return { SequenceNumber: '1', ShardId: 'shardId-000000000000' };
-    });
-    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
-  });
-  return written;
-}
 
 const trades = (n: number, offset = 0): Trade[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -183,9 +152,9 @@ describe('kinesis-aggregator window', () => {
   beforeEach(() => kinesisMock.reset());
 
   it('folds plain and KPL-aggregated records into the state, returning it with no failures', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const plain = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
-    const first = await aggregateWindow(plain, deps());
+    const first = await aggregateWindow(plain, aggregatorTestDeps());
     expect(first.batchItemFailures).toEqual([]);
     expect(reducer.results(first.state).map((r) => [r.group, r.records])).toEqual([
       ['AMZN', 2],
@@ -194,17 +163,17 @@ describe('kinesis-aggregator window', () => {
     ]);
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     kpl.state = JSON.parse(JSON.stringify(first.state));
-    const second = await aggregateWindow(kpl, deps());
+    const second = await aggregateWindow(kpl, aggregatorTestDeps());
     expect(reducer.results(second.state).reduce((n, r) => n + r.records, 0)).toBe(6 + 12);
-    expect(written.size).toBe(0); // nothing written before the final invocation
+    expect(written).toHaveLength(0); // nothing written before the final invocation
   });
 
   it('on the final invocation writes one result per group, with an idempotency key', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
-    const response = await aggregateWindow(final, deps());
+    const response = await aggregateWindow(final, aggregatorTestDeps());
     expect(response.batchItemFailures).toEqual([]);
-    const results = (written.get(OUTPUT) ?? []).map((r) => JSON.parse(r));
+    const results = textsIn(written, OUTPUT).map((r) => JSON.parse(r));
     expect(results.map((r) => r.group)).toEqual(['AMZN', 'MSFT', 'NVDA']);
     expect(results[0]).toMatchObject({
       windowStart: '2026-11-21T09:00:00Z',
@@ -217,23 +186,26 @@ describe('kinesis-aggregator window', () => {
   });
 
   it('gives the same results whether a window comes in one invocation or several', async () => {
-    kinesisDouble();
+    putRecordsDouble(kinesisMock);
     const plain = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     const oneShot = { ...plain, Records: [...plain.Records, ...kpl.Records] };
-    const together = await aggregateWindow(oneShot, deps());
-    const a = await aggregateWindow(plain, deps());
-    const b = await aggregateWindow({ ...kpl, state: JSON.parse(JSON.stringify(a.state)) }, deps());
+    const together = await aggregateWindow(oneShot, aggregatorTestDeps());
+    const a = await aggregateWindow(plain, aggregatorTestDeps());
+    const b = await aggregateWindow(
+      { ...kpl, state: JSON.parse(JSON.stringify(a.state)) },
+      aggregatorTestDeps(),
+    );
     expect(reducer.results(b.state)).toEqual(reducer.results(together.state));
   });
 
   it('sends bad records to the DLQ with their reasons, without retrying them', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const bad = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
-    const d = deps();
+    const d = aggregatorTestDeps();
     const response = await aggregateWindow(bad, d);
     expect(response.batchItemFailures).toEqual([]);
-    const envelopes = (written.get(DLQ) ?? []).map((r) => parseDlqEnvelope(r)) as DlqEnvelope[];
+    const envelopes = envelopesIn(written, DLQ);
     expect(envelopes.map((e) => e.reason).sort()).toEqual([
       'BODY_NOT_JSON',
       'KPL_BAD_MD5',
@@ -248,28 +220,28 @@ describe('kinesis-aggregator window', () => {
   });
 
   it('hands back from the first record whose dead letter failed, keeping only earlier records in the state', async () => {
-    kinesisDouble((stream) => stream === DLQ);
+    putRecordsDouble(kinesisMock, (e) => (e.stream === DLQ ? 'InternalFailure' : undefined));
     const bad = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
     const incoming = loadEvent<TumblingWindowEvent>('kinesis-window-final.json').state as RawConfig;
     bad.state = incoming;
-    const response = await aggregateWindow(bad, deps());
+    const response = await aggregateWindow(bad, aggregatorTestDeps());
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.Records[0]?.kinesis.sequenceNumber }]);
     expect(reducer.results(response.state)).toEqual(reducer.results(incoming as unknown as WindowState));
   });
 
   it('fails the final invocation when a result cannot be written, so Lambda retries it', async () => {
-    kinesisDouble((stream) => stream === OUTPUT);
-    await expect(aggregateWindow(loadEvent('kinesis-window-final.json'), deps())).rejects.toThrow(
-      RetryLaterError,
-    );
+    putRecordsDouble(kinesisMock, (e) => (e.stream === OUTPUT ? 'InternalFailure' : undefined));
+    await expect(
+      aggregateWindow(loadEvent('kinesis-window-final.json'), aggregatorTestDeps()),
+    ).rejects.toThrow(RetryLaterError);
   });
 
   it('marks results of a window that Lambda ended early', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
     final.isWindowTerminatedEarly = true;
-    await aggregateWindow(final, deps());
-    expect(JSON.parse((written.get(OUTPUT) ?? [])[0] as string)).toMatchObject({ terminatedEarly: true });
+    await aggregateWindow(final, aggregatorTestDeps());
+    expect(JSON.parse(textsIn(written, OUTPUT)[0] as string)).toMatchObject({ terminatedEarly: true });
   });
 
   it('keeps config errors for an unknown keepBy metric at check time', () => {
@@ -323,25 +295,6 @@ async function runWindow(batches: KinesisStreamRecord[][], d: AggregatorDeps) {
   }
 }
 
-/** A Kinesis double that keeps every written entry (stream, partition key, data). */
-function entryRecorder() {
-  const entries: { stream: string; partitionKey: string; data: string }[] = [];
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    for (const r of input.Records ?? []) {
-      entries.push({
-        stream: input.StreamName ?? '',
-        partitionKey: r.PartitionKey ?? '',
-        data: Buffer.from(r.Data as Uint8Array).toString(),
-      });
-    }
-    return {
-      FailedRecordCount: 0,
-      Records: (input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
-    };
-  });
-  return entries;
-}
-
 describe('kinesis-aggregator window results under any split', () => {
   beforeEach(() => kinesisMock.reset());
 
@@ -367,19 +320,19 @@ describe('kinesis-aggregator window results under any split', () => {
         const split = bounds.slice(1).map((end, k) => records.slice(bounds[k], end));
         // Act
         kinesisMock.reset();
-        const whole = entryRecorder();
-        await runWindow([records], deps());
+        const whole = putRecordsDouble(kinesisMock);
+        await runWindow([records], aggregatorTestDeps());
         kinesisMock.reset();
-        const pieces = entryRecorder();
-        await runWindow(split, deps());
+        const pieces = putRecordsDouble(kinesisMock);
+        await runWindow(split, aggregatorTestDeps());
         // Assess: the same bytes, so one idempotencyKey never carries two sets of numbers.
         const outputs = (entries: typeof whole) =>
-          entries.filter((e) => e.stream === OUTPUT).map((e) => e.data);
+          entries.filter((e) => e.stream === OUTPUT).map((e) => e.text);
         expect(outputs(pieces)).toEqual(outputs(whole));
         const deadLetters = (entries: typeof whole) =>
           entries
             .filter((e) => e.stream === DLQ)
-            .map((e) => e.data)
+            .map((e) => e.text)
             .sort();
         expect(deadLetters(pieces)).toEqual(deadLetters(whole));
         expect(outputs(whole).length + deadLetters(whole).length).toBeGreaterThan(0);
@@ -408,13 +361,13 @@ describe('kinesis-aggregator output partition keys', () => {
       '\uDC00lone low',
       '', // an empty group
     ];
-    const entries = entryRecorder();
+    const entries = putRecordsDouble(kinesisMock);
     const records = groups.map((g, i) => kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: g }));
     // Act
-    await runWindow([records], deps());
+    await runWindow([records], aggregatorTestDeps());
     // Assess
     const written = entries.filter((e) => e.stream === OUTPUT);
-    const keyOf = new Map(written.map((e) => [JSON.parse(e.data).group as string, e.partitionKey]));
+    const keyOf = new Map(written.map((e) => [JSON.parse(e.text).group as string, e.partitionKey]));
     expect(written).toHaveLength(groups.length);
     expect(written.every((e) => wellFormedKey(e.partitionKey))).toBe(true);
     expect(keyOf.get(groups[0] as string)).toBe(groups[0]);
@@ -435,13 +388,13 @@ describe('kinesis-aggregator output partition keys', () => {
       fc.asyncProperty(fc.uniqueArray(group, { minLength: 1, maxLength: 5 }), async (groups) => {
         // Prepare
         kinesisMock.reset();
-        const entries = entryRecorder();
+        const entries = putRecordsDouble(kinesisMock);
         const records = groups.map((g, i) => kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: g }));
         // Act
-        await runWindow([records], deps());
+        await runWindow([records], aggregatorTestDeps());
         // Assess
         for (const entry of entries.filter((e) => e.stream === OUTPUT)) {
-          const g = JSON.parse(entry.data).group as string;
+          const g = JSON.parse(entry.text).group as string;
           expect(wellFormedKey(entry.partitionKey)).toBe(true);
           if (g.isWellFormed() && g.length > 0) {
             expect(g.startsWith(entry.partitionKey)).toBe(true);
@@ -471,7 +424,7 @@ describe('kinesis-aggregator logs, through the real Powertools Logger', () => {
       POWERTOOLS_LOG_LEVEL: 'WARN',
       AWS_REGION: 'us-east-1',
     });
-    entryRecorder();
+    putRecordsDouble(kinesisMock);
     const lines = captureOutput();
     const { handler } = await import('../../functions/kinesis-aggregator/handler.js');
     // Act
@@ -500,19 +453,19 @@ describe('kinesis-aggregator window bookkeeping', () => {
   beforeEach(() => kinesisMock.reset());
 
   const template = () => loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
-  const dlqOf = (entries: ReturnType<typeof entryRecorder>) =>
-    entries.filter((e) => e.stream === DLQ).map((e) => parseDlqEnvelope(e.data) as DlqEnvelope);
+  const dlqOf = (entries: PutEntry[]) =>
+    entries.filter((e) => e.stream === DLQ).map((e) => parseDlqEnvelope(e.text) as DlqEnvelope);
 
   it('publishes what it did: records, user records, dead letters, groups and results written', async () => {
     // Prepare: the KPL sample (1 Kinesis record, 12 user records) plus one bad record, final.
-    entryRecorder();
+    putRecordsDouble(kinesisMock);
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     const event = {
       ...kpl,
       Records: [...kpl.Records, kinesisRecord(50, 'not json')],
       isFinalInvokeForWindow: true,
     };
-    const d = deps();
+    const d = aggregatorTestDeps();
     // Act
     await aggregateWindow(event, d);
     // Assess
@@ -528,13 +481,13 @@ describe('kinesis-aggregator window bookkeeping', () => {
   });
 
   it('keeps the payload of a dead letter: UTF-8 text as it is, other bytes in base64, with its source', async () => {
-    const entries = entryRecorder();
+    const entries = putRecordsDouble(kinesisMock);
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
     const event = template();
     const records = [kinesisRecord(1, 'plain text, not JSON'), kinesisRecord(2, '')];
     (records[1] as KinesisStreamRecord).kinesis.data = binary.toString('base64');
     event.Records = records;
-    await aggregateWindow(event, deps());
+    await aggregateWindow(event, aggregatorTestDeps());
     const [text, bytes] = dlqOf(entries);
     expect(text?.payload).toEqual({ encoding: 'utf8', data: 'plain text, not JSON' });
     expect(bytes?.payload).toEqual({ encoding: 'base64', data: binary.toString('base64') });
@@ -547,15 +500,15 @@ describe('kinesis-aggregator window bookkeeping', () => {
     // Without the event-level ARN, the record's own.
     const bare = { ...event, eventSourceARN: undefined } as unknown as TumblingWindowEvent;
     kinesisMock.reset();
-    const again = entryRecorder();
-    await aggregateWindow(bare, deps());
+    const again = putRecordsDouble(kinesisMock);
+    await aggregateWindow(bare, aggregatorTestDeps());
     expect(dlqOf(again)[0]?.source.arn).toBe(records[0]?.eventSourceARN);
   });
 
   it('names a user record of an aggregated record by sequence and sub-sequence number', async () => {
-    const entries = entryRecorder();
+    const entries = putRecordsDouble(kinesisMock);
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
-    const good = deps();
+    const good = aggregatorTestDeps();
     const [user] = (await import('../../shared/kinesis-aggregator/kpl.js')).deaggregate(
       (kpl.Records[0] as KinesisStreamRecord).kinesis,
     );
@@ -571,16 +524,9 @@ describe('kinesis-aggregator window bookkeeping', () => {
 
   it('hands back from the earliest record whose dead letter failed, and keeps only what came before', async () => {
     // Prepare: good, bad (written), good, bad (refused), good; the DLQ refuses only the second.
-    const written = new Map<string, string[]>();
-    kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-      const records = (input.Records ?? []).map((r) => {
-        const data = Buffer.from(r.Data as Uint8Array).toString();
-        if (data.includes('refused')) return { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' };
-        written.set(input.StreamName ?? '', [...(written.get(input.StreamName ?? '') ?? []), data]);
-        return { SequenceNumber: '1', ShardId: 'shardId-000000000000' };
-      });
-      return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
-    });
+    const written = putRecordsDouble(kinesisMock, (e) =>
+      e.text.includes('refused') ? 'InternalFailure' : undefined,
+    );
     const [a, b, c] = trades(3);
     const event = template();
     event.Records = [
@@ -591,30 +537,30 @@ describe('kinesis-aggregator window bookkeeping', () => {
       kinesisRecord(5, c),
     ];
     // Act
-    const response = await aggregateWindow(event, deps());
+    const response = await aggregateWindow(event, aggregatorTestDeps());
     // Assess
     expect(response.batchItemFailures).toEqual([
       { itemIdentifier: event.Records[3]?.kinesis.sequenceNumber },
     ]);
     expect(reducer.results(response.state).reduce((n, g) => n + g.records, 0)).toBe(2);
-    expect(written.get(DLQ)).toHaveLength(1);
+    expect(textsIn(written, DLQ)).toHaveLength(1);
     // On the final invocation there is nothing to hand back to: it fails, and Lambda retries it.
-    await expect(aggregateWindow({ ...event, isFinalInvokeForWindow: true }, deps())).rejects.toThrow(
-      RetryLaterError,
-    );
+    await expect(
+      aggregateWindow({ ...event, isFinalInvokeForWindow: true }, aggregatorTestDeps()),
+    ).rejects.toThrow(RetryLaterError);
   });
 
   it('says in every result how many groups the state budget dropped, and warns', async () => {
-    const entries = entryRecorder();
+    const entries = putRecordsDouble(kinesisMock);
     const small = { ...settings, state: { maxBytes: 10_000, keepBy: 'volume' } };
-    const d = deps({ settings: small, reducer: compileReducer(small) });
+    const d = aggregatorTestDeps({ settings: small, reducer: compileReducer(small) });
     const event = template();
     event.Records = Array.from({ length: 60 }, (_, i) =>
       kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: `T${i}`, quantity: i + 1 }),
     );
     event.isFinalInvokeForWindow = true;
     await aggregateWindow(event, d);
-    const results = entries.filter((e) => e.stream === OUTPUT).map((e) => JSON.parse(e.data));
+    const results = entries.filter((e) => e.stream === OUTPUT).map((e) => JSON.parse(e.text));
     expect(results.length).toBeGreaterThan(0);
     expect(results.length).toBeLessThan(60);
     expect(results.every((r) => r.evictedGroups === 60 - results.length)).toBe(true);
@@ -627,9 +573,9 @@ describe('kinesis-aggregator window bookkeeping', () => {
     });
     // Without eviction or an early end, results carry neither mark.
     kinesisMock.reset();
-    const plain = entryRecorder();
-    await aggregateWindow(loadEvent<TumblingWindowEvent>('kinesis-window-final.json'), deps());
-    const first = JSON.parse(plain.find((e) => e.stream === OUTPUT)?.data as string);
+    const plain = putRecordsDouble(kinesisMock);
+    await aggregateWindow(loadEvent<TumblingWindowEvent>('kinesis-window-final.json'), aggregatorTestDeps());
+    const first = JSON.parse(plain.find((e) => e.stream === OUTPUT)?.text as string);
     expect(first).not.toHaveProperty('evictedGroups');
     expect(first).not.toHaveProperty('terminatedEarly');
   });
@@ -663,7 +609,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
     Records: records,
     isFinalInvokeForWindow: final,
   });
-  const warnings = (d: ReturnType<typeof deps>) => d.logger.lines.filter((l) => l.level === 'warn');
+  const warnings = (d: Recorded) => d.logger.lines.filter((l) => l.level === 'warn');
   /** The config with one stream's largest record set to `bytes`. */
   const withMaxRecordBytes = (stream: string, bytes: number) => {
     const limited = structuredClone(config);
@@ -678,7 +624,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
       entry.text.includes('"not json 1"') ? 'InternalFailure' : undefined,
     );
     const event = windowOf(Array.from({ length: 13 }, (_, i) => kinesisRecord(i, `not json ${i}`)));
-    const d = deps({ policy: { maxAttempts: 1 } });
+    const d = aggregatorTestDeps({ policy: { maxAttempts: 1 } });
     // Act
     const response = await aggregateWindow(event, d);
     // Assess: ten WARNs, one per dead letter, and one that counts the three not logged.
@@ -706,10 +652,10 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
 
   it('logs no warning and no error for a clean batch, and all dead letters with exactly the limit', async () => {
     putRecordsDouble(kinesisMock);
-    const clean = deps();
+    const clean = aggregatorTestDeps();
     await aggregateWindow(windowOf(trades(20).map((t, i) => kinesisRecord(i, t))), clean);
     expect(clean.logger.lines.filter((l) => l.level !== 'debug' && l.level !== 'info')).toEqual([]);
-    const atLimit = deps();
+    const atLimit = aggregatorTestDeps();
     const bad = Array.from({ length: MAX_LOGGED_DEAD_LETTERS }, (_, i) => kinesisRecord(i, 'x'));
     await aggregateWindow(windowOf(bad), atLimit);
     expect(warnings(atLimit)).toHaveLength(MAX_LOGGED_DEAD_LETTERS);
@@ -726,7 +672,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
       kinesisRecord(3, b),
       kinesisRecord(4, c),
     ]);
-    const d = deps({ policy: { maxAttempts: 1 } });
+    const d = aggregatorTestDeps({ policy: { maxAttempts: 1 } });
     // Act
     const response = await aggregateWindow(event, d);
     // Assess
@@ -746,7 +692,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
       call === 0 ? 'ProvisionedThroughputExceededException' : undefined,
     );
     const sleep = vi.fn(async () => {});
-    const d = deps({ sleep, policy: { maxAttempts: 2 } });
+    const d = aggregatorTestDeps({ sleep, policy: { maxAttempts: 2 } });
     const response = await aggregateWindow(windowOf([kinesisRecord(1, 'not json')]), d);
     expect(response.batchItemFailures).toEqual([]);
     expect(sleep).toHaveBeenCalledTimes(1);
@@ -757,7 +703,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
     );
     const once = await aggregateWindow(
       windowOf([kinesisRecord(1, 'not json')]),
-      deps({ policy: { maxAttempts: 1 } }),
+      aggregatorTestDeps({ policy: { maxAttempts: 1 } }),
     );
     expect(once.batchItemFailures).toHaveLength(1);
   });
@@ -767,7 +713,10 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
     const original = kpl.Records.map((r) => r.kinesis.data);
     const body = `{"tickerSymbol": ${'9'.repeat(300)}`;
-    await aggregateWindow({ ...kpl, Records: [...kpl.Records, kinesisRecord(9, body)] }, deps());
+    await aggregateWindow(
+      { ...kpl, Records: [...kpl.Records, kinesisRecord(9, body)] },
+      aggregatorTestDeps(),
+    );
     const envelopes = written
       .filter((e) => e.stream === DLQ)
       .map((e) => parseDlqEnvelope(e.text) as DlqEnvelope);
@@ -784,11 +733,11 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
     // A DLQ that takes at most 200 bytes refuses every envelope: the record is handed back.
     putRecordsDouble(kinesisMock);
     const tinyDlq = prepareAggregator(withMaxRecordBytes(DLQ, 200));
-    const handedBack = await aggregateWindow(windowOf([kinesisRecord(1, 'x')]), deps(tinyDlq));
+    const handedBack = await aggregateWindow(windowOf([kinesisRecord(1, 'x')]), aggregatorTestDeps(tinyDlq));
     expect(handedBack.batchItemFailures).toHaveLength(1);
     // An output stream that takes at most 200 bytes refuses every result: the final invocation fails.
     const tinyOutput = prepareAggregator(withMaxRecordBytes(OUTPUT, 200));
-    const d = deps(tinyOutput);
+    const d = aggregatorTestDeps(tinyOutput);
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
     await expect(aggregateWindow(final, d)).rejects.toThrow(RetryLaterError);
     expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
@@ -804,7 +753,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
     putRecordsDouble(kinesisMock, (entry) =>
       entry.stream === OUTPUT && JSON.parse(entry.text).group === 'MSFT' ? 'InternalFailure' : undefined,
     );
-    const d = deps({ policy: { maxAttempts: 1 } });
+    const d = aggregatorTestDeps({ policy: { maxAttempts: 1 } });
     await expect(aggregateWindow(loadEvent('kinesis-window-final.json'), d)).rejects.toThrow(RetryLaterError);
     expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
       groups: 3,
@@ -812,7 +761,7 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
     });
     kinesisMock.reset();
     putRecordsDouble(kinesisMock);
-    const ok = deps();
+    const ok = aggregatorTestDeps();
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
     await aggregateWindow(final, ok);
     const closed = ok.logger.lines.filter((l) => l.level === 'info').at(-1)?.extra[0];

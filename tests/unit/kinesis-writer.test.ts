@@ -12,11 +12,11 @@ import {
   entrySize,
   isRetryableCallError,
   MAX_PUT_RECORDS_BYTES,
-  MAX_PUT_RECORDS_ENTRIES,
   type WriteEntry,
   writeRecords,
 } from '../../shared/core/kinesis-writer.js';
 import { noSleep } from '../helpers/doubles.js';
+import { putRecordsDouble } from '../helpers/service-doubles.js';
 
 const kinesisMock = mockClient(KinesisClient);
 const kinesis = new KinesisClient({ region: 'us-east-1' });
@@ -26,17 +26,6 @@ const entry = (i: number, stream = 'events', size = 10, partitionKey = `pk-${i}`
   partitionKey,
   data: Buffer.alloc(size, i % 256),
 });
-
-/** A PutRecords double that writes everything, numbering records per call. */
-function acceptAll() {
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ({
-    FailedRecordCount: 0,
-    Records: (input.Records ?? []).map((_, i) => ({
-      SequenceNumber: `seq-${i}`,
-      ShardId: 'shardId-000000000000',
-    })),
-  }));
-}
 
 const sentInputs = () => kinesisMock.commandCalls(PutRecordsCommand).map((call) => call.args[0].input);
 const requestBytes = (input: PutRecordsCommandInput) =>
@@ -52,7 +41,7 @@ describe('kinesis writer', () => {
 
   it('splits entries into requests of at most 500, per stream, keeping input order in the outcomes', async () => {
     // Prepare
-    acceptAll();
+    putRecordsDouble(kinesisMock);
     const entries = [
       ...Array.from({ length: 1201 }, (_, i) => entry(i)),
       ...Array.from({ length: 3 }, (_, i) => entry(i, 'arn:aws:kinesis:us-east-1:123456789012:stream/other')),
@@ -68,14 +57,13 @@ describe('kinesis writer', () => {
     expect(result.requests).toBe(4);
     expect(result.outcomes).toHaveLength(1204);
     expect(result.outcomes.every((o) => o.status === 'written')).toBe(true);
-    expect(result.outcomes[501]).toMatchObject({ status: 'written', sequenceNumber: 'seq-1', attempts: 1 });
+    expect(result.outcomes[501]).toMatchObject({ status: 'written', sequenceNumber: '502', attempts: 1 });
     expect(inputs[1]?.Records?.[0]?.PartitionKey).toBe('pk-500');
-    expect(MAX_PUT_RECORDS_ENTRIES).toBe(500);
   });
 
   it('keeps every request under 5 MiB, partition-key bytes included', async () => {
     // Prepare: ten entries whose data alone is exactly 5 MiB; the keys push it over.
-    acceptAll();
+    putRecordsDouble(kinesisMock);
     const size = MAX_PUT_RECORDS_BYTES / 10;
     const entries = Array.from({ length: 10 }, (_, i) => entry(i, 'events', size, `key-${i}`));
     // Act
@@ -87,7 +75,7 @@ describe('kinesis writer', () => {
   });
 
   it('never sends an entry over its stream max record size and reports it as oversize', async () => {
-    acceptAll();
+    putRecordsDouble(kinesisMock);
     const entries = [
       entry(0, 'events', 1024 * 1024 - 4, 'abcd'), // exactly 1 MiB with its key: fits
       entry(1, 'events', 1024 * 1024 - 4, 'abcde'), // one byte over
@@ -106,7 +94,7 @@ describe('kinesis writer', () => {
   });
 
   it('counts text data in UTF-8 bytes, not characters', async () => {
-    acceptAll();
+    putRecordsDouble(kinesisMock);
     const half = 512 * 1024; // 'é' is two bytes: half a MiB of characters fills 1 MiB
     const fits = { stream: 'events', partitionKey: 'k', data: `${'é'.repeat(half - 1)}a` }; // 1 MiB - 1 + key
     const over = { stream: 'events', partitionKey: 'kk', data: 'é'.repeat(half) };
@@ -288,7 +276,7 @@ describe('kinesis writer, request and response details', () => {
 
   it('sends the explicit hash key when an entry has one, and only then', async () => {
     // Prepare
-    acceptAll();
+    putRecordsDouble(kinesisMock);
     const entries: WriteEntry[] = [
       {
         stream: 'events',

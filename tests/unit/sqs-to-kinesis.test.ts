@@ -1,69 +1,29 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PipelineConfig } from '../../shared/core/config/schema.js';
-import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
-import {
-  fifoSequenceKey,
-  type MapperDeps,
-  prepareMapper,
-  processSqsBatch,
-} from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
+import type { DlqEnvelope } from '../../shared/core/dlq.js';
+import { fifoSequenceKey, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { captureOutput } from '../helpers/captured-output.js';
-import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
-import { loadEvent, localConfig } from '../helpers/fixtures.js';
+import { loadEvent } from '../helpers/fixtures.js';
+import { envelopesIn, type PutEntry, putRecordsDouble } from '../helpers/service-doubles.js';
+import { mapperTestDeps } from '../helpers/test-deps.js';
 
 const kinesisMock = mockClient(KinesisClient);
-const kinesis = new KinesisClient({ region: 'us-east-1' });
+const _kinesis = new KinesisClient({ region: 'us-east-1' });
 const DLQ = 'pipeline-dlq-local';
 
-type Put = { stream: string; partitionKey: string; data: Uint8Array };
-
-/** A PutRecords double: `fail` decides per entry whether Kinesis refuses it. */
-function kinesisDouble(fail: (put: Put) => string | undefined = () => undefined) {
-  const written: Put[] = [];
-  kinesisMock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    const stream = input.StreamName ?? input.StreamARN ?? '';
-    const records = (input.Records ?? []).map((r) => {
-      const put = { stream, partitionKey: r.PartitionKey as string, data: r.Data as Uint8Array };
-      const code = fail(put);
-      if (code) return { ErrorCode: code, ErrorMessage: `${code} (injected)` };
-      written.push(put);
-      return { SequenceNumber: String(written.length), ShardId: 'shardId-000000000000' };
-    });
-    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
-  });
-  return written;
-}
-
-function deps(config: PipelineConfig = localConfig()): MapperDeps & {
-  logger: ReturnType<typeof recordingLogger>;
-  metrics: ReturnType<typeof recordingMetrics>;
-} {
-  return {
-    ...prepareMapper(config),
-    kinesis,
-    logger: recordingLogger(),
-    metrics: recordingMetrics(),
-    now: fixedNow,
-    sleep: noSleep,
-    policy: { maxAttempts: 3 },
-  };
-}
-
-const envelopes = (written: Put[]): DlqEnvelope[] =>
-  written.filter((w) => w.stream === DLQ).map((w) => parseDlqEnvelope(w.data));
+const envelopes = (written: PutEntry[]): DlqEnvelope[] => envelopesIn(written, DLQ);
 
 describe('sqs-to-kinesis core', () => {
   beforeEach(() => kinesisMock.reset());
 
   it('writes every message of a standard batch to its stream and reports no failures', async () => {
     // Prepare
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const event = loadEvent('sqs-standard.json');
-    const d = deps();
+    const d = mapperTestDeps();
     // Act
     const response = await processSqsBatch(event, d);
     // Assess
@@ -83,9 +43,9 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('sends each malformed message to the DLQ stream in an envelope with its reason and original body', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const event = loadEvent('sqs-malformed.json');
-    const d = deps();
+    const d = mapperTestDeps();
     const response = await processSqsBatch(event, d);
     expect(response.batchItemFailures).toEqual([]);
     const dlq = envelopes(written);
@@ -128,8 +88,8 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('sends a message from a queue with no route to the DLQ stream, counted as unrouted', async () => {
-    const written = kinesisDouble();
-    const d = deps();
+    const written = putRecordsDouble(kinesisMock);
+    const d = mapperTestDeps();
     const response = await processSqsBatch(loadEvent('sqs-no-route.json'), d);
     expect(response.batchItemFailures).toEqual([]);
     expect(envelopes(written).map((e) => [e.reason, e.target])).toEqual([['NO_ROUTE', undefined]]);
@@ -137,8 +97,8 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('routes a mixed batch from several queues in one pass', async () => {
-    const written = kinesisDouble();
-    const response = await processSqsBatch(loadEvent('sqs-multi-queue.json'), deps());
+    const written = putRecordsDouble(kinesisMock);
+    const response = await processSqsBatch(loadEvent('sqs-multi-queue.json'), mapperTestDeps());
     expect(response.batchItemFailures).toEqual([]);
     expect(written.map((w) => w.stream).sort()).toEqual([
       'clicks-local',
@@ -150,11 +110,11 @@ describe('sqs-to-kinesis core', () => {
 
   it('hands back exactly the messages whose write still fails after the retries', async () => {
     // Prepare: the stream keeps refusing user u-77's record.
-    const written = kinesisDouble((put) =>
+    const written = putRecordsDouble(kinesisMock, (put) =>
       put.partitionKey === 'u-77' ? 'ProvisionedThroughputExceededException' : undefined,
     );
     const event = loadEvent('sqs-standard.json');
-    const d = deps();
+    const d = mapperTestDeps();
     // Act
     const response = await processSqsBatch(event, d);
     // Assess
@@ -174,9 +134,9 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('hands back a malformed message whose DLQ write fails, instead of acknowledging it', async () => {
-    kinesisDouble((put) => (put.stream === DLQ ? 'InternalFailure' : undefined));
+    putRecordsDouble(kinesisMock, (put) => (put.stream === DLQ ? 'InternalFailure' : undefined));
     const event = loadEvent('sqs-malformed.json');
-    const response = await processSqsBatch(event, deps());
+    const response = await processSqsBatch(event, mapperTestDeps());
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
       event.Records.slice(0, 5).map((r) => r.messageId),
     );
@@ -186,12 +146,12 @@ describe('sqs-to-kinesis core', () => {
     // Prepare: the first write of customer-17's first order fails for good.
     const event = loadEvent('sqs-fifo.json');
     const firstOrder = event.Records[0]?.body as string;
-    kinesisDouble((put) =>
+    putRecordsDouble(kinesisMock, (put) =>
       Buffer.from(put.data).toString().includes('"status":"created","total":59.9')
         ? 'InternalFailure'
         : undefined,
     );
-    const d = deps();
+    const d = mapperTestDeps();
     // Act
     const response = await processSqsBatch(event, d);
     // Assess: customer-17's three messages come back, never sent after the first; customer-4's is written.
@@ -215,9 +175,9 @@ describe('sqs-to-kinesis core', () => {
 
   it('sends a message whose mapping fails unexpectedly to the DLQ as UNEXPECTED_ERROR, and logs the error', async () => {
     // Prepare: a route whose partition-key rule throws something that is not a MappingError.
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const event = loadEvent('sqs-standard.json');
-    const d = deps();
+    const d = mapperTestDeps();
     const route = d.router.get(event.Records[0]?.eventSourceARN as string);
     const broken = new TypeError('rule broke');
     const router = new Map(d.router);
@@ -258,11 +218,11 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('sends a record over its stream size to the DLQ stream with the original body', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const event: SQSEvent = loadEvent('sqs-multi-queue.json');
     const big = event.Records[1] as SQSRecord; // a click: the body goes out unchanged
     big.body = JSON.stringify({ button: 'buy', pad: 'x'.repeat(1024 * 1024) });
-    const response = await processSqsBatch(event, deps());
+    const response = await processSqsBatch(event, mapperTestDeps());
     expect(response.batchItemFailures).toEqual([]);
     const [envelope] = envelopes(written);
     expect(envelope).toMatchObject({ reason: 'RECORD_TOO_LARGE', target: 'clicks-local' });
@@ -270,21 +230,21 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('hands back a message whose DLQ envelope would not fit the DLQ stream', async () => {
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     const event: SQSEvent = loadEvent('sqs-multi-queue.json');
     const big = event.Records[1] as SQSRecord;
     big.body = JSON.stringify({ button: 'buy', pad: 'x'.repeat(2 * 1024 * 1024) }); // over the 2 MiB DLQ
-    const response = await processSqsBatch(event, deps());
+    const response = await processSqsBatch(event, mapperTestDeps());
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: big.messageId }]);
     expect(written.filter((w) => w.stream === DLQ)).toEqual([]);
   });
 
   it('never logs a message body', async () => {
-    kinesisDouble((put) => (put.partitionKey === 'u-ok' ? 'InternalFailure' : undefined));
+    putRecordsDouble(kinesisMock, (put) => (put.partitionKey === 'u-ok' ? 'InternalFailure' : undefined));
     const event = loadEvent('sqs-malformed.json');
     const secret = 'body-secret-7f3a';
     for (const record of event.Records) record.body = record.body.replace('"page"', `"${secret}":1,"page"`);
-    const d = deps();
+    const d = mapperTestDeps();
     await processSqsBatch(event, d);
     expect(d.logger.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(d.logger.lines)).not.toContain(secret);
@@ -303,10 +263,12 @@ describe('sqs-to-kinesis logs through the real Powertools Logger', () => {
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
     const lines = captureOutput();
     const logger = new Logger({ serviceName: 'sqs-to-kinesis' });
-    kinesisDouble((put) => (put.partitionKey === 'u-77' ? 'KMSAccessDeniedException' : undefined));
+    putRecordsDouble(kinesisMock, (put) =>
+      put.partitionKey === 'u-77' ? 'KMSAccessDeniedException' : undefined,
+    );
     const event = loadEvent('sqs-standard.json');
     // Act
-    const response = await processSqsBatch(event, { ...deps(), logger });
+    const response = await processSqsBatch(event, { ...mapperTestDeps(), logger });
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]?.messageId }]);
     const emitted = lines.flatMap((line) => line.split('\n')).filter((line) => line.startsWith('{'));
@@ -336,9 +298,9 @@ describe('sqs-to-kinesis DLQ envelope source', () => {
     standard.body = 'not json either';
     standard.attributes.ApproximateReceiveCount = '3';
     delete (standard as Partial<SQSRecord>).messageAttributes;
-    const written = kinesisDouble();
+    const written = putRecordsDouble(kinesisMock);
     // Act
-    const response = await processSqsBatch({ Records: [fifo, standard] }, deps());
+    const response = await processSqsBatch({ Records: [fifo, standard] }, mapperTestDeps());
     // Assess
     expect(response.batchItemFailures).toEqual([]);
     const [fromFifo, fromStandard] = envelopes(written);

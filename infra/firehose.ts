@@ -225,7 +225,8 @@ function transformRole(n: FirehoseNames): Cfn {
 /** SES's role and configuration set, and one event destination per delivery stream. */
 function sesResources(n: FirehoseNames): Cfn {
   const { service, stage, transform } = n.input;
-  const matching = (transform.keepEventTypes ?? SES_EVENT_TYPES).map((type) => SES_TYPES[type].matchingType);
+  const kept = (transform.mode === 'ses' && transform.keepEventTypes) || SES_EVENT_TYPES;
+  const matching = kept.map((type) => SES_TYPES[type].matchingType);
   const destination = (name: string, streamId: string) => ({
     Type: 'AWS::SES::ConfigurationSetEventDestination',
     DependsOn: [streamId],

@@ -158,10 +158,12 @@ function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) =>
 export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint8Array): RecordTransform {
   const hash = hashKey ? keyedHasher(hashKey) : undefined;
   const edit = compileEdits(config, hash);
-  const keepTypes = config.keepEventTypes ? new Set<string>(config.keepEventTypes) : undefined;
-  const project = config.json ? compileProjection(config.json) : null;
-  const timestampPath: CompiledPath | undefined = config.json?.timestampPath
-    ? compilePath(config.json.timestampPath)
+  const ses = config.mode === 'ses' ? config : undefined;
+  const json = config.mode === 'json' ? config.json : undefined;
+  const keepTypes = ses?.keepEventTypes ? new Set<string>(ses.keepEventTypes) : undefined;
+  const project = json ? compileProjection(json) : null;
+  const timestampPath: CompiledPath | undefined = json?.timestampPath
+    ? compilePath(json.timestampPath)
     : undefined;
   const partitions = Object.entries(config.partitionKeys ?? {}).map(
     ([name, spec]) => [name, compilePath(spec.path), spec.as] as const,

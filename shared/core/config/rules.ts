@@ -163,10 +163,6 @@ function firehoseIssues(config: PipelineConfig): string[] {
   if (!transform) return [];
   const errors: string[] = [];
   const at = (...keys: PropertyKey[]) => formatPath(['firehoseTransform', ...keys]);
-  if (transform.mode === 'ses' && transform.json) errors.push(`${at('json')}: only for mode "json"`);
-  if (transform.mode === 'json' && transform.keepEventTypes) {
-    errors.push(`${at('keepEventTypes')}: only for mode "ses"`);
-  }
   if (transform.hash.length > 0 && !transform.hashKeyParameter) {
     errors.push(`${at('hashKeyParameter')}: hash paths need a key; name the SSM SecureString that holds it`);
   }

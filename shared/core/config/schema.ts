@@ -55,6 +55,14 @@ export const streamSchema = z
   })
   .describe('A Kinesis stream this stack creates (KMS-encrypted).');
 
+/** A function's timeout and memory, with its own defaults. */
+function lambdaSettings(timeoutSeconds: number, memorySize: number) {
+  return {
+    timeoutSeconds: z.int().min(1).max(900).default(timeoutSeconds).describe('Function timeout, 1-900 s.'),
+    memorySize: z.int().min(128).max(10_240).default(memorySize).describe('Function memory, 128-10240 MB.'),
+  };
+}
+
 /** A dotted path into a JSON object: `user.id`, `items.0.sku`. */
 export const jsonPath = z
   .string()
@@ -133,27 +141,22 @@ export const routeSchema = z.strictObject({
   target: streamRef,
   partitionKey: partitionKeySchema.default({ from: 'messageId' }),
   body: bodySchema.default({ format: 'json' }),
-  eventSource: sqsEventSourceSchema.default({ batchSize: 10 }),
+  eventSource: sqsEventSourceSchema.prefault({}),
 });
 
 export const dlqSchema = z.strictObject({
   stream: streamName.describe('Name of the dead-letter stream (DLQStream) this stack creates.'),
-  settings: streamSchema.default({
-    capacity: { mode: 'PROVISIONED', shards: 1 },
-    retentionHours: 168,
-    maxRecordSizeKiB: 2048,
-  }),
+  settings: streamSchema.prefault({ retentionHours: 168, maxRecordSizeKiB: 2048 }),
   alarm: z
     .strictObject({
       threshold: z.int().min(1).default(1),
       periodSeconds: z.union([z.literal(60), z.literal(300), z.literal(900), z.literal(3600)]).default(300),
     })
-    .default({ threshold: 1, periodSeconds: 300 }),
+    .prefault({}),
 });
 
 export const sqsToKinesisSchema = z.strictObject({
-  timeoutSeconds: z.int().min(1).max(900).default(30),
-  memorySize: z.int().min(128).max(10_240).default(512),
+  ...lambdaSettings(30, 512),
   routes: z.array(routeSchema).min(1),
 });
 
@@ -186,27 +189,9 @@ export const firehosePartitionKeySchema = z.strictObject({
     .describe('`value` as is, or a part of the timestamp found at the path (UTC).'),
 });
 
-export const firehoseTransformSchema = z.strictObject({
-  timeoutSeconds: z.int().min(1).max(900).default(60),
-  memorySize: z.int().min(128).max(10_240).default(1024),
-  mode: z
-    .enum(['ses', 'json'])
-    .default('ses')
-    .describe('`ses`: SES event normalisation; `json`: any JSON object.'),
-  keepEventTypes: z
-    .array(z.enum(SES_EVENT_TYPES))
-    .min(1)
-    .optional()
-    .describe('SES mode: the event types kept; others are Dropped. All when omitted.'),
-  json: z
-    .strictObject({
-      keep: z.array(jsonPath).min(1).optional(),
-      rename: z.record(jsonPath, outputField).optional(),
-      drop: z.array(jsonPath).min(1).optional(),
-      timestampPath: jsonPath.optional().describe('Where to read @timestamp from (ISO string or epoch ms).'),
-    })
-    .optional()
-    .describe('JSON mode: how to reshape each object.'),
+/** What both modes of the Firehose transform share. */
+const firehoseCommon = {
+  ...lambdaSettings(60, 1024),
   remove: z.array(wildcardPath).default([]).describe('Paths removed from the output (after normalisation).'),
   hash: z
     .array(wildcardPath)
@@ -236,16 +221,51 @@ export const firehoseTransformSchema = z.strictObject({
         sizeMiB: z.number().min(0.2).max(3).default(1),
         intervalSeconds: z.int().min(0).max(900).default(60),
       })
-      .default({ sizeMiB: 1, intervalSeconds: 60 }),
+      .prefault({}),
     s3Buffer: z
       .strictObject({
         sizeMiB: z.int().min(1).max(128).default(64),
         intervalSeconds: z.int().min(0).max(900).default(300),
       })
-      .default({ sizeMiB: 64, intervalSeconds: 300 }),
+      .prefault({}),
     prefix: z.string().max(512).default('events/'),
   }),
-});
+};
+
+export const firehoseTransformSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z
+      .strictObject({
+        mode: z.literal('ses').default('ses'),
+        keepEventTypes: z
+          .array(z.enum(SES_EVENT_TYPES))
+          .min(1)
+          .optional()
+          .describe('The event types kept; others are Dropped. All when omitted.'),
+        ...firehoseCommon,
+      })
+      .describe('`ses` (the default): SES event normalisation.'),
+    z
+      .strictObject({
+        mode: z.literal('json'),
+        json: z
+          .strictObject({
+            keep: z.array(jsonPath).min(1).optional(),
+            rename: z.record(jsonPath, outputField).optional(),
+            drop: z.array(jsonPath).min(1).optional(),
+            timestampPath: jsonPath
+              .optional()
+              .describe('Where to read @timestamp from (ISO string or epoch ms).'),
+          })
+          .optional()
+          .describe('How to reshape each object.'),
+        ...firehoseCommon,
+      })
+      .describe('`json`: any JSON object.'),
+  ],
+  { error: 'must be "ses" (the default) or "json"' },
+);
 
 /** EventBridge names: sources and detail-types (1-256, no wildcards), buses, account ids. */
 const eventSource = z
@@ -269,8 +289,7 @@ const busArn = z
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
 
 export const eventValidatorSchema = z.strictObject({
-  timeoutSeconds: z.int().min(1).max(900).default(30),
-  memorySize: z.int().min(128).max(10_240).default(512),
+  ...lambdaSettings(30, 512),
   outputPrefix: z
     .string()
     .regex(/^[a-z0-9-]+\.$/, 'must be lower-case letters, digits or - and end with "."')
@@ -336,7 +355,7 @@ export const eventValidatorSchema = z.strictObject({
       maximumRetryAttempts: z.int().min(0).max(185).default(185),
       maximumEventAgeSeconds: z.int().min(60).max(86_400).default(86_400),
     })
-    .default({ maximumRetryAttempts: 185, maximumEventAgeSeconds: 86_400 }),
+    .prefault({}),
 });
 
 const where = z
@@ -370,8 +389,7 @@ export const aggregateMetricSchema = z.discriminatedUnion('op', [
 ]);
 
 export const kinesisAggregatorSchema = z.strictObject({
-  timeoutSeconds: z.int().min(1).max(900).default(60),
-  memorySize: z.int().min(128).max(10_240).default(1024),
+  ...lambdaSettings(60, 1024),
   input: z.strictObject({
     stream: streamRef,
     batchSize: z.int().min(1).max(10_000).default(1000),
@@ -401,7 +419,7 @@ export const kinesisAggregatorSchema = z.strictObject({
         .optional()
         .describe('Metric that ranks groups when some must go (their record count by default).'),
     })
-    .default({ maxBytes: 900_000 }),
+    .prefault({}),
 });
 
 export const configSchema = z

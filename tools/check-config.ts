@@ -3,12 +3,16 @@
  *
  * Validates config/pipeline.json for every stage in config/stages.json (or the one
  * given): the schema, the placeholders, and the cross-field rules. Also checks that
- * config/pipeline.schema.json is up to date. Exits non-zero on any error.
+ * config/pipeline.schema.json, the schema bundle and the project's docs/config-reference.md
+ * are up to date. Exits non-zero on any error.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../shared/core/errors.js';
 import { parseArgs } from './cli-args.js';
 import { loadStageConfig, readRawConfig, readStages } from './lib/config-files.js';
+import { CONFIG_REFERENCE_FILE, configReferenceText } from './lib/config-reference.js';
 import { configJsonSchemaText, JSON_SCHEMA_FILE } from './lib/json-schema.js';
 import { SCHEMA_BUNDLE_FILE, schemaBundleText } from './lib/schema-bundle.js';
 
@@ -44,6 +48,16 @@ try {
   if (committed !== configJsonSchemaText()) {
     failed = true;
     console.error(`${JSON_SCHEMA_FILE} is out of date: run npm run config-schema`);
+  }
+  let reference = '';
+  try {
+    // The reference depends on the code only: it is the project's, wherever the config is.
+    const project = join(dirname(fileURLToPath(import.meta.url)), '..');
+    reference = readFileSync(join(project, CONFIG_REFERENCE_FILE), 'utf8');
+  } catch {}
+  if (reference !== configReferenceText()) {
+    failed = true;
+    console.error(`${CONFIG_REFERENCE_FILE} is out of date: run npm run config-schema`);
   }
   let bundle = '';
   try {

@@ -1,11 +1,17 @@
-/** npm run config-schema: regenerates config/pipeline.schema.json and the validator's schema bundle. */
+/**
+ * npm run config-schema: regenerates config/pipeline.schema.json, docs/config-reference.md and the
+ * validator's schema bundle.
+ */
 import { writeFileSync } from 'node:fs';
 import { readRawConfig } from './lib/config-files.js';
+import { CONFIG_REFERENCE_FILE, configReferenceText } from './lib/config-reference.js';
 import { configJsonSchemaText, JSON_SCHEMA_FILE } from './lib/json-schema.js';
 import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from './lib/schema-bundle.js';
 
 writeFileSync(JSON_SCHEMA_FILE, configJsonSchemaText());
 console.log(`wrote ${JSON_SCHEMA_FILE}`);
+writeFileSync(CONFIG_REFERENCE_FILE, configReferenceText());
+console.log(`wrote ${CONFIG_REFERENCE_FILE}`);
 console.log(
   refreshSchemaBundle(readRawConfig()) ? `wrote ${SCHEMA_BUNDLE_FILE}` : `${SCHEMA_BUNDLE_FILE} is current`,
 );

@@ -54,7 +54,9 @@ describe.each([
   ['kinesis-aggregator', ['@aws-sdk/client-kinesis']],
 ])('the %s bundle', (name, clients) => {
   it('holds no dev-dependency, only its own SDK clients, and none of the tools', async () => {
+    // Act
     const { packages, files } = await bundleInputs(`functions/${name}/handler.ts`);
+    // Assess
     const dev = [...packages].filter((p) => p in pkg.devDependencies);
     expect(dev).toEqual([]);
     expect(CLIENTS.filter((client) => packages.has(client))).toEqual(clients);
@@ -122,6 +124,7 @@ const context = {
 
 describe('names in the bundles (errorType)', () => {
   it('serverless.yml tells esbuild to keep names', () => {
+    // Act / Assess
     expect(esbuildFlag('keepNames')).toBe(true);
     expect(esbuildFlag('minify')).toBe(true);
   });
@@ -142,14 +145,19 @@ describe('names in the bundles (errorType)', () => {
   );
 
   it('without keepNames the same error is minified: the check above can fail', async () => {
+    // Prepare
     const handler = loadBundle(await buildBundle('sqs-to-kinesis', false));
+    // Act
     const error = (await handler(null, context).catch((caught: unknown) => caught)) as Error;
+    // Assess
     expect(error.message).toMatch(/^expected an SQS event/);
     expect(error.name).not.toBe('EventShapeError');
   }, 60_000);
 
   it('keepNames costs each bundle at most 6% of its size (measured 4.7-5.1%)', async () => {
+    // Prepare
     const sizes: Record<string, { minified: number; names: number; extra: string }> = {};
+    // Act / Assess
     for (const name of FUNCTIONS) {
       const minified = statSync(await buildBundle(name, false)).size;
       const names = statSync(await buildBundle(name, true)).size;

@@ -83,17 +83,21 @@ describe('only the validator can make a valid.* event', () => {
     const accounts = fc.constantFrom(centralAccount, producer, '999999999999');
     fc.assert(
       fc.property(sources, accounts, (source, account) => {
+        // Prepare
         const event = { ...loadEvent<Event>('eventbridge-valid.json'), source, account };
         const expected = validator.consumers.filter(
           (c) => account === centralAccount && c.sources.includes(source),
         );
+        // Act / Assess
         expect(forwardedBy(resources, event).sort()).toEqual(expected.map((c) => c.busArn).sort());
       }),
     );
   });
 
   it('lets a producer put only its configured input sources on the bus, never a valid.* one', () => {
+    // Prepare
     const statements = policyOf(resources);
+    // Act / Assess
     expect(statements.length).toBeGreaterThan(0);
     expect(policyAllowsPutEvents(statements, { account: producer, sources: ['cwi.servicea'] })).toBe(true);
     expect(policyAllowsPutEvents(statements, { account: producer, sources: [outputSource] })).toBe(false);
@@ -140,8 +144,10 @@ describe('what reaches the validator', () => {
     resources.ValidatorInputRuleCwiServicea?.Properties.EventPattern as unknown;
 
   it('with reject (the default), delivers every detail-type of the source, the unknown one included', () => {
+    // Prepare
     const { resources } = template();
     const pattern = inputRule(resources);
+    // Act / Assess
     expect(matchesPattern(pattern, loadEvent('eventbridge-no-schema.json'))).toBe(true);
     expect(matchesPattern(pattern, loadEvent('eventbridge-valid.json'))).toBe(true);
     expect(matchesPattern(pattern, loadEvent('eventbridge-invalid.json'))).toBe(true);
@@ -149,6 +155,7 @@ describe('what reaches the validator', () => {
   });
 
   it('never delivers a republished or looping event back to the validator', () => {
+    // Prepare
     const { resources, validator, centralAccount } = template();
     const pattern = inputRule(resources);
     const republished = {
@@ -156,17 +163,20 @@ describe('what reaches the validator', () => {
       source: outputSourceOf(validator, 'cwi.servicea'),
       account: centralAccount,
     };
+    // Act / Assess
     expect(matchesPattern(pattern, republished)).toBe(false);
     expect(matchesPattern(pattern, loadEvent('eventbridge-loop.json'))).toBe(false);
   });
 
   it('with accept, delivers every detail-type too; with ignore, only the configured ones (a documented drop)', () => {
+    // Prepare
     const setting = (value: string) =>
       inputRule(
         template((raw) => {
           raw.eventValidator.sources['cwi.servicea'].unknownDetailType = value;
         }).resources,
       );
+    // Act / Assess
     expect(setting('accept')).toEqual({ source: ['cwi.servicea'] });
     const ignoring = setting('ignore');
     expect(ignoring).toEqual({ source: ['cwi.servicea'], 'detail-type': ['NEW_WIDGET', 'WIDGET_DELETED'] });

@@ -54,9 +54,11 @@ describe('serverless package', () => {
   const routes = config.sqsToKinesis?.routes ?? [];
 
   it('has one SQS event source per configured queue, with the configured batch settings', () => {
+    // Act
     const mappings = ofType('AWS::Lambda::EventSourceMapping')
       .map(([, r]) => r.Properties)
       .filter((m) => String(m.EventSourceArn).startsWith('arn:aws:sqs:'));
+    // Assess
     expect(mappings.map((m) => m.EventSourceArn).sort()).toEqual(routes.map((r) => r.queueArn).sort());
     for (const route of routes) {
       const mapping = mappings.find((m) => m.EventSourceArn === route.queueArn);
@@ -68,7 +70,9 @@ describe('serverless package', () => {
   });
 
   it('creates the target streams and DLQStream, KMS-encrypted, sized from the config', () => {
+    // Act
     const streams = Object.fromEntries(ofType('AWS::Kinesis::Stream').map(([id, r]) => [id, r.Properties]));
+    // Assess
     expect(Object.keys(streams).sort()).toEqual([
       'ClicksStream',
       'DLQStream',
@@ -91,7 +95,9 @@ describe('serverless package', () => {
   });
 
   it("alarms on DLQStream's IncomingRecords to an encrypted SNS topic", () => {
+    // Act
     const [[, alarm]] = ofType('AWS::CloudWatch::Alarm') as [[string, Resource]];
+    // Assess
     expect(alarm.Properties).toMatchObject({
       Namespace: 'AWS/Kinesis',
       MetricName: 'IncomingRecords',
@@ -107,7 +113,9 @@ describe('serverless package', () => {
   });
 
   it('gives the function a role allowing only what it does, on only what it touches', () => {
+    // Act
     const fn = template.Resources.SqsToKinesisLambdaFunction?.Properties;
+    // Assess
     expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['SqsToKinesisRole', 'Arn'] });
     expect(fn?.Runtime).toBe('nodejs22.x');
     expect(fn?.Environment.Variables.PIPELINE_STAGE).toBe('dev');
@@ -149,6 +157,7 @@ describe('serverless package', () => {
   });
 
   it('keeps logs for 7 days and ships each function with only its own bundled handler', async () => {
+    // Act / Assess
     for (const [, logGroup] of ofType('AWS::Logs::LogGroup'))
       expect(logGroup.Properties.RetentionInDays).toBe(7);
     for (const [zip, dir] of [
@@ -174,8 +183,11 @@ describe('serverless package', () => {
   });
 
   it('has the SES delivery stream with the transform as processor, into an encrypted, private, TLS-only bucket', () => {
+    // Prepare
     const transform = config.firehoseTransform;
+    // Act
     const stream = template.Resources.SesDeliveryStream?.Properties;
+    // Assess
     expect(stream?.DeliveryStreamType).toBe('DirectPut');
     expect(stream?.DeliveryStreamEncryptionConfigurationInput).toEqual({ KeyType: 'AWS_OWNED_CMK' });
     const s3 = stream?.ExtendedS3DestinationConfiguration;
@@ -222,7 +234,9 @@ describe('serverless package', () => {
   });
 
   it('has the central bus, exact-match input rules to the validator, and forwarding rules to the consumers', () => {
+    // Prepare
     const validator = config.eventValidator;
+    // Act / Assess
     expect(template.Resources.CentralEventBus?.Properties.Name).toBe('central-dev');
     expect(template.Resources.CentralEventBusPolicy?.Properties.Statement).toMatchObject({
       Principal: { AWS: ['arn:aws:iam::555555555555:root'] },
@@ -259,12 +273,15 @@ describe('serverless package', () => {
   });
 
   it('runs the aggregator on its input stream with the configured tumbling window and settings', () => {
+    // Prepare
     const source = config.kinesisAggregator?.input;
+    // Act
     const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping').filter(
       ([, r]) =>
         JSON.stringify(r.Properties.EventSourceArn) ===
         JSON.stringify({ 'Fn::GetAtt': ['StockTradesStream', 'Arn'] }),
     ) as [[string, Resource]];
+    // Assess
     expect(mapping.Properties).toMatchObject({
       BatchSize: source?.batchSize,
       StartingPosition: source?.startingPosition,
@@ -287,9 +304,11 @@ describe('serverless package', () => {
   });
 
   it('lets the transform re-ingest into its own delivery stream only, and Firehose invoke only the transform', () => {
+    // Act
     const statements = template.Resources.FirehoseTransformRole?.Properties.Policies[0].PolicyDocument
       .Statement as Statement[];
     const reingest = statements.find((s) => s.Sid === 'ReingestIntoOwnStreams');
+    // Assess
     expect(reingest?.Action).toEqual(['firehose:PutRecordBatch']);
     expect(JSON.stringify(reingest?.Resource)).toBe(
       JSON.stringify([
@@ -310,11 +329,14 @@ describe('serverless package', () => {
   });
 
   it('matches the AWS resource specifications: types exist, properties known and well typed', () => {
+    // Act / Assess
     expect(specProblems(template)).toEqual([]);
     // The check can fail: an unknown property and a wrong type are reported.
+    // Prepare
     const broken = structuredClone(template);
     (broken.Resources.DLQStream as Resource).Properties.ShardCounts = 1;
     (broken.Resources.DLQStream as Resource).Properties.RetentionPeriodHours = 'a day';
+    // Act / Assess
     expect(specProblems(broken)).toEqual([
       'DLQStream(AWS::Kinesis::Stream).RetentionPeriodHours: expected integer, got "a day"',
       'DLQStream(AWS::Kinesis::Stream).ShardCounts: not a property of this type',
@@ -322,6 +344,7 @@ describe('serverless package', () => {
   });
 
   it('holds our own rules: no wildcard IAM, everything encrypted, private TLS-only buckets, log retention', () => {
+    // Act / Assess
     for (const [id, resource] of Object.entries(template.Resources)) {
       const documents = [
         ...(resource.Properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument),
@@ -412,16 +435,20 @@ describe('serverless invoke local against the emulators', () => {
   }, 120_000);
 
   it('runs the bundled validator on a sample event, republishing to the PutEvents stand-in', async () => {
+    // Prepare
     const before = session.aws.eventBridge.events.length;
+    // Act
     await run(
       serverless,
       ['invoke', 'local', '-f', 'eventValidator', '--stage', 'local', '-p', 'events/eventbridge-valid.json'],
       { cwd: ROOT, env: { ...process.env, ...session.aws.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } },
     );
+    // Assess
     expect(session.aws.eventBridge.events.slice(before).map((e) => e.source)).toEqual(['valid.cwi.servicea']);
   }, 120_000);
 
   it('runs the bundled Firehose transform on the sample SES batch', async () => {
+    // Act
     const { stdout } = await run(
       serverless,
       ['invoke', 'local', '-f', 'firehoseTransform', '--stage', 'local', '-p', 'events/firehose-ses.json'],
@@ -431,6 +458,7 @@ describe('serverless invoke local against the emulators', () => {
         maxBuffer: 16 * 1024 * 1024,
       },
     );
+    // Assess
     const response = JSON.parse(stdout.slice(stdout.indexOf('{\n'))) as { records: { result: string }[] };
     expect(response.records.map((r) => r.result)).toEqual(['Dropped', ...Array(9).fill('Ok')]);
   }, 120_000);

@@ -28,7 +28,9 @@ afterAll(async () => {
 
 describe('event-validator with the PutEvents stand-in and the DLQ stream', () => {
   it('republishes the valid samples and dead-letters the rest, each with its reason', async () => {
+    // Act
     const report = await runEventValidator({ ...session, log: () => {} }, handler);
+    // Assess
     expect(report.invocationErrors).toEqual([]);
     expect(report.republished.map((e) => `${e.source}/${e.detailType}`)).toEqual([
       'valid.cwi.servicea/NEW_WIDGET',
@@ -56,13 +58,18 @@ describe('event-validator with the PutEvents stand-in and the DLQ stream', () =>
   });
 
   it('retries throttled entries, and fails the invocation when they keep failing', async () => {
+    // Prepare
     const valid = loadEvent<Event>('eventbridge-valid.json');
     const before = session.aws.eventBridge.events.length;
     session.aws.eventBridge.failNext(1, 'ThrottlingException');
+    // Act
     await handler(valid, lambdaContext('eventValidator', 30));
+    // Assess
     expect(session.aws.eventBridge.events.length).toBe(before + 1);
 
+    // Prepare
     session.aws.eventBridge.failNext(50, 'InternalFailure');
+    // Act / Assess
     await expect(handler(valid, lambdaContext('eventValidator', 30))).rejects.toBeInstanceOf(RetryLaterError);
     expect(session.aws.eventBridge.events.length).toBe(before + 1);
   });
@@ -80,6 +87,7 @@ describe('event-validator with the PutEvents stand-in and the DLQ stream', () =>
   });
 
   it('stand-in: takes a PutEvents call one byte under 262,144 bytes, refuses one exactly at it', async () => {
+    // Prepare
     const client = new EventBridgeClient({ endpoint: session.aws.eventBridge.endpoint, maxAttempts: 1 });
     const entryOf = (bytes: number) => ({
       EventBusName: 'central-local',
@@ -88,6 +96,7 @@ describe('event-validator with the PutEvents stand-in and the DLQ stream', () =>
       Detail: `{"p":"${'x'.repeat(bytes - 2 - 8)}"}`,
     });
     const put = (bytes: number) => client.send(new PutEventsCommand({ Entries: [entryOf(bytes)] }));
+    // Act / Assess
     await expect(put(262_143)).resolves.toMatchObject({ FailedEntryCount: expect.any(Number) });
     await expect(put(262_144)).rejects.toMatchObject({ name: 'ValidationException' });
   });

@@ -32,9 +32,11 @@ afterAll(async () => {
 
 describe('fault proxy', () => {
   it('fails single entries as Kinesis does: in request order, counted, the rest written', async () => {
+    // Prepare
     await createStream(direct, 'fp-entries', settings);
     const proxy = await startFaultProxy(kinesalite.endpoint, 42, { entryFailure: 0.3 });
     const client = createKinesisClient({ endpoint: proxy.endpoint, region: 'us-east-1', credentials });
+    // Act
     const response = await client.send(
       new PutRecordsCommand({
         StreamName: 'fp-entries',
@@ -44,6 +46,7 @@ describe('fault proxy', () => {
         })),
       }),
     );
+    // Assess
     const failed = (response.Records ?? []).filter((r) => r.ErrorCode);
     expect(failed.length).toBe(proxy.counts.failedEntries);
     expect(response.FailedRecordCount).toBe(failed.length);
@@ -60,15 +63,19 @@ describe('fault proxy', () => {
   });
 
   it('decides the same way for the same seed, whatever the order', () => {
+    // Prepare
     const a = seededDecider(7);
     const b = seededDecider(7);
+    // Act
     const first = [a('x')(), a('y')(), a('x')()];
     const second = [b('y')(), b('x')(), b('x')()];
+    // Assess
     expect([first[0], first[1], first[2]]).toEqual([second[1], second[0], second[2]]);
     expect(seededDecider(8)('x')()).not.toBe(first[0]);
   });
 
   it('delays answers past the client timeout, and the writer retries (writing twice)', async () => {
+    // Prepare
     await createStream(direct, 'fp-delay', settings);
     const proxy = await startFaultProxy(kinesalite.endpoint, 1, { delay: 1, delayMs: 600 });
     const client = createKinesisClient({
@@ -77,6 +84,7 @@ describe('fault proxy', () => {
       credentials,
       requestHandler: keepAliveHandler(200), // the handlers' own settings, with a short timeout
     });
+    // Act
     const pending = writeRecords([{ stream: 'fp-delay', partitionKey: 'k', data: 'once' }], {
       kinesis: client,
       sleep: async () => {
@@ -84,6 +92,7 @@ describe('fault proxy', () => {
       },
     });
     const result = await pending;
+    // Assess
     expect(result.outcomes[0]).toMatchObject({ status: 'written', attempts: 2 });
     expect(proxy.counts.delayed).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 700)); // the delayed answer lands too

@@ -65,6 +65,7 @@ describe('firehose-transform behind the Firehose stand-in', () => {
   });
 
   it('the stand-in refuses data that is not canonical base64', () => {
+    // Prepare
     const event = loadEvent<FirehoseTransformationEvent>('firehose-ses.json');
     const records = event.records.slice(0, 3);
     const answer = (data: (string | undefined)[]) => ({
@@ -74,7 +75,9 @@ describe('firehose-transform behind the Firehose stand-in', () => {
         data: data[i],
       })),
     });
+    // Act
     const bad = contractErrors({ ...event, records }, answer(['QR==', 'not base64!!', undefined]));
+    // Assess
     expect(bad).toHaveLength(3);
     expect(contractErrors({ ...event, records }, answer(records.map((r) => r.data)))).toEqual([]);
   });

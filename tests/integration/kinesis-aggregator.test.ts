@@ -25,7 +25,9 @@ afterAll(async () => {
 
 describe('kinesis-aggregator on the emulator', () => {
   it('counts every trade once, per ticker, with the right volume, VWAP and extremes', async () => {
+    // Act
     const report = await runKinesisAggregator({ ...session, log: () => {} }, handler, 600);
+    // Assess
     expect(report.dlq).toBe(0);
     expect(report.kplRecords).toBe(6);
     const trades = stockTrades(600);

@@ -37,6 +37,7 @@ type Event = EventBridgeEvent<string, RawConfig>;
 
 describe('zero loss under injected faults, per handler', () => {
   it('event-validator: every event republished or dead-lettered once, despite failing PutEvents entries and calls', async () => {
+    // Prepare
     // The handler reaches EventBridge through the proxy, in front of the PutEvents stand-in.
     const proxy = await startFaultProxy(session.aws.eventBridge.endpoint, SEED);
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = proxy.endpoint;
@@ -52,6 +53,7 @@ describe('zero loss under injected faults, per handler', () => {
     }));
     const dlqBefore = (await readStream(session.kinesis, session.stage.config.dlq.stream)).length;
     const published = session.aws.eventBridge.events.length;
+    // Act
     proxy.setRates({ entryFailure: 0.1, callFailure: 0.02 });
     let retriedInvocations = 0;
     for (let i = 0; i < events.length; i += 25) {
@@ -74,6 +76,7 @@ describe('zero loss under injected faults, per handler', () => {
     }
     proxy.setRates({ entryFailure: 0, callFailure: 0 });
     await proxy.stop();
+    // Assess
     const republished = session.aws.eventBridge.events
       .slice(published)
       .map((e) => (e.detail as Record<string, { originalId: string }>)[TRACE_FIELD]?.originalId);
@@ -102,6 +105,7 @@ describe('zero loss under injected faults, per handler', () => {
   });
 
   it('kinesis-aggregator: every trade counted once per window despite failed output writes', async () => {
+    // Prepare
     const ARRIVED_AT = new Date('2026-11-26T10:15:00.000Z');
     const config = session.stage.config;
     const settings = config.kinesisAggregator as KinesisAggregatorConfig;
@@ -156,6 +160,7 @@ describe('zero loss under injected faults, per handler', () => {
         now: () => ARRIVED_AT,
         policy: { maxAttempts: 2, baseDelayMs: 5 },
       };
+      // Act
       const drive = await driveWindows(
         session.kinesis,
         (event) => aggregateWindow(event, deps),
@@ -169,6 +174,7 @@ describe('zero loss under injected faults, per handler', () => {
           arrivedAt: ARRIVED_AT,
         },
       );
+      // Assess
       const results = (await readStream(session.kinesis, 'zl-stats')).map((r) =>
         JSON.parse(Buffer.from(r.data).toString()),
       );
@@ -193,6 +199,7 @@ describe('zero loss under injected faults, per handler', () => {
   });
 
   it('firehose-transform: every record Ok, filtered, re-ingested or failed with its data, despite re-ingestion failures', async () => {
+    // Prepare
     // Re-ingestion goes through the proxy to the PutRecordBatch stand-in.
     const standIn = await startPutRecordBatchStandIn();
     const proxy = await startFaultProxy(standIn.endpoint, SEED, { entryFailure: 0.2, callFailure: 0.05 });
@@ -215,6 +222,7 @@ describe('zero loss under injected faults, per handler', () => {
     let total = 0;
     let lost = 0;
     const tally = { ok: 0, filtered: 0, reingested: 0, failed: 0, batchRetries: 0 };
+    // Act
     for (let b = 0; b < 6; b++) {
       const event: FirehoseTransformationEvent = {
         ...loadEvent<FirehoseTransformationEvent>('firehose-ses.json'),
@@ -253,6 +261,7 @@ describe('zero loss under injected faults, per handler', () => {
         else lost++;
       }
     }
+    // Assess
     console.log(
       `zero-loss (firehose-transform, seed ${SEED}): in ${total}, Ok ${tally.ok}, filtered ${tally.filtered}, ` +
         `re-ingested ${tally.reingested}, ProcessingFailed ${tally.failed}, lost ${lost}; ${tally.batchRetries} batch retries; ` +

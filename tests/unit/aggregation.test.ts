@@ -197,6 +197,7 @@ describe('exact sums', () => {
   });
 
   it('break ties to even, across subnormals, exponents and the overflow edge', () => {
+    // Act / Assess
     // Half-way cases that a sum of two doubles rounds wrongly without the correction.
     expect(roundedSum([2 ** -53, 1])).toBe(1); // 1 + half an ulp: tie, to even
     expect(roundedSum([2 ** -53, 1 + 2 ** -52])).toBe(1 + 2 ** -51); // tie, up to even
@@ -214,9 +215,11 @@ describe('exact sums', () => {
   });
 
   it('refuses what it cannot add exactly, naming the field', () => {
+    // Prepare
     const state = emptyState();
     const at = { seq: SEQ, sub: 0 };
     const trade = { tickerSymbol: 'AMZN', tradeType: 'BUY', id: 1, price: 10, quantity: 2 };
+    // Act / Assess
     expect(() => reducer.add(state, { ...trade, quantity: MAX_EXACT_MAGNITUDE * 2 }, at)).toThrow(
       /"quantity": its magnitude is beyond/,
     );
@@ -273,6 +276,7 @@ describe('reducer metrics', () => {
   });
 
   it('takes first and last by position, whatever the order records come in', () => {
+    // Prepare
     const r = everyOp();
     const state = emptyState();
     const rows = [
@@ -283,14 +287,18 @@ describe('reducer metrics', () => {
       { x: 5, at: { seq: '1000', sub: 0 } },
       { x: 0, at: { seq: '999', sub: 7 } },
     ];
+    // Act
     for (const row of rows) r.add(state, { k: 'g', x: row.x, w: 1, c: 'a' }, row.at);
     const [result] = r.results(state);
+    // Assess
     expect(result?.metrics).toMatchObject({ first: 1, last: 5 });
     // The same through merges, in both orders.
+    // Prepare
     const early = emptyState();
     const late = emptyState();
     r.add(early, { k: 'g', x: 7, w: 1, c: 'a' }, { seq: '5', sub: 0 });
     r.add(late, { k: 'g', x: 8, w: 1, c: 'a' }, { seq: '10', sub: 0 });
+    // Act / Assess
     for (const merged of [
       r.merge(throughJson(early), throughJson(late)),
       r.merge(throughJson(late), throughJson(early)),
@@ -357,10 +365,12 @@ describe('reducer metrics', () => {
   });
 
   it('refuses values that are not finite numbers or numeric text, and keys that are not text or numbers', () => {
+    // Prepare
     const r = everyOp();
     const state = emptyState();
     const at = { seq: '1', sub: 0 };
     const ok = { k: 'g', x: 1, w: 1, c: 'a' };
+    // Act / Assess
     for (const x of [
       '',
       '  ',
@@ -401,7 +411,9 @@ describe('reducer metrics', () => {
 
 describe('reducer state', () => {
   it('reads Lambda state: ours as it is (v1 sums included), anything else as empty', () => {
+    // Prepare
     const r = everyOp();
+    // Act / Assess
     expect(stateFrom({})).toEqual(emptyState());
     expect(stateFrom(undefined)).toEqual(emptyState());
     expect(stateFrom({ v: 2, groups: {} })).toEqual(emptyState());
@@ -446,12 +458,15 @@ describe('reducer state', () => {
   });
 
   it('merges counters and keeps groups seen on one side only', () => {
+    // Prepare
     const r = everyOp();
     const a = { ...emptyState(), evictedGroups: 1, evictedRecords: 2, filtered: 3 };
     const b = { ...emptyState(), evictedGroups: 10, evictedRecords: 20, filtered: 30 };
     r.add(a, { k: 'left', x: 1, w: 1, c: 'a' }, { seq: '1', sub: 0 });
     r.add(b, { k: 'right', x: 2, w: 1, c: 'a' }, { seq: '1', sub: 1 });
+    // Act
     const merged = r.merge(a, b);
+    // Assess
     expect([merged.evictedGroups, merged.evictedRecords, merged.filtered]).toEqual([11, 22, 33]);
     expect(r.results(merged).map((g) => [g.group, g.metrics.total])).toEqual([
       ['left', 1],
@@ -504,6 +519,7 @@ describe('reducer state', () => {
 
   it('ranks by the keepBy metric when it has a number, by records otherwise', () => {
     // keepBy total: the group with the larger total stays, even with fewer records.
+    // Prepare
     const byTotal = everyOp({ state: { maxBytes: 10_000, keepBy: 'total' } });
     const names = Array.from({ length: 150 }, (_, i) => `k${i}`);
     const state = emptyState();
@@ -511,17 +527,22 @@ describe('reducer state', () => {
       byTotal.add(state, { k, x: i, w: 1, c: 'a' }, { seq: '1', sub: i });
     });
     byTotal.add(state, { k: 'k0', x: 0, w: 1, c: 'a' }, { seq: '1', sub: 999 }); // more records, total 0
+    // Act
     byTotal.bound(state);
+    // Assess
     expect(state.groups.k149).toBeDefined();
     expect(state.groups.k0).toBeUndefined();
     // keepBy top (not a number): falls back to the record count.
+    // Prepare
     const byTop = everyOp({ state: { maxBytes: 10_000, keepBy: 'top' } });
     const other = emptyState();
     names.forEach((k, i) => {
       byTop.add(other, { k, x: i, w: 1, c: 'a' }, { seq: '1', sub: i });
     });
     byTop.add(other, { k: 'k0', x: 0, w: 1, c: 'a' }, { seq: '1', sub: 999 });
+    // Act
     byTop.bound(other);
+    // Assess
     expect(other.groups.k0).toBeDefined();
     expect(other.groups.k1).toBeUndefined();
   });

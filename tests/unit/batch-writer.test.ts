@@ -51,6 +51,7 @@ const items = (...ids: string[]): Item[] => ids.map((id) => ({ id }));
 
 describe('call errors', () => {
   it('retries throttling by name, 429 and 5xx by status, and a call with no response; not other 4xx', () => {
+    // Act / Assess
     expect(isRetryableCallError({ name: 'SomethingNew', $metadata: { httpStatusCode: 429 } })).toBe(true);
     expect(isRetryableCallError({ name: 'SomethingNew', $metadata: { httpStatusCode: 500 } })).toBe(true);
     expect(isRetryableCallError({ name: 'SomethingNew', $metadata: { httpStatusCode: 499 } })).toBe(false);
@@ -99,25 +100,31 @@ describe('writeBatches', () => {
       [3_000 + 25, true],
       [3_000 + 24, false],
     ] as const) {
+      // Prepare
       const { sink, sent } = sinkDouble((ids, call) => ids.map(() => (call === 0 ? throttled : ok)));
+      // Act
       const result = await writeBatches(sink, items('a'), {
         sleep: noSleep,
         random: () => 0.5, // a 25 ms wait before the second attempt
         remainingTimeMs: () => remaining,
       });
+      // Assess
       expect(sent.length, `${remaining} ms left`).toBe(retried ? 2 : 1);
       expect(result.outcomes[0]?.status).toBe(retried ? 'written' : 'failed');
     }
   });
 
   it('waits with backoff before a retry, and gives up after maxAttempts, marked exhausted', async () => {
+    // Prepare
     const delays: number[] = [];
     const { sink, sent } = sinkDouble((ids) => ids.map(() => throttled));
+    // Act
     const result = await writeBatches(sink, items('a'), {
       sleep: async (ms) => void delays.push(ms),
       random: () => 0.5,
       policy: { maxAttempts: 3, baseDelayMs: 100 },
     });
+    // Assess
     expect(sent).toHaveLength(3);
     expect(delays).toEqual([50, 100]);
     expect(result.outcomes[0]).toEqual({
@@ -134,13 +141,16 @@ describe('writeBatches with sequences', () => {
   const bySequence = (keys: (string | undefined)[]) => (i: number) => keys[i];
 
   it('sends one entry per sequence at a time, sequences sharing requests, in input order', async () => {
+    // Prepare
     const { sink, sent } = sinkDouble((ids) => ids.map(() => ok));
+    // Act
     const result = await writeBatches(
       sink,
       items('a1', 'b1', 'a2', 'x', 'a3', 'b2'),
       { sleep: noSleep },
       bySequence(['a', 'b', 'a', undefined, 'a', 'b']),
     );
+    // Assess
     expect(sent).toEqual([['a1', 'b1', 'x'], ['a2', 'b2'], ['a3']]);
     expect(result.outcomes.every((o) => o.status === 'written' && o.attempts === 1)).toBe(true);
     expect(result.requests).toBe(3);
@@ -174,6 +184,7 @@ describe('writeBatches with sequences', () => {
   });
 
   it('stops a sequence at an oversize entry and at a refused call', async () => {
+    // Prepare
     const { sink, sent } = sinkDouble(
       (ids) => {
         if (ids.includes('b1'))
@@ -182,12 +193,14 @@ describe('writeBatches with sequences', () => {
       },
       { maxEntryBytes: 10 },
     );
+    // Act
     const result = await writeBatches(
       sink,
       [{ id: 'a1', size: 11 }, { id: 'a2' }, { id: 'b1' }, { id: 'b2' }],
       { sleep: noSleep },
       bySequence(['a', 'a', 'b', 'b']),
     );
+    // Assess
     expect(sent).toEqual([['b1']]);
     expect(result.outcomes.map((o) => (o.status === 'failed' ? o.errorCode : o.status))).toEqual([
       'oversize',
@@ -198,17 +211,20 @@ describe('writeBatches with sequences', () => {
   });
 
   it('sends nothing new once the time is gone, and says which entries were never sent', async () => {
+    // Prepare
     let remaining = 10_000;
     const { sink, sent } = sinkDouble((ids) => {
       remaining = 1_000;
       return ids.map(() => ok);
     });
+    // Act
     const result = await writeBatches(
       sink,
       items('a1', 'a2', 'a3'),
       { sleep: noSleep, remainingTimeMs: () => remaining },
       () => 'a',
     );
+    // Assess
     expect(sent).toEqual([['a1']]);
     expect(result.outcomes[1]).toMatchObject({
       status: 'failed',
@@ -222,6 +238,7 @@ describe('writeBatches with sequences', () => {
 
 describe('engine details', () => {
   it('reads an entry result: an id and no error is written; anything else a failure with its code', () => {
+    // Act / Assess
     expect(entryResult({ id: 'r-1' }, 'PutEvents')).toEqual({ ok: true, recordId: 'r-1' });
     expect(entryResult({ id: 'r-1', errorCode: 'Throttled', errorMessage: 'slow' }, 'PutEvents')).toEqual({
       ok: false,
@@ -241,6 +258,7 @@ describe('engine details', () => {
   });
 
   it('describes an Error by its name and message, anything else as UnknownError', () => {
+    // Act / Assess
     expect(describeError(new RangeError('too far'))).toEqual({
       errorCode: 'RangeError',
       errorMessage: 'too far',
@@ -252,6 +270,7 @@ describe('engine details', () => {
   });
 
   it('does not retry a call refused with a 4xx whose name it does not know', () => {
+    // Act / Assess
     expect(isRetryableCallError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(
       false,
     );

@@ -31,7 +31,9 @@ function issuesOf(raw: unknown, context = ctx): string[] {
 
 describe('config file', () => {
   it('is valid for every stage the stages file defines', () => {
+    // Prepare
     const stages = Object.keys(readStages()).filter((s) => s !== 'default');
+    // Act / Assess
     for (const stage of ['dev', ...stages]) {
       const { config } = loadStageConfig(stage);
       expect(config.sqsToKinesis?.routes.length).toBeGreaterThan(0);
@@ -40,16 +42,21 @@ describe('config file', () => {
   });
 
   it('takes account ids from the stage, not from code', () => {
+    // Act
     const dev = loadStageConfig('dev').config.sqsToKinesis?.routes[1]?.queueArn;
     const prod = loadStageConfig('prod').config.sqsToKinesis?.routes[1]?.queueArn;
+    // Assess
     expect(dev).toBe('arn:aws:sqs:eu-west-1:222222222222:clicks');
     expect(prod).toBe('arn:aws:sqs:eu-west-1:444444444444:clicks');
+    // Act
     const overridden = loadStageConfig('dev', { partnerAccountId: '999999999999' });
+    // Assess
     expect(overridden.config.sqsToKinesis?.routes[1]?.queueArn).toContain(':999999999999:');
     expect(overridden.functionParams.partnerAccountId).toBe('999999999999');
   });
 
   it('has an up-to-date JSON Schema for editors', () => {
+    // Act / Assess
     expect(readFileSync(JSON_SCHEMA_FILE, 'utf8')).toBe(configJsonSchemaText());
     const schema = JSON.parse(configJsonSchemaText());
     expect(schema.additionalProperties).toBe(false);
@@ -61,7 +68,9 @@ describe('config file', () => {
 
 describe('config validation', () => {
   it('accepts the minimal config and fills in defaults', () => {
+    // Act
     const { config, warnings } = checkConfig(rawTestConfig(), ctx);
+    // Assess
     const route = config.sqsToKinesis?.routes[0];
     expect(route?.eventSource).toEqual({ batchSize: 10 });
     expect(route?.body).toEqual({ format: 'json' });
@@ -70,35 +79,43 @@ describe('config validation', () => {
   });
 
   it('rejects an unknown key and names its path', () => {
+    // Act
     const issues = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].eventSource = { batchsize: 5 };
       }),
     );
+    // Assess
     expect(issues).toEqual(['sqsToKinesis.routes[0].eventSource: unknown key "batchsize"']);
   });
 
   it('rejects a bad value and names its path', () => {
+    // Act
     const issues = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].queueArn = 'arn:aws:sqs:us-east-1:12345:events';
         raw.streams['events-${stage}'] = { maxRecordSizeKiB: 20_000 };
       }),
     );
+    // Assess
     expect(issues.join('\n')).toContain('sqsToKinesis.routes[0].queueArn: must be an SQS queue ARN');
     expect(issues.join('\n')).toContain('streams.events-test.maxRecordSizeKiB');
   });
 
   it('rejects a "__proto__" key instead of letting it reach a prototype', () => {
+    // Prepare
     const raw = JSON.parse('{"dlq":{"stream":"d","__proto__":{"polluted":true}}}');
+    // Act / Assess
     expect(issuesOf(raw)).toContain('dlq: unknown key "__proto__"');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('names the key that uses an undefined stage parameter', () => {
+    // Prepare
     const raw = rawTestConfig((r) => {
       r.sqsToKinesis.routes[0].queueArn = 'arn:aws:sqs:us-east-1:${param:partner}:events';
     });
+    // Act / Assess
     expect(referencedParams(raw)).toEqual(['partner']);
     expect(issuesOf(raw)).toEqual([
       'sqsToKinesis.routes[0].queueArn: uses ${param:partner}, which stage "test" does not define',
@@ -112,27 +129,33 @@ describe('config validation', () => {
   });
 
   it('requires a batching window for a batch size over 10 on a standard queue', () => {
+    // Act
     const issues = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].eventSource = { batchSize: 100 };
       }),
     );
+    // Assess
     expect(issues).toEqual([
       'sqsToKinesis.routes[0].eventSource.maximumBatchingWindowInSeconds: a batch size over 10 needs a batching window of at least 1 second',
     ]);
+    // Prepare
     const ok = rawTestConfig((raw) => {
       raw.sqsToKinesis.routes[0].eventSource = { batchSize: 100, maximumBatchingWindowInSeconds: 1 };
     });
+    // Act / Assess
     expect(() => checkConfig(ok, ctx)).not.toThrow();
   });
 
   it('holds FIFO queues to at most 10 messages and no batching window', () => {
+    // Act
     const issues = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].queueArn = queueArn('orders.fifo');
         raw.sqsToKinesis.routes[0].eventSource = { batchSize: 20, maximumBatchingWindowInSeconds: 5 };
       }),
     );
+    // Assess
     expect(issues).toEqual([
       'sqsToKinesis.routes[0].eventSource.batchSize: a FIFO queue takes at most 10',
       'sqsToKinesis.routes[0].eventSource.maximumBatchingWindowInSeconds: not allowed on a FIFO queue',
@@ -140,25 +163,30 @@ describe('config validation', () => {
   });
 
   it('rejects a visibility timeout under the function timeout and warns under 6x', () => {
+    // Act
     const issues = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].visibilityTimeoutSeconds = 20;
       }),
     );
+    // Assess
     expect(issues[0]).toMatch(
       /^sqsToKinesis\.routes\[0\]\.visibilityTimeoutSeconds: 20s is below the function timeout/,
     );
+    // Act
     const { warnings } = checkConfig(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].visibilityTimeoutSeconds = 60;
       }),
       ctx,
     );
+    // Assess
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('under 6x the function timeout (180s)');
   });
 
   it('rejects partition-key rules that cannot produce a key', () => {
+    // Act / Assess
     const groupOnStandard = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].partitionKey = { from: 'messageGroupId' };
@@ -192,24 +220,30 @@ describe('config validation', () => {
   });
 
   it('rejects a target stream that is neither declared nor an ARN, and duplicate queues', () => {
+    // Act
     const issues = issuesOf(
       rawTestConfig((raw) => {
         raw.sqsToKinesis.routes[0].target = 'nowhere';
         raw.sqsToKinesis.routes.push({ ...raw.sqsToKinesis.routes[0], name: 'second' });
       }),
     );
+    // Assess
     expect(issues).toContain(
       'sqsToKinesis.routes[0].target: stream "nowhere" is not declared under streams; declare it there or give an existing stream\'s ARN',
     );
     expect(issues).toContain('sqsToKinesis.routes[1].queueArn: same queue as sqsToKinesis.routes[0]');
+    // Prepare
     const external = rawTestConfig((raw) => {
       raw.sqsToKinesis.routes[0].target = 'arn:aws:kinesis:us-east-1:123456789012:stream/elsewhere';
     });
+    // Act / Assess
     expect(() => checkConfig(external, ctx)).not.toThrow();
   });
 
   it('reads the stage from the environment in a deployed function, naming a missing variable', () => {
+    // Prepare
     const raw = rawTestConfig();
+    // Act / Assess
     expect(() => configFromEnvironment(raw, {})).toThrow(/PIPELINE_STAGE: environment variable is not set/);
     expect(() => configFromEnvironment(raw, { PIPELINE_STAGE: 'x', PIPELINE_PARAMS: '{oops' })).toThrow(
       /PIPELINE_PARAMS: is not valid JSON/,
@@ -219,7 +253,9 @@ describe('config validation', () => {
   });
 
   it('layers stage parameters: default, then the stage, then the command line', () => {
+    // Prepare
     const stages = { default: { a: '1', b: '1' }, prod: { b: '2' } };
+    // Act / Assess
     expect(stageParams(stages, 'prod', { c: '3' })).toEqual({ a: '1', b: '2', c: '3' });
     expect(() => stageParams({ prod: { b: 2 } }, 'prod')).toThrow(
       /prod: must map parameter names to strings/,
@@ -234,6 +270,7 @@ describe('event validator config', () => {
     });
 
   it('refuses input sources that could match an output source (loop guard)', () => {
+    // Act / Assess
     expect(issuesOf(withValidator({ 'valid.orders': { detailTypes: {} } }))).toEqual([
       'eventValidator.sources.valid.orders: starts with the output prefix "valid."; republished events would loop',
     ]);
@@ -247,6 +284,7 @@ describe('event validator config', () => {
   });
 
   it('refuses wildcard or prefix patterns as input sources, and aws. sources', () => {
+    // Act / Assess
     expect(issuesOf(withValidator({ 'cwi.*': { detailTypes: {} } }))[0]).toContain('no wildcards');
     expect(issuesOf(withValidator({ 'aws.ec2': { detailTypes: {} } }))).toEqual([
       'eventValidator.sources.aws.ec2: custom sources must not start with "aws."',
@@ -254,6 +292,7 @@ describe('event validator config', () => {
   });
 
   it('refuses a consumer forwarding a source nothing republishes', () => {
+    // Prepare
     const raw = withValidator(
       { 'cwi.a': { detailTypes: {} } },
       {
@@ -266,6 +305,7 @@ describe('event validator config', () => {
         ],
       },
     );
+    // Act / Assess
     expect(issuesOf(raw)).toEqual([
       'eventValidator.consumers[0].sources: "valid.cwi.b" is not an output source of any configured source',
     ]);
@@ -289,8 +329,10 @@ describe('event validator config', () => {
   });
 
   it('takes reject (default), accept and ignore for an unknown detail-type, and nothing else', () => {
+    // Prepare
     const withSetting = (unknownDetailType?: string) =>
       withValidator({ 'cwi.a': { detailTypes: {}, ...(unknownDetailType ? { unknownDetailType } : {}) } });
+    // Act / Assess
     expect(checkConfig(withSetting(), ctx).config.eventValidator?.sources['cwi.a']?.unknownDetailType).toBe(
       'reject',
     );
@@ -324,10 +366,13 @@ describe('npm run check-config', () => {
   });
 
   it('fails on a schema that does not compile, naming it', async () => {
+    // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'check-config-'));
     cpSync('config', join(dir, 'config'), { recursive: true });
     writeFileSync(join(dir, 'config/schemas/cwi.servicea/NEW_WIDGET.json'), '{"type": "not-a-type"}');
+    // Act
     const bad = await run(tsx, [script, '--stage', 'dev'], { cwd: dir }).catch((error) => error);
+    // Assess
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('eventValidator.sources.cwi.servicea.detailTypes.NEW_WIDGET.schema');
     expect(bad.stderr).toContain('config/event-schemas.bundle.json is out of date');

@@ -51,23 +51,30 @@ describe('the bad-input corpus', () => {
   const visits = config.sqsToKinesis?.routes.find((r) => r.name === 'page-visits');
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: sqs-to-kinesis', async (_, item) => {
+    // Prepare
     const writes = putRecordsDouble(kinesisMock);
+    // Act
     const response = await processSqsBatch(
       sqsEvent(visits?.queueArn as string, item.bytes.toString('utf8')),
       mapperTestDeps(config),
     );
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     const outcome = writes.some((w) => w.stream === visits?.target) ? 'written' : dlqReasons(writes)[0];
     expect(outcome).toBe(item.mapper);
   });
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: firehose-transform', (_, item) => {
+    // Prepare
     const transform = compileTransform(config.firehoseTransform as FirehoseTransformConfig, Buffer.from('k'));
+    // Act
     const outcome = transform(item.firehoseData ?? item.bytes.toString('base64'));
+    // Assess
     expect(outcome.result === 'ProcessingFailed' ? outcome.reason : outcome.result).toBe(item.firehose);
   });
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: kinesis-aggregator', async (_, item) => {
+    // Prepare
     const writes = putRecordsDouble(kinesisMock);
     const event = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
     event.Records = [{ ...(event.Records[0] as (typeof event.Records)[number]) }];
@@ -75,23 +82,29 @@ describe('the bad-input corpus', () => {
       ...(event.Records[0] as (typeof event.Records)[number]).kinesis,
       data: item.bytes.toString('base64'),
     };
+    // Act
     const response = await aggregateWindow(event, aggregatorTestDeps({}, config));
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(dlqReasons(writes)[0] ?? 'folded').toBe(item.aggregator);
   });
 
   it.each(CORPUS.map((c) => [c.name, c] as const))('%s: event-validator', async (_, item) => {
+    // Prepare
     const writes = putRecordsDouble(kinesisMock);
     const published = putEventsDouble(eventBridgeMock);
+    // Act
     const response = await validateEvents(
       sqsEvent('arn:aws:sqs:us-east-1:123456789012:events', item.bytes.toString('utf8')),
       validatorTestDeps(),
     );
+    // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(published.length > 0 ? 'republished' : dlqReasons(writes)[0]).toBe(item.validator);
   });
 
   it('writes a record of exactly the size limit, and dead-letters one a byte over', async () => {
+    // Prepare
     const clicks = config.sqsToKinesis?.routes.find((r) => r.name === 'partner-clicks');
     const limit = 1024 * 1024;
     const record = (size: number) => {
@@ -105,8 +118,10 @@ describe('the bad-input corpus', () => {
     };
     const writes = putRecordsDouble(kinesisMock);
     const deps = mapperTestDeps(config);
+    // Act
     await processSqsBatch(record(limit), deps);
     await processSqsBatch(record(limit + 1), deps);
+    // Assess
     expect(writes.map((w) => (w.stream === DLQ ? parseDlqEnvelope(w.data).reason : w.stream))).toEqual([
       clicks?.target,
       'RECORD_TOO_LARGE',

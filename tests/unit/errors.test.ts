@@ -57,14 +57,18 @@ describe('the error family', () => {
   });
 
   it('keeps a record error’s DLQ reason as its code', () => {
+    // Act
     const error = new errors.KplError('KPL_BAD_MD5', 'md5');
+    // Assess
     expect(error.reason).toBe('KPL_BAD_MD5');
     expect(error.code).toBe(error.reason);
     expect(error).toBeInstanceOf(MappingError);
   });
 
   it('turns any thrown value into an Error, keeping an Error as it is', () => {
+    // Prepare
     const original = new TypeError('x');
+    // Act / Assess
     expect(toError(original)).toBe(original);
     const fromString = toError('text');
     expect(fromString).toBeInstanceOf(Error);
@@ -75,6 +79,7 @@ describe('the error family', () => {
   });
 
   it('describes each kind of unwritten entry', () => {
+    // Act / Assess
     expect(
       outcomeError({ status: 'failed', errorCode: 'ThrottlingException', errorMessage: 'slow', attempts: 3 })
         .message,
@@ -116,15 +121,20 @@ describe('failures that must stay loud', () => {
   });
 
   it('a hashing key that cannot be read names its SSM parameter and keeps the cause', async () => {
+    // Prepare
     ssmMock.on(GetParameterCommand).rejects(new Error('AccessDenied'));
     const load = secretLoader('PIPELINE_HASH_KEY', '/pipeline/hash-key', {});
+    // Act
     const error = await load().catch((thrown: unknown) => thrown);
+    // Assess
     expect(error).toBeInstanceOf(errors.SecretUnavailableError);
     expect((error as Error).message).toBe('Cannot read SSM parameter /pipeline/hash-key: AccessDenied');
     expect(((error as Error).cause as Error).message).toBe('AccessDenied');
     // An empty parameter, or none configured, is refused the same way.
+    // Prepare
     ssmMock.reset();
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: '' } });
+    // Act / Assess
     await expect(secretLoader('K', '/p', {})()).rejects.toThrow('SSM parameter /p is empty');
     await expect(secretLoader('K', undefined, {})()).rejects.toThrow(errors.SecretUnavailableError);
     // The environment wins when set.

@@ -10,14 +10,18 @@ describe('event pattern matcher (test helper)', () => {
   it('matches a field when the event value is any of the listed values, and only then', () => {
     fc.assert(
       fc.property(fc.string(), fc.array(fc.string(), { minLength: 1, maxLength: 4 }), (source, listed) => {
+        // Prepare
         const event = { ...sample(), source };
+        // Act / Assess
         expect(matchesPattern({ source: listed }, event)).toBe(listed.includes(source));
       }),
     );
   });
 
   it('needs every named field to match; fields it does not name are free', () => {
+    // Prepare
     const event = sample();
+    // Act / Assess
     expect(matchesPattern({ source: ['cwi.servicea'], account: ['555555555555'] }, event)).toBe(true);
     expect(matchesPattern({ source: ['cwi.servicea'], account: ['123456789012'] }, event)).toBe(false);
     expect(matchesPattern({ 'detail-type': ['NEW_WIDGET'] }, event)).toBe(true);
@@ -26,7 +30,9 @@ describe('event pattern matcher (test helper)', () => {
   });
 
   it('matches nested detail fields, array values by any element, and a missing field never equals', () => {
+    // Prepare
     const event = sample();
+    // Act / Assess
     expect(matchesPattern({ detail: { price: { currency: ['EUR'] } } }, event)).toBe(true);
     expect(matchesPattern({ detail: { price: { currency: ['USD'] } } }, event)).toBe(false);
     expect(matchesPattern({ detail: { tags: ['small'] } }, event)).toBe(true);
@@ -35,7 +41,9 @@ describe('event pattern matcher (test helper)', () => {
   });
 
   it('knows prefix, exists and anything-but, and refuses what it does not know', () => {
+    // Prepare
     const event = sample();
+    // Act / Assess
     expect(matchesPattern({ source: [{ prefix: 'cwi.' }] }, event)).toBe(true);
     expect(matchesPattern({ source: [{ prefix: 'valid.' }] }, event)).toBe(false);
     expect(matchesPattern({ detail: { widgetId: [{ exists: true }] } }, event)).toBe(true);
@@ -47,7 +55,9 @@ describe('event pattern matcher (test helper)', () => {
   });
 
   it('resolves the pseudo parameters a template uses for one account', () => {
+    // Prepare
     const pseudo = { AccountId: '123456789012', Region: 'eu-west-1', Partition: 'aws' };
+    // Act / Assess
     expect(resolveCfn({ account: [{ Ref: 'AWS::AccountId' }] }, pseudo)).toEqual({
       account: ['123456789012'],
     });
@@ -66,6 +76,7 @@ describe('bus policy evaluator (test helper)', () => {
   };
 
   it('allows a listed account to put a listed source, nothing else', () => {
+    // Act / Assess
     expect(policyAllowsPutEvents([statement], { account: '555555555555', sources: ['cwi.servicea'] })).toBe(
       true,
     );
@@ -81,6 +92,7 @@ describe('bus policy evaluator (test helper)', () => {
   });
 
   it('models ForAllValues as IAM does (an empty set passes) and the Null guard that closes it', () => {
+    // Act / Assess
     expect(policyAllowsPutEvents([statement], { account: '555555555555', sources: [] })).toBe(true);
     const guarded = {
       ...statement,

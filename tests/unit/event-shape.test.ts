@@ -133,7 +133,9 @@ describe('describeEvent', () => {
   it('names the kind of every generated event in a short phrase, and never throws', () => {
     fc.assert(
       fc.property(anyEvent, ({ got, event }) => {
+        // Act
         const { description } = describeEvent(event);
+        // Assess
         expect(description.length).toBeLessThan(300); // quoted keys and sources are cut
         if (got !== undefined) expect(description.startsWith(got) || got.startsWith(description)).toBe(true);
       }),
@@ -141,7 +143,9 @@ describe('describeEvent', () => {
   });
 
   it('quotes at most 40 characters of a producer string and lists at most 5 keys', () => {
+    // Prepare
     const long = 'x'.repeat(41);
+    // Act / Assess
     expect(describeEvent({ Records: [{ eventSource: long }] }).description).toBe(
       `an event whose Records[].eventSource is "${'x'.repeat(40)}..."`,
     );
@@ -158,13 +162,17 @@ describe('describeEvent', () => {
   });
 
   it('reads only own properties: an inherited Records or detail-type does not make an event', () => {
+    // Prepare
     const inherited = Object.create({ Records: [{ eventSource: 'aws:sqs' }], 'detail-type': 'x' }) as Dict;
     inherited.z = 1;
+    // Act / Assess
     expect(describeEvent(inherited).kind).toBe('object');
   });
 
   it('tells a window with non-string bounds from a tumbling window', () => {
+    // Prepare
     const event = loadEvent<Dict>('kinesis-window-plain.json');
+    // Act / Assess
     for (const window of [
       null,
       { start: 1, end: '2026' },
@@ -177,12 +185,14 @@ describe('describeEvent', () => {
   });
 
   it('takes the source of a windowed event with no records from its eventSourceARN', () => {
+    // Prepare
     const arn = (service: string) => `arn:aws:${service}:us-east-1:123456789012:x`;
     const empty = (eventSourceARN: unknown) => ({
       Records: [],
       window: { start: 'a', end: 'b' },
       eventSourceARN,
     });
+    // Act / Assess
     expect(() => expectTumblingWindowEvent(empty(arn('kinesis')))).not.toThrow();
     expect(() => expectTumblingWindowEvent(empty(undefined))).not.toThrow();
     expect(() => expectTumblingWindowEvent(empty(arn('dynamodb')))).toThrow(
@@ -200,6 +210,7 @@ describe('describeEvent', () => {
 
 describe('the example of the issue', () => {
   it('an EventBridge event given to the mapper', () => {
+    // Act / Assess
     expect(() => expectSqsEvent(loadEvent('eventbridge-valid.json'))).toThrow(
       new EventShapeError(
         'expected an SQS event (Records[].eventSource = aws:sqs), got an EventBridge event',
@@ -208,6 +219,7 @@ describe('the example of the issue', () => {
   });
 
   it('an SQS event given to the aggregator, and a Kinesis event without a window', () => {
+    // Act
     const error = (() => {
       try {
         expectTumblingWindowEvent(loadEvent('sqs-standard.json'));
@@ -215,14 +227,19 @@ describe('the example of the issue', () => {
         return caught;
       }
     })();
+    // Assess
     expect(error).toBeInstanceOf(PipelineError);
     expect((error as Error).message).toBe(`expected ${WINDOW_EXPECTED}, got an SQS event`);
+    // Prepare
     const { window: _, ...noWindow } = loadEvent<Dict>('kinesis-window-plain.json');
+    // Act / Assess
     expect(() => expectTumblingWindowEvent(noWindow)).toThrow(`got a Kinesis stream event`);
   });
 
   it('a Firehose event with no invocationId', () => {
+    // Prepare
     const { invocationId: _, ...event } = loadEvent<Dict>('firehose-ses.json');
+    // Act / Assess
     expect(() => expectFirehoseEvent(event)).toThrow(
       'got a Firehose transformation event with no invocationId',
     );
@@ -279,8 +296,10 @@ describe('records with missing fields inside the right kind of event', () => {
   });
 
   it('fills only what is missing, and keeps a non-string body as its JSON text', () => {
+    // Prepare
     const event = loadEvent<Dict>('sqs-standard.json');
     const [record] = event.Records as Dict[];
+    // Act / Assess
     const untouched = expectSqsEvent(event);
     expect(untouched).toBe(event); // nothing missing: the same event
     (record as Dict).body = { user: { id: 'u-1' } };
@@ -335,6 +354,7 @@ describe('records with missing fields inside the right kind of event', () => {
   });
 
   it('refuses a windowed event whose records are not Kinesis records, or carry no eventSource', () => {
+    // Prepare
     const window = { start: '2026-11-21T09:00:00Z', end: '2026-11-21T09:01:00Z' };
     const dynamo = {
       Records: [{ eventSource: 'aws:dynamodb', dynamodb: {} }],
@@ -342,6 +362,7 @@ describe('records with missing fields inside the right kind of event', () => {
       state: {},
       shardId: 's',
     };
+    // Act / Assess
     expect(() => expectTumblingWindowEvent(dynamo)).toThrow(EventShapeError);
     const unnamed = { Records: [{ kinesis: { data: '' } }], window, state: {}, shardId: 's' };
     expect(() => expectTumblingWindowEvent(unnamed)).toThrow(EventShapeError);

@@ -71,10 +71,13 @@ describe('event validator', () => {
   });
 
   it('sends an invalid event to the DLQ stream with every validation error and its path', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock);
     const dlq = putRecordsDouble(kinesisMock);
     const event = loadEvent<Event>('eventbridge-invalid.json');
+    // Act
     await validateEvents(event, validatorTestDeps());
+    // Assess
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
     const [envelope] = envelopesIn(dlq, DLQ);
     expect(envelope).toMatchObject({
@@ -96,7 +99,9 @@ describe('event validator', () => {
   });
 
   it('validates draft-07 schemas too', () => {
+    // Prepare
     const event = loadEvent<Event[]>('eventbridge-batch.json')[1] as Event;
+    // Act / Assess
     expect(event['detail-type']).toBe('WIDGET_DELETED');
     expect(judge(event, validatorTestDeps()).kind).toBe('republish');
     event.detail.extra = 1;
@@ -104,7 +109,9 @@ describe('event validator', () => {
   });
 
   it('rejects a detail-type with no schema by default, and republishes it unchecked when configured to', () => {
+    // Prepare
     const event = loadEvent<Event>('eventbridge-no-schema.json');
+    // Act / Assess
     expect(judge(event, validatorTestDeps())).toMatchObject({ kind: 'dlq', reason: 'NO_SCHEMA' });
     const accepting = testConfig((raw) => {
       raw.eventValidator = structuredClone({
@@ -123,28 +130,37 @@ describe('event validator', () => {
   });
 
   it('refuses to republish an event whose source carries the output prefix (loop guard)', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock);
     const dlq = putRecordsDouble(kinesisMock);
+    // Act
     await validateEvents(loadEvent<Event>('eventbridge-loop.json'), validatorTestDeps());
+    // Assess
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
     expect(envelopesIn(dlq, DLQ).map((e) => e.reason)).toEqual(['LOOP']);
   });
 
   it('rejects an envelope that is not an EventBridge event, naming each bad field', () => {
+    // Prepare
     const event = loadEvent<RawConfig>('eventbridge-valid.json');
     delete event.id;
     event.time = 'noon';
+    // Act
     const verdict = judge(event, validatorTestDeps());
+    // Assess
     expect(verdict).toMatchObject({ kind: 'dlq', reason: 'INVALID_ENVELOPE' });
     expect(verdict.kind === 'dlq' && verdict.errors?.map((e) => e.path)).toEqual(['/id', '/time']);
   });
 
   it('refuses an entry over 256 KB as EventBridge counts it, before sending', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock);
     const dlq = putRecordsDouble(kinesisMock);
     const event = loadEvent<Event>('eventbridge-valid.json');
     event.detail.tags = Array.from({ length: 20 }, () => 'x'.repeat(14_000));
+    // Act
     await validateEvents(event, validatorTestDeps());
+    // Assess
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
     expect(envelopesIn(dlq, DLQ)[0]).toMatchObject({ reason: 'ENTRY_TOO_LARGE', target: 'central-local' });
     expect(
@@ -180,8 +196,10 @@ describe('event validator', () => {
   });
 
   it('fails the invocation when republishing keeps failing, so Lambda retries it', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock, () => 'InternalFailure');
     const d = validatorTestDeps();
+    // Act / Assess
     await expect(validateEvents(loadEvent<Event>('eventbridge-valid.json'), d)).rejects.toThrow(
       RetryLaterError,
     );
@@ -189,6 +207,7 @@ describe('event validator', () => {
   });
 
   it('from SQS, hands back just the messages not yet written', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock, (entry) =>
       JSON.parse(entry.Detail as string)[TRACE_FIELD].originalId.endsWith('001')
         ? 'ThrottlingException'
@@ -202,16 +221,21 @@ describe('event validator', () => {
       messageId: `m-${i}`,
       body: JSON.stringify(event),
     }));
+    // Act
     const response = await validateEvents(sqs, validatorTestDeps());
+    // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }] });
   });
 
   it('sends a batch of 25 valid events in 3 PutEvents calls', async () => {
+    // Prepare
     const published = putEventsDouble(eventBridgeMock);
     const valid = loadEvent<Event>('eventbridge-valid.json');
     const batch = Array.from({ length: 25 }, (_, i) => ({ ...valid, id: `id-${i}` }));
     const d = validatorTestDeps();
+    // Act
     await validateEvents(batch, d);
+    // Assess
     expect(
       eventBridgeMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.length),
     ).toEqual([10, 10, 5]);
@@ -231,8 +255,11 @@ describe('event validator', () => {
         fc.oneof(fc.jsonValue(), fc.object(), fc.record({ widgetId: fc.string(), price: fc.jsonValue() })),
         fc.constantFrom('NEW_WIDGET', 'WIDGET_DELETED', 'OTHER'),
         async (detail, detailType) => {
+          // Prepare
           const d = validatorTestDeps();
+          // Act
           await validateEvents({ ...base, 'detail-type': detailType, detail: detail as RawConfig }, d);
+          // Assess
           const counts = d.metrics.published.get('handler=event-validator');
           expect((counts?.republished ?? 0) + (counts?.sentToDlq ?? 0)).toBe(1);
         },
@@ -242,6 +269,7 @@ describe('event validator', () => {
   });
 
   it('fails to compile a broken schema, naming the key', () => {
+    // Act / Assess
     expect(() =>
       compileSchemas(validatorConfig, (file) =>
         file.endsWith('NEW_WIDGET.json')
@@ -523,7 +551,9 @@ describe('event validator: PutEvents size boundary (strictly under 262,144 bytes
   });
 
   it('sizes an entry as AWS does: 14 bytes for Time, UTF-8 bytes of Source, DetailType, Detail, each Resource', () => {
+    // Prepare
     const entry = { Source: 'é', DetailType: 'ab', Detail: '{"€":1}', Resources: ['r', 'ß'] };
+    // Act / Assess
     expect(putEventsEntrySize(entry)).toBe(2 + 2 + 9 + 1 + 2);
     expect(putEventsEntrySize({ ...entry, Time: new Date() })).toBe(2 + 2 + 9 + 1 + 2 + 14);
     expect(putEventsEntrySize({})).toBe(0);
@@ -531,13 +561,16 @@ describe('event validator: PutEvents size boundary (strictly under 262,144 bytes
   });
 
   it('republishes an entry one byte under the limit; refuses one exactly at it and one over', () => {
+    // Prepare
     const judgeDeps = acceptingConfig();
     for (const [bytes, kind] of [
       [262_143, 'republish'],
       [262_144, 'dlq'],
       [262_145, 'dlq'],
     ] as const) {
+      // Act
       const verdict = judge(eventOfEntrySize(bytes, judgeDeps), judgeDeps);
+      // Assess
       expect(verdict.kind, `${bytes} bytes`).toBe(kind);
       if (verdict.kind === 'republish') expect(putEventsEntrySize(verdict.entry)).toBe(bytes);
       else expect(verdict).toMatchObject({ reason: 'ENTRY_TOO_LARGE', target: 'central' });
@@ -597,7 +630,9 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('refuses an unconfigured source, prototype names included', () => {
+    // Prepare
     const event = loadEvent<Event>('eventbridge-valid.json');
+    // Act / Assess
     for (const source of ['cwi.unknown', '__proto__', 'constructor', 'toString']) {
       expect(judge({ ...event, source }, validatorTestDeps()), source).toMatchObject({
         kind: 'dlq',
@@ -608,8 +643,11 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('takes a time with a UTC offset, and republishes it as the same instant', () => {
+    // Prepare
     const event = { ...loadEvent<Event>('eventbridge-valid.json'), time: '2026-11-21T11:30:00+02:00' };
+    // Act
     const verdict = judge(event, validatorTestDeps());
+    // Assess
     expect(verdict.kind).toBe('republish');
     expect(verdict.kind === 'republish' && verdict.entry.Time?.toISOString()).toBe(
       '2026-11-21T09:30:00.000Z',
@@ -617,16 +655,19 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('dead-letters an unknown detail-type under ignore too, when one reaches it', () => {
+    // Prepare
     const ignoring = testConfig((raw) => {
       raw.eventValidator = {
         centralBus: { name: 'central' },
         sources: { 'cwi.servicea': { detailTypes: {}, unknownDetailType: 'ignore' } },
       };
     });
+    // Act
     const verdict = judge(loadEvent('eventbridge-no-schema.json'), {
       config: ignoring,
       schemas: compileSchemas(ignoring.eventValidator as never, schemaFileReader()),
     });
+    // Assess
     expect(verdict).toMatchObject({
       kind: 'dlq',
       reason: 'NO_SCHEMA',
@@ -635,7 +676,9 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('fails with a ConfigError, not a TypeError, when the validator is not configured', () => {
+    // Prepare
     const bare = testConfig();
+    // Act / Assess
     expect(() => judge(loadEvent('eventbridge-valid.json'), { config: bare, schemas: schemas })).toThrow(
       ConfigError,
     );
@@ -678,14 +721,17 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('keeps a message body that is not JSON, byte for byte, in its dead letter', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock);
     const dlq = putRecordsDouble(kinesisMock);
     const [record] = loadEvent<SQSRecord[]>('eventbridge-pipes-sqs.json');
     const body = '{"id": "broken", ';
+    // Act
     const response = await validateEvents(
       { Records: [{ ...(record as SQSRecord), body }] },
       validatorTestDeps(),
     );
+    // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(envelopesIn(dlq, DLQ)[0]).toMatchObject({
       reason: 'INVALID_ENVELOPE',
@@ -695,8 +741,10 @@ describe('event validator: what it refuses, and why', () => {
   });
 
   it('makes no call at all for an empty batch, and answers it with no failures', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock);
     putRecordsDouble(kinesisMock);
+    // Act / Assess
     expect(await validateEvents([], validatorTestDeps())).toEqual({ batchItemFailures: [] });
     expect(eventBridgeMock.commandCalls(PutEventsCommand)).toHaveLength(0);
     expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
@@ -757,6 +805,7 @@ describe('event validator: envelopes, traces and answers in detail', () => {
   });
 
   it('checks each envelope field against EventBridge limits, naming the field', () => {
+    // Prepare
     const event = loadEvent<RawConfig>('eventbridge-valid.json');
     const pathsOf = (patch: RawConfig) => {
       const verdict = judge({ ...event, ...patch }, validatorTestDeps());
@@ -764,6 +813,7 @@ describe('event validator: envelopes, traces and answers in detail', () => {
         ? verdict.errors?.map((e) => e.path)
         : [];
     };
+    // Act / Assess
     expect(pathsOf({ id: '' })).toEqual(['/id']);
     expect(pathsOf({ 'detail-type': '' })).toEqual(['/detail-type']);
     expect(pathsOf({ 'detail-type': 'x'.repeat(257) })).toEqual(['/detail-type']);
@@ -801,12 +851,15 @@ describe('event validator: envelopes, traces and answers in detail', () => {
   });
 
   it('dead-letters an item it cannot read at all under the id "unknown", with its text', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock);
     const dlq = putRecordsDouble(kinesisMock);
+    // Act
     const response = await validateEvents(
       [42 as never, { source: 'cwi.servicea' } as never],
       validatorTestDeps(),
     );
+    // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(envelopesIn(dlq, DLQ).map((e) => [e.reason, e.source.id, e.payload.data])).toEqual([
       ['INVALID_ENVELOPE', 'unknown', '42'],
@@ -852,9 +905,11 @@ describe('event validator: envelopes, traces and answers in detail', () => {
   });
 
   it('dead-letters what PutEvents refuses for good with the bus it was headed for', async () => {
+    // Prepare
     putEventsDouble(eventBridgeMock, () => 'AccessDeniedException');
     const dlq = putRecordsDouble(kinesisMock);
     const d = validatorTestDeps();
+    // Act / Assess
     expect(await validateEvents([loadEvent<Event>('eventbridge-valid.json')], d)).toEqual({
       batchItemFailures: [],
     });

@@ -45,9 +45,12 @@ function jsonMode(patch: (raw: Json) => void = () => {}): FirehoseTransformConfi
 
 describe('firehose transform, per record', () => {
   it('normalises every SES sample, drops the filtered type, hashes addresses and adds partition keys', () => {
+    // Prepare
     const event = fhEvent('firehose-ses.json');
     const transform = compileTransform(settings, KEY);
+    // Act
     const outcomes = event.records.map((record) => transform(record.data));
+    // Assess
     expect(outcomes.map((o) => o.result)).toEqual([
       'Dropped', // Send is not in keepEventTypes
       'Ok',
@@ -81,11 +84,14 @@ describe('firehose transform, per record', () => {
   });
 
   it('hashes the same address the same way everywhere, so hashed fields stay joinable', () => {
+    // Prepare
     const event = fhEvent('firehose-ses.json');
     const transform = compileTransform(settings, KEY);
+    // Act
     const docs = event.records
       .map((record) => transform(record.data))
       .flatMap((o) => (o.result === 'Ok' ? [JSON.parse(decode(o.data))] : []));
+    // Assess
     const anas = docs.filter((d) => d.mail.destination[0] === keyedHasher(KEY)('ana@example.com'));
     expect(anas.map((d) => d.eventType).sort()).toEqual(['click', 'delivery', 'open', 'subscription']);
     expect(JSON.stringify(docs)).not.toMatch(/[a-z]+@example\.(com|org|net)/);
@@ -95,9 +101,12 @@ describe('firehose transform, per record', () => {
   });
 
   it('fails each kind of bad input with its reason, and keeps the good record', () => {
+    // Prepare
     const event = fhEvent('firehose-bad-input.json');
     const transform = compileTransform(settings, KEY);
+    // Act
     const outcomes = event.records.map((record) => transform(record.data));
+    // Assess
     expect(outcomes.slice(0, 5).map((o) => (o.result === 'ProcessingFailed' ? o.message : ''))).toEqual([
       'data is not valid base64',
       'data is not valid base64',
@@ -119,6 +128,7 @@ describe('firehose transform, per record', () => {
   });
 
   it('accepts only strict base64', () => {
+    // Act / Assess
     expect(decodeBase64Strict('YWJj')?.toString()).toBe('abc');
     expect(decodeBase64Strict('YQ==')?.toString()).toBe('a');
     expect(decodeBase64Strict('')?.byteLength).toBe(0);
@@ -142,6 +152,7 @@ describe('firehose transform, per record', () => {
   });
 
   it('in JSON mode keeps, renames and drops fields and adds @timestamp from a path', () => {
+    // Prepare
     const transform = compileTransform(
       jsonMode((t) => {
         t.json = {
@@ -153,9 +164,11 @@ describe('firehose transform, per record', () => {
         t.appendNewline = false;
       }),
     );
+    // Act
     const outcome = transform(
       encode({ order: { id: 'o-1', total: 3, secret: 'x' }, at: 1795300000000, debug: true }),
     );
+    // Assess
     if (outcome.result !== 'Ok') throw new Error('expected Ok');
     expect(JSON.parse(decode(outcome.data))).toEqual({
       orderId: 'o-1',
@@ -180,7 +193,9 @@ describe('firehose transform, per record', () => {
           fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64')),
         ),
         (data) => {
+          // Act
           const outcome = transform(data);
+          // Assess
           expect(['Ok', 'Dropped', 'ProcessingFailed']).toContain(outcome.result);
         },
       ),
@@ -196,26 +211,34 @@ describe('firehose transform, per batch', () => {
   });
 
   it('adds partition keys only for the partitioned delivery stream', async () => {
+    // Prepare
     const event = fhEvent('firehose-ses.json');
+    // Act
     const partitioned = await transformBatch(event, {
       ...transformTestDeps(),
       partitionedStream: 'ses-events-local',
     });
+    // Assess
     expect(partitioned.records[2]?.metadata?.partitionKeys).toEqual({
       eventType: 'bounce',
       date: '2026-11-21',
     });
+    // Act
     const other = await transformBatch(event, {
       ...transformTestDeps(),
       partitionedStream: 'ses-events-local-search',
     });
+    // Assess
     expect(other.records.every((r) => r.metadata === undefined)).toBe(true);
   });
 
   it('returns every recordId once, in order, keeping the original data on failure', async () => {
+    // Prepare
     const event = fhEvent('firehose-bad-input.json');
     const d = transformTestDeps();
+    // Act
     const response = await transformBatch(event, d);
+    // Assess
     expect(response.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
     for (const [i, record] of response.records.entries()) {
       // Strict base64 comes back as sent; the two records that are not come back re-encoded.
@@ -322,21 +345,26 @@ describe('firehose transform, per batch', () => {
   });
 
   it('fails the invocation when re-ingestion fails and the originals do not fit', async () => {
+    // Prepare
     firehoseMock
       .on(PutRecordBatchCommand)
       .rejects(Object.assign(new Error('down'), { $metadata: { httpStatusCode: 503 } }));
+    // Act / Assess
     await expect(transformBatch(bigBatch(60, 120), transformTestDeps())).rejects.toThrow(
       ResponseTooLargeError,
     );
   });
 
   it('fails a record whose output alone would not fit the response', async () => {
+    // Act
     const response = await transformBatch(smallBatch(1), transformTestDeps(inflating(4600)));
+    // Assess
     expect(response.records[0]?.result).toBe('ProcessingFailed');
     expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
   });
 
   it('re-ingests into the source Kinesis stream, with each record partition key, when there is one', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock);
     const source = fhEvent('firehose-kinesis-source.json');
     const event = bigBatch(60, 120);
@@ -347,7 +375,9 @@ describe('firehose transform, per batch', () => {
       ...record,
       kinesisRecordMetadata: { ...metadata, partitionKey: `pk-${i}` },
     }));
+    // Act
     const response = await transformBatch(event, transformTestDeps());
+    // Assess
     const input = kinesisMock.commandCalls(PutRecordsCommand)[0]?.args[0].input;
     expect(input?.StreamARN).toBe('arn:aws:kinesis:us-east-1:123456789012:stream/ses-source-local');
     const dropped = response.records.filter((r) => r.result === 'Dropped').map((r) => r.recordId);
@@ -431,6 +461,7 @@ describe('firehose transform, response data', () => {
   });
 
   it('keeps strict base64 as it was sent, and re-encodes what a lenient decoder reads otherwise', () => {
+    // Act / Assess
     expect(failedRecordData('YWJj')).toBe('YWJj');
     expect(failedRecordData('')).toBe('');
     expect(failedRecordData('YW Jj')).toBe('YWJj');
@@ -582,9 +613,12 @@ describe('firehose transform, the 6 MB response boundary', () => {
     [MAX_RESPONSE_BYTES, 'Ok'],
     [MAX_RESPONSE_BYTES + 1, 'ProcessingFailed'],
   ])('a single record answering %i bytes of response is %s, never re-ingested', async (target, result) => {
+    // Prepare
     const entries = sizeTo(target, okEntries(1));
     const { event, transform } = eventFor(entries);
+    // Act
     const response = await transformBatch(event, transformTestDeps(transform));
+    // Assess
     expect(response.records.map((r) => r.result)).toEqual([result]);
     expect(response.records[0]?.data).toBe(result === 'Ok' ? entries[0]?.data : event.records[0]?.data);
     expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
@@ -612,9 +646,12 @@ describe('firehose transform, the 6 MB response boundary', () => {
   }
 
   it('answers exactly 6,000,000 bytes when re-ingestion fails and the original just fits', async () => {
+    // Prepare
     const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES);
     const d = transformTestDeps(transform);
+    // Act
     const response = await transformBatch(event, d);
+    // Assess
     expect(response.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
     expect(response.records[1]?.data).toBe(event.records[1]?.data);
     expect(bytesOf(response.records)).toBe(MAX_RESPONSE_BYTES);
@@ -625,8 +662,11 @@ describe('firehose transform, the 6 MB response boundary', () => {
   });
 
   it('fails the invocation when re-ingestion fails and the originals come to one byte over', async () => {
+    // Prepare
     const { event, transform } = failingReingestion(MAX_RESPONSE_BYTES + 1);
+    // Act
     const failing = transformBatch(event, transformTestDeps(transform));
+    // Assess
     await expect(failing).rejects.toThrow(ResponseTooLargeError);
     await expect(failing).rejects.toThrow(
       'Response would be 6000001 bytes (limit 6000000) after 1 records failed re-ingestion',
@@ -685,7 +725,9 @@ describe('firehose transform, JSON mode details', () => {
   });
 
   it('leaves @timestamp out when the time cannot be read, and keeps the document as it came without a projection', () => {
+    // Prepare
     const transform = compileTransform(jsonMode((t) => (t.json = { timestampPath: 'at' })));
+    // Act / Assess
     expect(okDoc(transform, { at: 'never', x: [1] }).doc).toEqual({ at: 'never', x: [1] });
     expect(okDoc(transform, { at: '2026-03-04T05:06:07.890Z' }).doc['@timestamp']).toBe(
       '2026-03-04T05:06:07.890Z',
@@ -698,19 +740,23 @@ describe('firehose transform, JSON mode details', () => {
   });
 
   it('removes configured paths from objects and arrays, wildcards included', () => {
+    // Prepare
     const transform = compileTransform(
       jsonMode((t) => (t.remove = ['a.secret', 'list.*', 'rows.*.pii', 'gone'])),
     );
+    // Act
     const { doc } = okDoc(transform, {
       a: { secret: 1, kept: 2 },
       list: [1, 2, 3],
       rows: [{ pii: 'x', id: 1 }, { id: 2 }],
       keep: true,
     });
+    // Assess
     expect(doc).toEqual({ a: { kept: 2 }, list: [], rows: [{ id: 1 }, { id: 2 }], keep: true });
   });
 
   it('hashes a header that SES repeats (an array of values) element by element', () => {
+    // Prepare
     const transform = compileTransform(
       jsonMode((t) => {
         t.hash = ['to', 'cc.*', 'n'];
@@ -719,13 +765,18 @@ describe('firehose transform, JSON mode details', () => {
       KEY,
     );
     const hash = keyedHasher(KEY);
+    // Act
     const { doc } = okDoc(transform, { to: ['a@x.org', 'b@x.org', 3], cc: ['c@x.org'], n: 5 });
+    // Assess
     expect(doc).toEqual({ to: [hash('a@x.org'), hash('b@x.org'), 3], cc: [hash('c@x.org')], n: 5 });
   });
 
   it('gives the parse error, shortened, for a body that is not JSON', () => {
+    // Prepare
     const transform = compileTransform(jsonMode());
+    // Act
     const outcome = transform(Buffer.from(`{"a": ${'x'.repeat(500)}`).toString('base64'));
+    // Assess
     expect(outcome).toMatchObject({ result: 'ProcessingFailed', reason: 'BODY_NOT_JSON' });
     const message = outcome.result === 'ProcessingFailed' ? outcome.message : '';
     expect(message.startsWith('data is not JSON: ')).toBe(true);
@@ -735,7 +786,9 @@ describe('firehose transform, JSON mode details', () => {
   });
 
   it('reads only canonical ISO times as they are, and epoch milliseconds or other ISO forms through Date', async () => {
+    // Prepare
     const { toIso } = await import('../../shared/firehose-transform/firehose-transform.js');
+    // Act / Assess
     expect(toIso('2026-03-04T05:06:07.890Z')).toBe('2026-03-04T05:06:07.890Z');
     expect(toIso('2026-03-04T05:06:07Z')).toBe('2026-03-04T05:06:07.000Z');
     expect(toIso('2026-03-04T05:06:07.890+00:00')).toBe('2026-03-04T05:06:07.890Z');
@@ -756,6 +809,7 @@ describe('firehose transform, batch accounting', () => {
   });
 
   it('fails a record whose transform throws, with the error, and keeps the others', async () => {
+    // Prepare
     const throwing: RecordTransform = (data) => {
       if (data === 'dGhyb3c=') throw new TypeError('boom');
       if (data === 'c3RyaW5n') throw 'plain string';
@@ -770,7 +824,9 @@ describe('firehose transform, batch accounting', () => {
       })),
     };
     const d = transformTestDeps(throwing);
+    // Act
     const response = await transformBatch(event, d);
+    // Assess
     expect(response.records.map((r) => [r.result, r.data])).toEqual([
       ['ProcessingFailed', 'dGhyb3c='],
       ['ProcessingFailed', 'c3RyaW5n'],
@@ -792,6 +848,7 @@ describe('firehose transform, batch accounting', () => {
   });
 
   it('publishes the counts of every outcome, and lists at most 100 failed records in the log', async () => {
+    // Prepare
     const failing: RecordTransform = (data) =>
       data === 'b2s='
         ? { result: 'Ok', data }
@@ -804,7 +861,9 @@ describe('firehose transform, batch accounting', () => {
       records: datas.map((data, i) => ({ recordId: `r${i}`, approximateArrivalTimestamp: 0, data })),
     };
     const d = transformTestDeps(failing);
+    // Act
     const response = await transformBatch(event, d);
+    // Assess
     expect(response.records.map((r) => r.result).slice(0, 3)).toEqual(['Ok', 'Dropped', 'ProcessingFailed']);
     expect(d.metrics.published).toEqual(
       new Map([

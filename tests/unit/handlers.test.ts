@@ -147,7 +147,9 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
       fc.asyncProperty(
         anyEvent.filter(({ label }) => label === 'random'),
         async ({ event }) => {
+          // Act
           const { error } = await invoke(handler, event);
+          // Assess
           if (error !== undefined) expect(error).toBeInstanceOf(EventShapeError);
         },
       ),
@@ -169,19 +171,23 @@ describe.each(HANDLERS)('the $name handler', ({ name, expected, accepts, sample 
 
 describe('the issue 9 examples, through the real handlers', () => {
   it('the aggregator given an SQS event names both kinds instead of a TypeError', async () => {
+    // Act
     const { error } = await invoke(
       handlers.get('kinesis-aggregator') as Handler,
       loadEvent('sqs-standard.json'),
     );
+    // Assess
     expect(error).toBeInstanceOf(PipelineError);
     expect((error as Error).message).toBe(`expected ${WINDOW_EXPECTED}, got an SQS event`);
   });
 
   it('the mapper given an EventBridge event refuses it instead of succeeding with nothing', async () => {
+    // Act
     const { error } = await invoke(
       handlers.get('sqs-to-kinesis') as Handler,
       loadEvent('eventbridge-valid.json'),
     );
+    // Assess
     expect((error as Error).message).toBe(
       'expected an SQS event (Records[].eventSource = aws:sqs), got an EventBridge event',
     );

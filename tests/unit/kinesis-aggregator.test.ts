@@ -51,6 +51,7 @@ const trades = (n: number, offset = 0): Trade[] =>
 
 describe('aggregation reducer', () => {
   it('computes every metric of the vocabulary for a group', () => {
+    // Prepare
     const state = emptyState();
     const input: Trade[] = [
       { id: 1, tickerSymbol: 'AMZN', tradeType: 'BUY', price: 10, quantity: 1 },
@@ -58,9 +59,11 @@ describe('aggregation reducer', () => {
       { id: 3, tickerSymbol: 'AMZN', tradeType: 'BUY', price: 16, quantity: 4 },
       { id: 4, tickerSymbol: 'AMZN', tradeType: 'SELL', price: 12, quantity: 3 },
     ];
+    // Act
     input.forEach((t, i) => {
       reducer.add(state, t, positionOf('100', i));
     });
+    // Assess
     expect(reducer.results(state)).toEqual([
       {
         group: 'AMZN',
@@ -89,6 +92,7 @@ describe('aggregation reducer', () => {
         fc.array(fc.nat(), { maxLength: 6 }),
         fc.boolean(),
         (n, cuts, reverse) => {
+          // Prepare
           const all = trades(n);
           const once = emptyState();
           all.forEach((t, i) => {
@@ -103,8 +107,10 @@ describe('aggregation reducer', () => {
             }
             parts.push(JSON.parse(JSON.stringify(part))); // states travel as JSON
           }
+          // Act
           if (reverse) parts.reverse();
           const merged = parts.reduce((a, b) => reducer.merge(a, b), emptyState());
+          // Assess
           expect(JSON.stringify(reducer.results(merged))).toBe(JSON.stringify(reducer.results(once)));
         },
       ),
@@ -113,9 +119,11 @@ describe('aggregation reducer', () => {
   });
 
   it('refuses a record without the fields, leaving the state as it was', () => {
+    // Prepare
     const state = emptyState();
     reducer.add(state, trades(1)[0], positionOf('1', 0));
     const before = JSON.stringify(state);
+    // Act / Assess
     expect(() =>
       reducer.add(state, { tickerSymbol: 'AMZN', tradeType: 'BUY', quantity: 1 }, positionOf('1', 1)),
     ).toThrow('Record has no usable value at "price"');
@@ -124,12 +132,15 @@ describe('aggregation reducer', () => {
   });
 
   it('keeps the state under its budget by dropping the least important groups, and counts them', () => {
+    // Prepare
     const small = compileReducer({ ...settings, state: { maxBytes: 20_000, keepBy: 'volume' } });
     const state = emptyState();
     for (let i = 0; i < 2_000; i++) {
       small.add(state, { ...trades(1, i)[0], tickerSymbol: `T${i}`, quantity: i + 1 }, positionOf('1', i));
     }
+    // Act
     const evicted = small.bound(state);
+    // Assess
     expect(evicted).toBeGreaterThan(1_000);
     expect(Buffer.byteLength(JSON.stringify(state))).toBeLessThanOrEqual(20_000);
     expect(state.evictedGroups).toBe(evicted);
@@ -138,11 +149,14 @@ describe('aggregation reducer', () => {
   });
 
   it('skips records the filter does not match, and counts them', () => {
+    // Prepare
     const filtered = compileReducer({ ...settings, filter: { path: 'tradeType', equals: 'BUY' } });
     const state = emptyState();
+    // Act
     trades(10).forEach((t, i) => {
       filtered.add(state, t, positionOf('1', i));
     });
+    // Assess
     expect(state.filtered).toBe(5);
     expect(filtered.results(state).reduce((n, r) => n + r.records, 0)).toBe(5);
   });
@@ -152,26 +166,35 @@ describe('kinesis-aggregator window', () => {
   beforeEach(() => kinesisMock.reset());
 
   it('folds plain and KPL-aggregated records into the state, returning it with no failures', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const plain = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
+    // Act
     const first = await aggregateWindow(plain, aggregatorTestDeps());
+    // Assess
     expect(first.batchItemFailures).toEqual([]);
     expect(reducer.results(first.state).map((r) => [r.group, r.records])).toEqual([
       ['AMZN', 2],
       ['MSFT', 2],
       ['NVDA', 2],
     ]);
+    // Prepare
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     kpl.state = JSON.parse(JSON.stringify(first.state));
+    // Act
     const second = await aggregateWindow(kpl, aggregatorTestDeps());
+    // Assess
     expect(reducer.results(second.state).reduce((n, r) => n + r.records, 0)).toBe(6 + 12);
     expect(written).toHaveLength(0); // nothing written before the final invocation
   });
 
   it('on the final invocation writes one result per group, with an idempotency key', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    // Act
     const response = await aggregateWindow(final, aggregatorTestDeps());
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     const results = textsIn(written, OUTPUT).map((r) => JSON.parse(r));
     expect(results.map((r) => r.group)).toEqual(['AMZN', 'MSFT', 'NVDA']);
@@ -186,24 +209,30 @@ describe('kinesis-aggregator window', () => {
   });
 
   it('gives the same results whether a window comes in one invocation or several', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock);
     const plain = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     const oneShot = { ...plain, Records: [...plain.Records, ...kpl.Records] };
+    // Act
     const together = await aggregateWindow(oneShot, aggregatorTestDeps());
     const a = await aggregateWindow(plain, aggregatorTestDeps());
     const b = await aggregateWindow(
       { ...kpl, state: JSON.parse(JSON.stringify(a.state)) },
       aggregatorTestDeps(),
     );
+    // Assess
     expect(reducer.results(b.state)).toEqual(reducer.results(together.state));
   });
 
   it('sends bad records to the DLQ with their reasons, without retrying them', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const bad = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
     const d = aggregatorTestDeps();
+    // Act
     const response = await aggregateWindow(bad, d);
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     const envelopes = envelopesIn(written, DLQ);
     expect(envelopes.map((e) => e.reason).sort()).toEqual([
@@ -220,31 +249,40 @@ describe('kinesis-aggregator window', () => {
   });
 
   it('hands back from the first record whose dead letter failed, keeping only earlier records in the state', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock, (e) => (e.stream === DLQ ? 'InternalFailure' : undefined));
     const bad = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
     const incoming = loadEvent<TumblingWindowEvent>('kinesis-window-final.json').state as RawConfig;
     bad.state = incoming;
+    // Act
     const response = await aggregateWindow(bad, aggregatorTestDeps());
+    // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.Records[0]?.kinesis.sequenceNumber }]);
     expect(reducer.results(response.state)).toEqual(reducer.results(incoming as unknown as WindowState));
   });
 
   it('fails the final invocation when a result cannot be written, so Lambda retries it', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock, (e) => (e.stream === OUTPUT ? 'InternalFailure' : undefined));
+    // Act / Assess
     await expect(
       aggregateWindow(loadEvent('kinesis-window-final.json'), aggregatorTestDeps()),
     ).rejects.toThrow(RetryLaterError);
   });
 
   it('marks results of a window that Lambda ended early', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
     final.isWindowTerminatedEarly = true;
+    // Act
     await aggregateWindow(final, aggregatorTestDeps());
+    // Assess
     expect(JSON.parse(textsIn(written, OUTPUT)[0] as string)).toMatchObject({ terminatedEarly: true });
   });
 
   it('keeps config errors for an unknown keepBy metric at check time', () => {
+    // Act / Assess
     expect(() =>
       testConfig((raw) => {
         raw.streams.in = {};
@@ -481,13 +519,16 @@ describe('kinesis-aggregator window bookkeeping', () => {
   });
 
   it('keeps the payload of a dead letter: UTF-8 text as it is, other bytes in base64, with its source', async () => {
+    // Prepare
     const entries = putRecordsDouble(kinesisMock);
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
     const event = template();
     const records = [kinesisRecord(1, 'plain text, not JSON'), kinesisRecord(2, '')];
     (records[1] as KinesisStreamRecord).kinesis.data = binary.toString('base64');
     event.Records = records;
+    // Act
     await aggregateWindow(event, aggregatorTestDeps());
+    // Assess
     const [text, bytes] = dlqOf(entries);
     expect(text?.payload).toEqual({ encoding: 'utf8', data: 'plain text, not JSON' });
     expect(bytes?.payload).toEqual({ encoding: 'base64', data: binary.toString('base64') });
@@ -498,14 +539,18 @@ describe('kinesis-aggregator window bookkeeping', () => {
     });
     expect(text?.source.id).toBe(records[0]?.kinesis.sequenceNumber);
     // Without the event-level ARN, the record's own.
+    // Prepare
     const bare = { ...event, eventSourceARN: undefined } as unknown as TumblingWindowEvent;
     kinesisMock.reset();
     const again = putRecordsDouble(kinesisMock);
+    // Act
     await aggregateWindow(bare, aggregatorTestDeps());
+    // Assess
     expect(dlqOf(again)[0]?.source.arn).toBe(records[0]?.eventSourceARN);
   });
 
   it('names a user record of an aggregated record by sequence and sub-sequence number', async () => {
+    // Prepare
     const entries = putRecordsDouble(kinesisMock);
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     const good = aggregatorTestDeps();
@@ -515,7 +560,9 @@ describe('kinesis-aggregator window bookkeeping', () => {
     expect(user?.aggregated).toBe(true);
     // A config whose group path none of the trades has: every user record is a dead letter.
     const strict = compileReducer({ ...settings, groupBy: 'nope' });
+    // Act
     await aggregateWindow(kpl, { ...good, reducer: strict });
+    // Assess
     const ids = dlqOf(entries).map((e) => e.source.id);
     expect(ids).toHaveLength(12);
     expect(ids[0]).toBe(`${kpl.Records[0]?.kinesis.sequenceNumber}:0`);
@@ -551,6 +598,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
   });
 
   it('says in every result how many groups the state budget dropped, and warns', async () => {
+    // Prepare
     const entries = putRecordsDouble(kinesisMock);
     const small = { ...settings, state: { maxBytes: 10_000, keepBy: 'volume' } };
     const d = aggregatorTestDeps({ settings: small, reducer: compileReducer(small) });
@@ -559,7 +607,9 @@ describe('kinesis-aggregator window bookkeeping', () => {
       kinesisRecord(i, { ...trades(1, i)[0], tickerSymbol: `T${i}`, quantity: i + 1 }),
     );
     event.isFinalInvokeForWindow = true;
+    // Act
     await aggregateWindow(event, d);
+    // Assess
     const results = entries.filter((e) => e.stream === OUTPUT).map((e) => JSON.parse(e.text));
     expect(results.length).toBeGreaterThan(0);
     expect(results.length).toBeLessThan(60);
@@ -572,16 +622,21 @@ describe('kinesis-aggregator window bookkeeping', () => {
       budgetBytes: 10_000,
     });
     // Without eviction or an early end, results carry neither mark.
+    // Prepare
     kinesisMock.reset();
     const plain = putRecordsDouble(kinesisMock);
+    // Act
     await aggregateWindow(loadEvent<TumblingWindowEvent>('kinesis-window-final.json'), aggregatorTestDeps());
+    // Assess
     const first = JSON.parse(plain.find((e) => e.stream === OUTPUT)?.text as string);
     expect(first).not.toHaveProperty('evictedGroups');
     expect(first).not.toHaveProperty('terminatedEarly');
   });
 
   it('gives each window, shard and group its own idempotency key', () => {
+    // Act
     const key = idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000000', 'AMZN');
+    // Assess
     expect(key).toMatch(/^[0-9a-f]{32}$/);
     expect(idempotencyKey('2026-11-21T09:00:00Z', 'shardId-000000000000', 'AMZN')).toBe(key);
     expect(
@@ -595,6 +650,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
   });
 
   it('refuses to start without an aggregator in the config', () => {
+    // Act / Assess
     expect(() => prepareAggregator({ ...config, kinesisAggregator: undefined })).toThrow(
       /kinesisAggregator: is not configured/,
     );
@@ -651,13 +707,19 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
   });
 
   it('logs no warning and no error for a clean batch, and all dead letters with exactly the limit', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock);
     const clean = aggregatorTestDeps();
+    // Act
     await aggregateWindow(windowOf(trades(20).map((t, i) => kinesisRecord(i, t))), clean);
+    // Assess
     expect(clean.logger.lines.filter((l) => l.level !== 'debug' && l.level !== 'info')).toEqual([]);
+    // Prepare
     const atLimit = aggregatorTestDeps();
     const bad = Array.from({ length: MAX_LOGGED_DEAD_LETTERS }, (_, i) => kinesisRecord(i, 'x'));
+    // Act
     await aggregateWindow(windowOf(bad), atLimit);
+    // Assess
     expect(warnings(atLimit)).toHaveLength(MAX_LOGGED_DEAD_LETTERS);
     expect(warnings(atLimit).every((l) => l.extra[0]?.deadLetterWritten === true)).toBe(true);
   });
@@ -688,35 +750,44 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
   });
 
   it('retries a dead letter that failed for a moment, with the given backoff, and hands nothing back', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock, (_, call) =>
       call === 0 ? 'ProvisionedThroughputExceededException' : undefined,
     );
     const sleep = vi.fn(async () => {});
     const d = aggregatorTestDeps({ sleep, policy: { maxAttempts: 2 } });
+    // Act
     const response = await aggregateWindow(windowOf([kinesisRecord(1, 'not json')]), d);
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(sleep).toHaveBeenCalledTimes(1);
     // With one attempt only, the same failure hands the record back.
+    // Prepare
     kinesisMock.reset();
     putRecordsDouble(kinesisMock, (_, call) =>
       call === 0 ? 'ProvisionedThroughputExceededException' : undefined,
     );
+    // Act
     const once = await aggregateWindow(
       windowOf([kinesisRecord(1, 'not json')]),
       aggregatorTestDeps({ policy: { maxAttempts: 1 } }),
     );
+    // Assess
     expect(once.batchItemFailures).toHaveLength(1);
   });
 
   it('keeps the bytes of a corrupt KPL record in its dead letter, and a short parser message', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-bad.json');
     const original = kpl.Records.map((r) => r.kinesis.data);
     const body = `{"tickerSymbol": ${'9'.repeat(300)}`;
+    // Act
     await aggregateWindow(
       { ...kpl, Records: [...kpl.Records, kinesisRecord(9, body)] },
       aggregatorTestDeps(),
     );
+    // Assess
     const envelopes = written
       .filter((e) => e.stream === DLQ)
       .map((e) => parseDlqEnvelope(e.text) as DlqEnvelope);
@@ -731,14 +802,19 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
 
   it('keeps to the record size limits of the config for dead letters and for results', async () => {
     // A DLQ that takes at most 200 bytes refuses every envelope: the record is handed back.
+    // Prepare
     putRecordsDouble(kinesisMock);
     const tinyDlq = prepareAggregator(withMaxRecordBytes(DLQ, 200));
+    // Act
     const handedBack = await aggregateWindow(windowOf([kinesisRecord(1, 'x')]), aggregatorTestDeps(tinyDlq));
+    // Assess
     expect(handedBack.batchItemFailures).toHaveLength(1);
     // An output stream that takes at most 200 bytes refuses every result: the final invocation fails.
+    // Prepare
     const tinyOutput = prepareAggregator(withMaxRecordBytes(OUTPUT, 200));
     const d = aggregatorTestDeps(tinyOutput);
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    // Act / Assess
     await expect(aggregateWindow(final, d)).rejects.toThrow(RetryLaterError);
     expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
       groups: 3,
@@ -750,20 +826,25 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
   });
 
   it('publishes how many results were written when some were refused, and says when a window closed', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock, (entry) =>
       entry.stream === OUTPUT && JSON.parse(entry.text).group === 'MSFT' ? 'InternalFailure' : undefined,
     );
     const d = aggregatorTestDeps({ policy: { maxAttempts: 1 } });
+    // Act / Assess
     await expect(aggregateWindow(loadEvent('kinesis-window-final.json'), d)).rejects.toThrow(RetryLaterError);
     expect(d.metrics.published.get('handler=kinesis-aggregator')).toMatchObject({
       groups: 3,
       resultsWritten: 2,
     });
+    // Prepare
     kinesisMock.reset();
     putRecordsDouble(kinesisMock);
     const ok = aggregatorTestDeps();
     const final = loadEvent<TumblingWindowEvent>('kinesis-window-final.json');
+    // Act
     await aggregateWindow(final, ok);
+    // Assess
     const closed = ok.logger.lines.filter((l) => l.level === 'info').at(-1)?.extra[0];
     expect(closed).toMatchObject({
       groups: 3,

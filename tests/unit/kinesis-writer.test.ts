@@ -75,17 +75,20 @@ describe('kinesis writer', () => {
   });
 
   it('never sends an entry over its stream max record size and reports it as oversize', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock);
     const entries = [
       entry(0, 'events', 1024 * 1024 - 4, 'abcd'), // exactly 1 MiB with its key: fits
       entry(1, 'events', 1024 * 1024 - 4, 'abcde'), // one byte over
       entry(2, 'big', 2 * 1024 * 1024 - 10, 'k'), // fits a 2 MiB stream
     ];
+    // Act
     const result = await writeRecords(entries, {
       kinesis,
       sleep: noSleep,
       maxRecordBytes: (stream) => (stream === 'big' ? 2 * 1024 * 1024 : 1024 * 1024),
     });
+    // Assess
     expect(result.outcomes[0]?.status).toBe('written');
     expect(result.outcomes[1]).toEqual({ status: 'oversize', size: 1024 * 1024 + 1, limit: 1024 * 1024 });
     expect(result.outcomes[2]?.status).toBe('written');
@@ -94,11 +97,14 @@ describe('kinesis writer', () => {
   });
 
   it('counts text data in UTF-8 bytes, not characters', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock);
     const half = 512 * 1024; // 'é' is two bytes: half a MiB of characters fills 1 MiB
     const fits = { stream: 'events', partitionKey: 'k', data: `${'é'.repeat(half - 1)}a` }; // 1 MiB - 1 + key
     const over = { stream: 'events', partitionKey: 'kk', data: 'é'.repeat(half) };
+    // Act
     const result = await writeRecords([fits, over], { kinesis, sleep: noSleep });
+    // Assess
     expect(result.outcomes[0]?.status).toBe('written');
     expect(result.outcomes[1]).toEqual({ status: 'oversize', size: 1024 * 1024 + 2, limit: 1024 * 1024 });
   });
@@ -151,11 +157,14 @@ describe('kinesis writer', () => {
   });
 
   it('does not retry an entry that failed with a non-retryable code', async () => {
+    // Prepare
     kinesisMock.on(PutRecordsCommand).resolves({
       FailedRecordCount: 1,
       Records: [{ ErrorCode: 'KMSAccessDeniedException', ErrorMessage: 'denied' }],
     });
+    // Act
     const result = await writeRecords([entry(0)], { kinesis, sleep: noSleep });
+    // Assess
     expect(result.outcomes[0]).toEqual({
       status: 'failed',
       errorCode: 'KMSAccessDeniedException',
@@ -166,6 +175,7 @@ describe('kinesis writer', () => {
   });
 
   it('retries a whole call that failed with a 5xx or a dropped connection', async () => {
+    // Prepare
     const unavailable = Object.assign(new Error('Service Unavailable'), {
       name: 'ServiceUnavailable',
       $metadata: { httpStatusCode: 503 },
@@ -176,19 +186,24 @@ describe('kinesis writer', () => {
       .rejectsOnce(unavailable)
       .rejectsOnce(reset)
       .resolves({ FailedRecordCount: 0, Records: [{ SequenceNumber: 's', ShardId: 'shard-0' }] });
+    // Act
     const result = await writeRecords([entry(0)], { kinesis, sleep: noSleep });
+    // Assess
     expect(result.outcomes[0]).toMatchObject({ status: 'written', attempts: 3 });
     expect(result.requests).toBe(3);
   });
 
   it('fails at once, without retrying, when the call itself is refused (4xx)', async () => {
+    // Prepare
     kinesisMock.on(PutRecordsCommand).rejects(
       new ResourceNotFoundException({
         message: 'Stream events not found',
         $metadata: { httpStatusCode: 400 },
       }),
     );
+    // Act
     const result = await writeRecords([entry(0), entry(1)], { kinesis, sleep: noSleep });
+    // Assess
     expect(result.outcomes).toEqual([
       {
         status: 'failed',
@@ -207,11 +222,14 @@ describe('kinesis writer', () => {
   });
 
   it('gives up after the configured number of attempts', async () => {
+    // Prepare
     kinesisMock.on(PutRecordsCommand).resolves({
       FailedRecordCount: 1,
       Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }],
     });
+    // Act
     const result = await writeRecords([entry(0)], { kinesis, sleep: noSleep, policy: { maxAttempts: 4 } });
+    // Assess
     expect(result.requests).toBe(4);
     expect(result.outcomes[0]).toMatchObject({
       status: 'failed',
@@ -224,11 +242,13 @@ describe('kinesis writer', () => {
   });
 
   it('stops retrying when the invocation has no time left for another attempt', async () => {
+    // Prepare
     kinesisMock.on(PutRecordsCommand).resolves({
       FailedRecordCount: 1,
       Records: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' }],
     });
     let remaining = 10_000;
+    // Act
     const result = await writeRecords([entry(0)], {
       kinesis,
       remainingTimeMs: () => remaining,
@@ -237,6 +257,7 @@ describe('kinesis writer', () => {
       },
       random: () => 1,
     });
+    // Assess
     // 10 s: attempt 1 and its wait use 4.05 s (5.95 s left); attempt 2 and its wait 4.1 s
     // (1.85 s left); after attempt 3 the next wait would end inside the 3 s reserve: stop.
     expect(result.requests).toBe(3);
@@ -247,7 +268,9 @@ describe('kinesis writer', () => {
   });
 
   it('draws backoff delays with full jitter under an exponential, capped ceiling', () => {
+    // Prepare
     const policy = DEFAULT_RETRY_POLICY;
+    // Act / Assess
     expect(backoffDelay(1, policy, () => 0)).toBe(0);
     expect(backoffDelay(1, policy, () => 0.999)).toBeLessThan(policy.baseDelayMs);
     expect(backoffDelay(4, policy, () => 0.999)).toBe(Math.floor(0.999 * policy.baseDelayMs * 8));
@@ -255,6 +278,7 @@ describe('kinesis writer', () => {
   });
 
   it('classifies call errors: throttling and 5xx retry, other 4xx do not', () => {
+    // Act / Assess
     expect(isRetryableCallError({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).toBe(
       true,
     );
@@ -295,6 +319,7 @@ describe('kinesis writer, request and response details', () => {
   });
 
   it('counts text data in UTF-8 bytes and binary data in bytes, partition key included', () => {
+    // Act / Assess
     expect(entrySize({ stream: 's', partitionKey: 'é', data: '✓✓' })).toBe(2 + 6);
     expect(entrySize({ stream: 's', partitionKey: 'k', data: new Uint8Array(5) })).toBe(1 + 5);
   });

@@ -88,6 +88,7 @@ describe('KPL de-aggregation', () => {
           { minLength: 1, maxLength: 30 },
         ),
         async (users) => {
+          // Act / Assess
           for (const encoded of await aggregateWithLibrary(users)) {
             const ours = deaggregate(asKinesis(encoded));
             const theirs = await deaggregateWithLibrary(asKinesis(encoded));
@@ -102,11 +103,13 @@ describe('KPL de-aggregation', () => {
   });
 
   it('passes a record without the magic through as one user record', () => {
+    // Act
     const [user] = deaggregate({
       data: Buffer.from('{"plain":true}').toString('base64'),
       partitionKey: 'k',
       sequenceNumber: SEQ,
     });
+    // Assess
     expect(user).toEqual({
       partitionKey: 'k',
       data: Buffer.from('{"plain":true}'),
@@ -117,6 +120,7 @@ describe('KPL de-aggregation', () => {
   });
 
   it('reports a bad MD5 and corrupt protobufs as typed errors', async () => {
+    // Prepare
     const [encoded] = await aggregateWithLibrary([{ partitionKey: 'a', data: Buffer.from('x') }]);
     const bytes = Buffer.from((encoded as { data: Buffer }).data);
     const flipped = Buffer.from(bytes);
@@ -126,6 +130,7 @@ describe('KPL de-aggregation', () => {
       partitionKey: 'a',
       sequenceNumber: SEQ,
     });
+    // Act / Assess
     expect(reasonOf(() => deaggregate(record(flipped)))).toBe('KPL_BAD_MD5');
     expect(reasonOf(() => deaggregate(record(Buffer.concat([KPL_MAGIC, Buffer.from([1, 2])]))))).toBe(
       'KPL_CORRUPT',
@@ -141,7 +146,9 @@ describe('KPL de-aggregation', () => {
   it('never throws anything but a KplError on random bytes after the magic', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withMd5) => {
+        // Prepare
         const data = withMd5 ? wrap(Buffer.from(bytes)) : Buffer.concat([KPL_MAGIC, Buffer.from(bytes)]);
+        // Act / Assess
         try {
           deaggregate({ data: data.toString('base64'), partitionKey: 'k', sequenceNumber: SEQ });
         } catch (error) {
@@ -201,6 +208,7 @@ describe('KPL de-aggregation against our own encoder', () => {
   });
 
   it('refuses an explicit hash key index past its table, and reads the last entry', () => {
+    // Prepare
     const encode = (index: number) =>
       kinesisOf(
         encodeAggregatedRecord(
@@ -209,6 +217,7 @@ describe('KPL de-aggregation against our own encoder', () => {
           [{ partitionKeyIndex: 0, explicitHashKeyIndex: index, data: Buffer.from('x') }],
         ),
       );
+    // Act / Assess
     expect(deaggregate(encode(1))[0]?.explicitHashKey).toBe('2');
     expect(reasonOf(() => deaggregate(encode(2)))).toBe('KPL_CORRUPT');
     expect(
@@ -222,6 +231,7 @@ describe('KPL de-aggregation against our own encoder', () => {
 
   it('reads varints of up to 10 bytes and refuses longer ones and indexes of 2^49 or more', () => {
     // Index 0 written in 10 bytes (a valid, if wasteful, encoding), then in 11.
+    // Prepare
     const padded = (bytes: number) => Buffer.from([...Array(bytes - 1).fill(0x80), 0x00]);
     const withIndex = (index: Buffer) =>
       kinesisOf(
@@ -233,9 +243,11 @@ describe('KPL de-aggregation against our own encoder', () => {
           ),
         ]),
       );
+    // Act / Assess
     expect(deaggregate(withIndex(padded(10)))[0]?.partitionKey).toBe('k');
     expect(reasonOf(() => deaggregate(withIndex(padded(11))))).toBe('KPL_CORRUPT');
     // An unknown varint field is skipped when below 2^49, refused from 2^49 on.
+    // Prepare
     const unknownVarint = (value: number) =>
       kinesisOf(
         encodeAggregatedRecord(
@@ -250,39 +262,46 @@ describe('KPL de-aggregation against our own encoder', () => {
           ],
         ),
       );
+    // Act / Assess
     expect(deaggregate(unknownVarint(2 ** 49 - 1))[0]?.data).toEqual(Buffer.from('d'));
     expect(reasonOf(() => deaggregate(unknownVarint(2 ** 49)))).toBe('KPL_CORRUPT');
   });
 
   it('never reads a varint past the end of its message, even when bytes follow', () => {
     // The record's last varint is cut at its end; the next top-level bytes would complete it.
+    // Prepare
     const record = Buffer.concat([lengthDelimited(3, Buffer.from('d')), Buffer.from([0x08, 0x80])]);
     const protobuf = Buffer.concat([
       lengthDelimited(1, Buffer.from('k')),
       lengthDelimited(3, record),
       Buffer.from([0x00, 0x00]),
     ]);
+    // Act / Assess
     expect(reasonOf(() => deaggregate(kinesisOf(protobuf)))).toBe('KPL_CORRUPT');
     // The same at the top level: the MD5 trailer follows the cut varint.
     expect(reasonOf(() => deaggregate(kinesisOf(Buffer.from([0x0a, 0x80]))))).toBe('KPL_CORRUPT');
   });
 
   it('skips fixed-width and unknown fields that end exactly at their message end, and refuses those that run past', () => {
+    // Prepare
     const user = (extra: Buffer) =>
       kinesisOf(encodeAggregatedRecord(['k'], [], [{ partitionKeyIndex: 0, data: Buffer.from('d'), extra }]));
     const fixed64 = Buffer.concat([varint(6 * 8 + 1), Buffer.alloc(8, 0xff)]);
     const fixed32 = Buffer.concat([varint(7 * 8 + 5), Buffer.alloc(4, 0xff)]);
     const tag = lengthDelimited(4, lengthDelimited(1, Buffer.from('t')));
+    // Act / Assess
     for (const extra of [fixed64, fixed32, tag]) {
       expect(deaggregate(user(extra))[0]?.data).toEqual(Buffer.from('d'));
       expect(reasonOf(() => deaggregate(user(extra.subarray(0, extra.length - 1))))).toBe('KPL_CORRUPT');
     }
     // Unknown top-level fields (a fixed64 and a length-delimited field 9) are skipped.
+    // Prepare
     const top = Buffer.concat([
       encodeAggregatedRecord(['k'], [], [{ partitionKeyIndex: 0, data: Buffer.from('d') }]),
       fixed64,
       lengthDelimited(9, Buffer.from('ignored')),
     ]);
+    // Act / Assess
     expect(deaggregate(kinesisOf(top)).map((u) => u.data.toString())).toEqual(['d']);
     expect(reasonOf(() => deaggregate(kinesisOf(Buffer.concat([top, Buffer.from([0x0b])]))))).toBe(
       'KPL_CORRUPT',
@@ -290,11 +309,13 @@ describe('KPL de-aggregation against our own encoder', () => {
   });
 
   it('decodes without checking the MD5 when asked, and still refuses a trailer too short', () => {
+    // Prepare
     const bytes = wrapKpl(
       encodeAggregatedRecord(['k'], [], [{ partitionKeyIndex: 0, data: Buffer.from('d') }]),
     );
     bytes[bytes.length - 1] = (bytes.at(-1) as number) ^ 0xff; // a wrong MD5
     const record = asKinesis({ data: bytes, partitionKey: 'outer' });
+    // Act / Assess
     expect(reasonOf(() => deaggregate(record))).toBe('KPL_BAD_MD5');
     expect(deaggregate(record, false).map((u) => u.data.toString())).toEqual(['d']);
     const short = Buffer.concat([KPL_MAGIC, Buffer.alloc(15)]);
@@ -310,12 +331,14 @@ describe('KPL de-aggregation against our own encoder', () => {
   });
 
   it('passes plain records through, explicit hash key included, and accepts raw bytes', () => {
+    // Act
     const plain = deaggregate({
       data: Buffer.from([0xf3, 0x89, 0x9a]),
       partitionKey: 'p',
       sequenceNumber: SEQ,
       explicitHashKey: '42',
     });
+    // Assess
     expect(plain).toEqual([
       {
         partitionKey: 'p',
@@ -326,6 +349,7 @@ describe('KPL de-aggregation against our own encoder', () => {
         aggregated: false,
       },
     ]);
+    // Act / Assess
     for (const almost of [
       [0xf4, 0x89, 0x9a, 0xc2],
       [0xf3, 0x88, 0x9a, 0xc2],

@@ -6,11 +6,13 @@ const EMOJI = '\u{1F600}'; // two UTF-16 units
 
 describe('cutPartitionKey', () => {
   it('keeps keys of 1-256 units as they are', () => {
+    // Act / Assess
     expect(cutPartitionKey('a')).toBe('a');
     expect(cutPartitionKey('k'.repeat(256))).toBe('k'.repeat(256));
   });
 
   it('cuts at 256 units: one over loses one unit', () => {
+    // Act / Assess
     expect(cutPartitionKey('k'.repeat(257))).toBe('k'.repeat(256));
   });
 
@@ -33,6 +35,7 @@ describe('cutPartitionKey', () => {
   });
 
   it('uses the fallback for an empty key, and replaces lone surrogates', () => {
+    // Act / Assess
     expect(cutPartitionKey('', 'arn:x')).toBe('arn:x');
     expect(cutPartitionKey('')).toBe('_');
     expect(cutPartitionKey('a\ud800b')).toBe('a\ufffdb');
@@ -44,7 +47,9 @@ describe('cutPartitionKey', () => {
         fc.string({ unit: 'binary', maxLength: 600 }),
         fc.string({ minLength: 1 }),
         (key, fallback) => {
+          // Act
           const cut = cutPartitionKey(key, fallback);
+          // Assess
           expect(cut.length).toBeGreaterThanOrEqual(1);
           expect(cut.length).toBeLessThanOrEqual(MAX_PARTITION_KEY_LENGTH);
           expect(cut.isWellFormed()).toBe(true);

@@ -14,6 +14,7 @@ const envelope = (over: Partial<DlqEnvelope> & { source: DlqEnvelope['source'] }
 
 describe('redrive planning', () => {
   it('sends each kind of source back where it came from', () => {
+    // Act / Assess
     expect(
       destinationOf(
         envelope({
@@ -82,6 +83,7 @@ describe('redrive planning', () => {
   });
 
   it('filters by reason, source, time and count', () => {
+    // Prepare
     const records: DlqRecord[] = [
       {
         sequenceNumber: '1',
@@ -104,6 +106,7 @@ describe('redrive planning', () => {
       },
     ];
     const ids = (chosen: DlqRecord[]) => chosen.map((r) => r.sequenceNumber);
+    // Act / Assess
     expect(ids(selectRecords(records, { reasons: ['NO_ROUTE'] }))).toEqual(['2']);
     expect(ids(selectRecords(records, { source: 'q2' }))).toEqual(['2', '3']);
     expect(ids(selectRecords(records, { since: new Date('2026-11-21T12:00:00Z') }))).toEqual(['2']);

@@ -20,9 +20,12 @@ const sample = (name: string) => loadEvent<Json>(`ses/${name}.json`);
 
 describe('SES event normalisation', () => {
   it('has a sample of each of the ten event types, and normalises every one', () => {
+    // Prepare
     const files = readdirSync('events/ses').sort();
     expect(files).toHaveLength(10);
+    // Act
     const types = files.map((file) => normalizeSesEvent(loadEvent<Json>(`ses/${file}`)).eventType).sort();
+    // Assess
     expect(types).toEqual([
       'bounce',
       'click',
@@ -49,12 +52,16 @@ describe('SES event normalisation', () => {
     ['delivery-delay', '2026-11-21T08:30:00.000Z'],
     ['subscription', '2026-11-21T11:00:00.000Z'],
   ])('takes @timestamp for %s from the best time the event has', (name, expected) => {
+    // Act / Assess
     expect(normalizeSesEvent(sample(name))['@timestamp']).toBe(expected);
   });
 
   it('keeps the type-specific object under details and turns headers into a map', () => {
+    // Prepare
     const event = sample('delivery');
+    // Act
     const out = normalizeSesEvent(event) as Json;
+    // Assess
     expect(out.details).toEqual(event.delivery);
     expect(out.mail.headers).toMatchObject({
       From: 'Shop <news@shop.example.com>',
@@ -67,6 +74,7 @@ describe('SES event normalisation', () => {
   });
 
   it('surfaces bounce and complaint sub-types and diagnostic codes', () => {
+    // Act / Assess
     expect(normalizeSesEvent(sample('bounce'))).toMatchObject({
       bounceType: 'Permanent',
       bounceSubType: 'General',
@@ -85,6 +93,7 @@ describe('SES event normalisation', () => {
   });
 
   it('keeps the user agent and link of opens and clicks', () => {
+    // Act / Assess
     expect(normalizeSesEvent(sample('open'))).toMatchObject({
       userAgent: expect.stringContaining('iPhone'),
       ipAddress: '198.51.100.20',
@@ -97,6 +106,7 @@ describe('SES event normalisation', () => {
   });
 
   it('refuses what is not an SES event, with a typed error', () => {
+    // Act / Assess
     expect(() => normalizeSesEvent({ hello: 1 })).toThrow(SesEventError);
     expect(() => normalizeSesEvent({ eventType: 'Nope', mail: {} })).toThrow(/not an SES event type/);
     expect(() => normalizeSesEvent({ eventType: 'Open' })).toThrow(/No mail object/);
@@ -106,13 +116,16 @@ describe('SES event normalisation', () => {
   });
 
   it('reads notification-style events (notificationType) too', () => {
+    // Prepare
     const event = sample('bounce');
     event.notificationType = event.eventType;
     delete event.eventType;
+    // Act / Assess
     expect(normalizeSesEvent(event)).toMatchObject({ eventType: 'bounce', source: 'notification' });
   });
 
   it('extracts domains from display-name addresses, and keeps odd headers safe', () => {
+    // Act / Assess
     expect(emailDomain('"Ana" <Ana@Example.COM>')).toBe('example.com');
     expect(emailDomain('no-at-sign')).toBeUndefined();
     const map = headerMap([{ name: '__proto__', value: 'x' }, { name: 'A', value: 'b' }, 'junk']);
@@ -220,7 +233,9 @@ describe('SES normalisation with the configured hashing', () => {
   });
 
   it('never shares one array between two places of the normalised document', () => {
+    // Act
     const out = normalizeSesEvent(sample('delivery'));
+    // Assess
     expect(out.recipients).toEqual((out.details as RawConfig).recipients);
     expect(out.recipients).not.toBe((out.details as RawConfig).recipients);
   });
@@ -241,11 +256,14 @@ describe('SES normalisation, field by field', () => {
   ];
 
   it.each(SAMPLES)('keeps the %s object (%s) whole under details', (name, key) => {
+    // Prepare
     const event = sample(name);
+    // Act / Assess
     expect(normalizeSesEvent(structuredClone(event)).details).toEqual(event[key]);
   });
 
   it('lifts what each type has to the top, and nothing from other types', () => {
+    // Prepare
     const lifted = (name: string) => {
       const {
         '@timestamp': _t,
@@ -256,6 +274,7 @@ describe('SES normalisation, field by field', () => {
       } = normalizeSesEvent(sample(name));
       return rest;
     };
+    // Act / Assess
     expect(lifted('send')).toEqual({});
     expect(lifted('subscription')).toEqual({});
     expect(lifted('reject')).toEqual({ reason: 'Bad content' });
@@ -280,8 +299,10 @@ describe('SES normalisation, field by field', () => {
   });
 
   it('keeps a complaint sub-type when SES gives one, and takes missing details as empty', () => {
+    // Prepare
     const complaint = sample('complaint');
     complaint.complaint.complaintSubType = 'OnAccountSuppressionList';
+    // Act / Assess
     expect(normalizeSesEvent(complaint).complaintSubType).toBe('OnAccountSuppressionList');
     const bare = sample('delivery');
     delete bare.delivery;
@@ -303,9 +324,11 @@ describe('SES normalisation, field by field', () => {
   });
 
   it('reads SES times in any ISO form, and refuses what is not a time string', () => {
+    // Prepare
     const event = sample('open');
     event.mail.timestamp = '2026-11-21T09:00:00+01:00';
     event.open.timestamp = '2026-11-21T10:05:00Z';
+    // Act / Assess
     expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T10:05:00.000Z');
     event.open.timestamp = 1795300000000; // not a string: the mail's time is used
     expect(normalizeSesEvent(structuredClone(event))['@timestamp']).toBe('2026-11-21T08:00:00.000Z');
@@ -319,6 +342,7 @@ describe('SES normalisation, field by field', () => {
   });
 
   it('names the type it refuses, and only notification-style events are marked as such', () => {
+    // Act / Assess
     expect(() => sesEventType({})).toThrow('No eventType: not an SES event');
     expect(() => sesEventType({ eventType: 42 })).toThrow('eventType 42 is not an SES event type');
     expect(() => sesEventType({ eventType: 'x'.repeat(100) })).toThrow(`eventType "${'x'.repeat(39)} is not`);
@@ -334,6 +358,7 @@ describe('SES normalisation, field by field', () => {
   });
 
   it('maps each type to the name a configuration set matches it by (SES MatchingEventTypes)', () => {
+    // Act / Assess
     expect(Object.fromEntries(Object.entries(SES_TYPES).map(([type, t]) => [type, t.matchingType]))).toEqual({
       Send: 'send',
       Reject: 'reject',
@@ -349,6 +374,7 @@ describe('SES normalisation, field by field', () => {
   });
 
   it('maps headers, keeping every value of a repeated name in order and skipping malformed ones', () => {
+    // Act / Assess
     expect(headerMap('not a list')).toEqual({});
     expect(
       headerMap([
@@ -363,6 +389,7 @@ describe('SES normalisation, field by field', () => {
   });
 
   it('derives recipient domains once each, lower case, from display-name or bare addresses', () => {
+    // Prepare
     const event = sample('send');
     event.mail.destination = [
       '"Ana" <ana@Example.com>',
@@ -372,6 +399,7 @@ describe('SES normalisation, field by field', () => {
       'nobody',
       'x@',
     ];
+    // Act / Assess
     expect((normalizeSesEvent(event).mail as RawConfig).recipientDomains).toEqual(['example.com']);
     event.mail.destination = 'ana@example.com';
     expect((normalizeSesEvent(event).mail as RawConfig).recipientDomains).toEqual([]);

@@ -43,8 +43,11 @@ describe('sqs mapping', () => {
   });
 
   it('keys FIFO messages by their message group and adds the group to the body', () => {
+    // Prepare
     const records = loadEvent('sqs-fifo.json').Records;
+    // Act
     const mapped = records.map((record) => mapSqsRecord(record, router));
+    // Assess
     expect(mapped.map((m) => m.partitionKey)).toEqual([
       'customer-17',
       'customer-4',
@@ -56,8 +59,11 @@ describe('sqs mapping', () => {
   });
 
   it('routes each message of a mixed batch by its own queue, keeping unchanged bodies byte for byte', () => {
+    // Prepare
     const records = loadEvent('sqs-multi-queue.json').Records;
+    // Act
     const mapped = records.map((record) => mapSqsRecord(record, router));
+    // Assess
     expect(mapped.map((m) => m.stream)).toEqual([
       'page-visits-local',
       'clicks-local',
@@ -69,7 +75,9 @@ describe('sqs mapping', () => {
   });
 
   it('refuses malformed messages with a reason for each', () => {
+    // Prepare
     const records = loadEvent('sqs-malformed.json').Records;
+    // Act / Assess
     expect(records.slice(0, 5).map((record) => reasonOf(record))).toEqual([
       'BODY_NOT_JSON',
       'BODY_NOT_OBJECT',
@@ -81,13 +89,16 @@ describe('sqs mapping', () => {
   });
 
   it('refuses a message from a queue with no route', () => {
+    // Prepare
     const [unrouted, routed] = loadEvent('sqs-no-route.json').Records as SQSRecord[];
+    // Act / Assess
     expect(() => mapSqsRecord(unrouted as SQSRecord, router)).toThrow(NoRouteError);
     expect(reasonOf(unrouted as SQSRecord)).toBe('NO_ROUTE');
     expect(mapSqsRecord(routed as SQSRecord, router).stream).toBe('page-visits-local');
   });
 
   it('accepts partition keys of exactly 256 characters, multi-byte ones included, and refuses 257', () => {
+    // Prepare
     const using = compileRouter(testConfig());
     const record = (id: string) => {
       const r = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
@@ -95,18 +106,21 @@ describe('sqs mapping', () => {
       r.body = JSON.stringify({ user: { id } });
       return r;
     };
+    // Act / Assess
     expect(mapSqsRecord(record('é'.repeat(256)), using).partitionKey).toHaveLength(256);
     expect(reasonOf(record('a'.repeat(257)), using)).toBe('PARTITION_KEY_INVALID');
     expect(reasonOf(record(''), using)).toBe('PARTITION_KEY_INVALID');
   });
 
   it('refuses a record over its stream max size, counting the partition key', () => {
+    // Prepare
     const using = compileRouter(testConfig());
     const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
     record.eventSourceARN = queueArn('events');
     const id = 'k';
     const filler = 1024 * 1024 - JSON.stringify({ user: { id }, pad: '' }).length - id.length;
     record.body = JSON.stringify({ user: { id }, pad: 'x'.repeat(filler) });
+    // Act / Assess
     expect(entrySize(mapSqsRecord(record, using))).toBe(1024 * 1024);
     record.body = JSON.stringify({ user: { id }, pad: 'x'.repeat(filler + 1) });
     const error = (() => {
@@ -121,6 +135,7 @@ describe('sqs mapping', () => {
   });
 
   it('renames without keep by moving the value, dropping objects it leaves empty', () => {
+    // Prepare
     const using = compileRouter(
       testConfig((raw) => {
         raw.sqsToKinesis.routes[0].body = {
@@ -132,6 +147,7 @@ describe('sqs mapping', () => {
     const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
     record.eventSourceARN = queueArn('events');
     record.body = JSON.stringify({ user: { id: 'u1', name: 'Ana' }, meta: { v: 2 }, a: 1 });
+    // Act / Assess
     expect(decode(mapSqsRecord(record, using).data)).toEqual({
       user: { name: 'Ana' },
       a: 1,
@@ -141,6 +157,7 @@ describe('sqs mapping', () => {
   });
 
   it('follows only own properties on a body path', () => {
+    // Prepare
     const using = compileRouter(
       testConfig((raw) => {
         raw.sqsToKinesis.routes[0].partitionKey = { from: 'body', path: 'constructor.name' };
@@ -149,6 +166,7 @@ describe('sqs mapping', () => {
     const record = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
     record.eventSourceARN = queueArn('events');
     record.body = '{"a":1}';
+    // Act / Assess
     expect(reasonOf(record, using)).toBe('PARTITION_KEY_MISSING');
     record.body = '{"constructor":{"name":"mine"}}';
     expect(mapSqsRecord(record, using).partitionKey).toBe('mine');
@@ -185,6 +203,7 @@ describe('sqs mapping, property-based', () => {
         fc.option(fc.string({ maxLength: 300 })),
         fc.option(fc.string({ maxLength: 300 })),
         (body, arn, tenant, group) => {
+          // Prepare
           const record = structuredClone(template);
           record.body = body;
           record.eventSourceARN = arn;
@@ -194,6 +213,7 @@ describe('sqs mapping, property-based', () => {
             };
           }
           if (group !== null) record.attributes.MessageGroupId = group;
+          // Act / Assess
           try {
             const mapped = mapSqsRecord(record, router);
             expect(mapped.partitionKey.length).toBeGreaterThanOrEqual(1);
@@ -248,6 +268,7 @@ describe('sqs mapping: what a refusal says', () => {
   });
 
   it('says where a partition key was looked for, and what it was when it is not usable', () => {
+    // Act / Assess
     expect(refusal(onTestRoute({ user: { id: null } }))).toEqual({
       reason: 'PARTITION_KEY_MISSING',
       message: 'Partition key at body path "user.id" is missing',
@@ -270,8 +291,10 @@ describe('sqs mapping: what a refusal says', () => {
   });
 
   it('says which message attribute or group id is missing', () => {
+    // Prepare
     const [, click] = loadEvent('sqs-multi-queue.json').Records as SQSRecord[];
     (click as SQSRecord).messageAttributes = {};
+    // Act / Assess
     expect(refusal(click as SQSRecord, router)).toEqual({
       reason: 'PARTITION_KEY_MISSING',
       message: 'Partition key message attribute "tenant" is missing',

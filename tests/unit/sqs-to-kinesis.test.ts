@@ -43,10 +43,13 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('sends each malformed message to the DLQ stream in an envelope with its reason and original body', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const event = loadEvent('sqs-malformed.json');
     const d = mapperTestDeps();
+    // Act
     const response = await processSqsBatch(event, d);
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     const dlq = envelopes(written);
     expect(dlq.map((e) => e.reason)).toEqual([
@@ -88,17 +91,23 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('sends a message from a queue with no route to the DLQ stream, counted as unrouted', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const d = mapperTestDeps();
+    // Act
     const response = await processSqsBatch(loadEvent('sqs-no-route.json'), d);
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(envelopes(written).map((e) => [e.reason, e.target])).toEqual([['NO_ROUTE', undefined]]);
     expect(d.metrics.published.get('route=unrouted')).toMatchObject({ received: 1, sentToDlq: 1 });
   });
 
   it('routes a mixed batch from several queues in one pass', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
+    // Act
     const response = await processSqsBatch(loadEvent('sqs-multi-queue.json'), mapperTestDeps());
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(written.map((w) => w.stream).sort()).toEqual([
       'clicks-local',
@@ -134,9 +143,12 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('hands back a malformed message whose DLQ write fails, instead of acknowledging it', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock, (put) => (put.stream === DLQ ? 'InternalFailure' : undefined));
     const event = loadEvent('sqs-malformed.json');
+    // Act
     const response = await processSqsBatch(event, mapperTestDeps());
+    // Assess
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
       event.Records.slice(0, 5).map((r) => r.messageId),
     );
@@ -208,8 +220,10 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('keys FIFO order by queue and message group, and keeps no order for standard queues', () => {
+    // Prepare
     const record = (arn: string, group: string | undefined): SQSRecord =>
       ({ eventSourceARN: arn, attributes: group ? { MessageGroupId: group } : {} }) as SQSRecord;
+    // Act / Assess
     expect(fifoSequenceKey(record('q.fifo', 'a'))).toBe('q.fifo\u0000a');
     expect(fifoSequenceKey(record('q.fifo', 'a'))).not.toBe(fifoSequenceKey(record('other.fifo', 'a')));
     expect(fifoSequenceKey(record('q.fifo', undefined))).toBeUndefined();
@@ -218,11 +232,14 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('sends a record over its stream size to the DLQ stream with the original body', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const event: SQSEvent = loadEvent('sqs-multi-queue.json');
     const big = event.Records[1] as SQSRecord; // a click: the body goes out unchanged
     big.body = JSON.stringify({ button: 'buy', pad: 'x'.repeat(1024 * 1024) });
+    // Act
     const response = await processSqsBatch(event, mapperTestDeps());
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     const [envelope] = envelopes(written);
     expect(envelope).toMatchObject({ reason: 'RECORD_TOO_LARGE', target: 'clicks-local' });
@@ -230,22 +247,28 @@ describe('sqs-to-kinesis core', () => {
   });
 
   it('hands back a message whose DLQ envelope would not fit the DLQ stream', async () => {
+    // Prepare
     const written = putRecordsDouble(kinesisMock);
     const event: SQSEvent = loadEvent('sqs-multi-queue.json');
     const big = event.Records[1] as SQSRecord;
     big.body = JSON.stringify({ button: 'buy', pad: 'x'.repeat(2 * 1024 * 1024) }); // over the 2 MiB DLQ
+    // Act
     const response = await processSqsBatch(event, mapperTestDeps());
+    // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: big.messageId }]);
     expect(written.filter((w) => w.stream === DLQ)).toEqual([]);
   });
 
   it('never logs a message body', async () => {
+    // Prepare
     putRecordsDouble(kinesisMock, (put) => (put.partitionKey === 'u-ok' ? 'InternalFailure' : undefined));
     const event = loadEvent('sqs-malformed.json');
     const secret = 'body-secret-7f3a';
     for (const record of event.Records) record.body = record.body.replace('"page"', `"${secret}":1,"page"`);
     const d = mapperTestDeps();
+    // Act
     await processSqsBatch(event, d);
+    // Assess
     expect(d.logger.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(d.logger.lines)).not.toContain(secret);
   });

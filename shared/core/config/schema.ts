@@ -34,18 +34,20 @@ const streamRef = z.union([streamArn, streamName], {
   error: 'must be a Kinesis stream name or stream ARN',
 });
 
-const streamCapacity = z.discriminatedUnion('mode', [
-  z.strictObject({
-    mode: z.literal('PROVISIONED'),
-    shards: z.int().min(1).max(10_000).describe('Number of shards.'),
-  }),
-  z.strictObject({ mode: z.literal('ON_DEMAND') }),
-]);
+const streamCapacity = z
+  .discriminatedUnion('mode', [
+    z.strictObject({
+      mode: z.literal('PROVISIONED'),
+      shards: z.int().min(1).max(10_000).describe('Number of shards.'),
+    }),
+    z.strictObject({ mode: z.literal('ON_DEMAND') }),
+  ])
+  .describe('`PROVISIONED` with a number of shards, or `ON_DEMAND`.');
 
 export const streamSchema = z
   .strictObject({
     capacity: streamCapacity.default({ mode: 'PROVISIONED', shards: 1 }),
-    retentionHours: z.int().min(24).max(8760).default(24),
+    retentionHours: z.int().min(24).max(8760).default(24).describe('How long the stream keeps records.'),
     maxRecordSizeKiB: z
       .int()
       .min(DEFAULT_MAX_RECORD_SIZE_KIB)
@@ -116,9 +118,19 @@ export const bodySchema = z.discriminatedUnion('format', [
 ]);
 
 export const sqsEventSourceSchema = z.strictObject({
-  batchSize: z.int().min(1).max(10_000).default(10),
-  maximumBatchingWindowInSeconds: z.int().min(0).max(300).optional(),
-  maximumConcurrency: z.int().min(2).max(1000).optional(),
+  batchSize: z
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('Messages per invocation; a FIFO queue takes at most 10, over 10 needs a batching window.'),
+  maximumBatchingWindowInSeconds: z.int().min(0).max(300).optional().describe('Not on a FIFO queue.'),
+  maximumConcurrency: z
+    .int()
+    .min(2)
+    .max(1000)
+    .optional()
+    .describe('Most concurrent invocations for this queue.'),
 });
 
 export const routeSchema = z.strictObject({
@@ -127,37 +139,44 @@ export const routeSchema = z.strictObject({
     .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 -')
     .optional()
     .describe('Short name used in metrics and logs; the queue name when omitted.'),
-  queueArn,
+  queueArn: queueArn.describe('The source queue, in any account; `.fifo` marks a FIFO queue.'),
   visibilityTimeoutSeconds: z
     .int()
     .min(0)
     .max(43_200)
-    .describe("The queue's VisibilityTimeout as set on the queue; checked against the function timeout."),
+    .describe(
+      "The queue's VisibilityTimeout as set on the queue: at least the function timeout (AWS refuses less); under 6x it is a warning.",
+    ),
   kmsKeyArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN')
     .optional()
     .describe('Customer-managed key the queue is encrypted with (grants kms:Decrypt).'),
-  target: streamRef,
+  target: streamRef.describe("A stream declared under `streams` (by name), or an existing stream's ARN."),
   partitionKey: partitionKeySchema.default({ from: 'messageId' }),
-  body: bodySchema.default({ format: 'json' }),
-  eventSource: sqsEventSourceSchema.prefault({}),
+  body: bodySchema
+    .default({ format: 'json' })
+    .describe('How the body is written: `json` (checked, optionally reshaped) or `raw` (bytes as received).'),
+  eventSource: sqsEventSourceSchema.prefault({}).describe("The queue's Lambda event source."),
 });
 
 export const dlqSchema = z.strictObject({
   stream: streamName.describe('Name of the dead-letter stream (DLQStream) this stack creates.'),
-  settings: streamSchema.prefault({ retentionHours: 168, maxRecordSizeKiB: 2048 }),
+  settings: streamSchema
+    .prefault({ retentionHours: 168, maxRecordSizeKiB: 2048 })
+    .describe('Its capacity, retention and largest record, as for `streams`.'),
   alarm: z
     .strictObject({
-      threshold: z.int().min(1).default(1),
+      threshold: z.int().min(1).default(1).describe('Records that raise the alarm within one period.'),
       periodSeconds: z.union([z.literal(60), z.literal(300), z.literal(900), z.literal(3600)]).default(300),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("An alarm on the DLQ stream's IncomingRecords, to the alarm topic."),
 });
 
 export const sqsToKinesisSchema = z.strictObject({
   ...lambdaSettings(30, 512),
-  routes: z.array(routeSchema).min(1),
+  routes: z.array(routeSchema).min(1).describe('One per source queue.'),
 });
 
 /** SES event types, as `eventType` names them in event publishing. */
@@ -215,20 +234,23 @@ const firehoseCommon = {
   deliveryStream: z.strictObject({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a delivery stream name (1-64 of A-Z a-z 0-9 _ . -)'),
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a delivery stream name (1-64 of A-Z a-z 0-9 _ . -)')
+      .describe('The Direct PUT delivery stream this stack creates.'),
     processorBuffer: z
       .strictObject({
         sizeMiB: z.number().min(0.2).max(3).default(1),
         intervalSeconds: z.int().min(0).max(900).default(60),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("The Lambda processor's buffer hints."),
     s3Buffer: z
       .strictObject({
         sizeMiB: z.int().min(1).max(128).default(64),
         intervalSeconds: z.int().min(0).max(900).default(300),
       })
-      .prefault({}),
-    prefix: z.string().max(512).default('events/'),
+      .prefault({})
+      .describe('S3 buffer hints; at least 64 MiB with partition keys.'),
+    prefix: z.string().max(512).default('events/').describe('S3 prefix of the delivered objects.'),
   }),
 };
 
@@ -296,7 +318,7 @@ export const eventValidatorSchema = z.strictObject({
     .default('valid.')
     .describe('Republished events get the source <outputPrefix><source>, unless a source sets outputSource.'),
   centralBus: z.strictObject({
-    name: busName,
+    name: busName.describe('The bus this stack creates; producers put events on it.'),
     producerAccounts: z
       .array(
         z.union([
@@ -316,7 +338,9 @@ export const eventValidatorSchema = z.strictObject({
     .record(
       eventSource,
       z.strictObject({
-        outputSource: eventSource.optional(),
+        outputSource: eventSource
+          .optional()
+          .describe('The republished source; `<outputPrefix><source>` by default.'),
         targetBus: z
           .union([busArn, busName])
           .optional()
@@ -329,7 +353,8 @@ export const eventValidatorSchema = z.strictObject({
               .regex(
                 /^config\/schemas\/[A-Za-z0-9_.\-/]+\.json$/,
                 'must be a .json file under config/schemas/',
-              ),
+              )
+              .describe('A JSON Schema file (draft 2020-12 or draft-07, by its `$schema`).'),
           }),
         ),
         unknownDetailType: z
@@ -340,7 +365,8 @@ export const eventValidatorSchema = z.strictObject({
           ),
       }),
     )
-    .refine((sources) => Object.keys(sources).length > 0, 'must name at least one source'),
+    .refine((sources) => Object.keys(sources).length > 0, 'must name at least one source')
+    .describe('Exact input sources to validate (no wildcards, never `aws.`), each with its schemas.'),
   consumers: z
     .array(
       z.strictObject({
@@ -349,63 +375,72 @@ export const eventValidatorSchema = z.strictObject({
         sources: z.array(eventSource).min(1).describe('Output sources forwarded to this bus.'),
       }),
     )
-    .default([]),
+    .default([])
+    .describe('Forwarding rules, each to a bus in another account.'),
   ruleTarget: z
     .strictObject({
       maximumRetryAttempts: z.int().min(0).max(185).default(185),
       maximumEventAgeSeconds: z.int().min(60).max(86_400).default(86_400),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("The input rules' retry policy towards the function."),
 });
 
 const where = z
   .strictObject({ path: jsonPath, equals: z.union([z.string(), z.number(), z.boolean()]) })
   .describe('Only records whose value at `path` equals `equals`.');
 
-export const aggregateMetricSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('count'), where: where.optional() }),
-  z.strictObject({
-    op: z.enum(['sum', 'min', 'max', 'first', 'last', 'mean']),
-    path: jsonPath.describe('A numeric field.'),
-    where: where.optional(),
-  }),
-  z.strictObject({
-    op: z.literal('weightedMean'),
-    path: jsonPath.describe('The value (a price).'),
-    weight: jsonPath.describe('Its weight (a quantity): VWAP = sum(value x weight) / sum(weight).'),
-    where: where.optional(),
-  }),
-  z.strictObject({
-    op: z.literal('top'),
-    by: jsonPath.describe('The record with the largest value here wins.'),
-    fields: z.array(jsonPath).min(1).max(20).describe('What to keep of the winning record.'),
-    where: where.optional(),
-  }),
-  z.strictObject({
-    op: z.literal('countBy'),
-    path: jsonPath.describe('A categorical field.'),
-    where: where.optional(),
-  }),
-]);
+export const aggregateMetricSchema = z
+  .discriminatedUnion('op', [
+    z.strictObject({ op: z.literal('count'), where: where.optional() }),
+    z.strictObject({
+      op: z.enum(['sum', 'min', 'max', 'first', 'last', 'mean']),
+      path: jsonPath.describe('A numeric field.'),
+      where: where.optional(),
+    }),
+    z.strictObject({
+      op: z.literal('weightedMean'),
+      path: jsonPath.describe('The value (a price).'),
+      weight: jsonPath.describe('Its weight (a quantity): VWAP = sum(value x weight) / sum(weight).'),
+      where: where.optional(),
+    }),
+    z.strictObject({
+      op: z.literal('top'),
+      by: jsonPath.describe('The record with the largest value here wins.'),
+      fields: z.array(jsonPath).min(1).max(20).describe('What to keep of the winning record.'),
+      where: where.optional(),
+    }),
+    z.strictObject({
+      op: z.literal('countBy'),
+      path: jsonPath.describe('A categorical field.'),
+      where: where.optional(),
+    }),
+  ])
+  .describe(
+    '`count`; `sum`, `min`, `max`, `first`, `last`, `mean` of a `path`; `weightedMean` of `path` by `weight` (VWAP); `top` by a field, keeping `fields`; `countBy` a categorical `path`.',
+  );
 
 export const kinesisAggregatorSchema = z.strictObject({
   ...lambdaSettings(60, 1024),
-  input: z.strictObject({
-    stream: streamRef,
-    batchSize: z.int().min(1).max(10_000).default(1000),
-    startingPosition: z.enum(['LATEST', 'TRIM_HORIZON']).default('LATEST'),
-    tumblingWindowInSeconds: z.int().min(1).max(900).default(60),
-    bisectBatchOnFunctionError: z.boolean().default(true),
-    maximumRetryAttempts: z.int().min(-1).max(10_000).default(10),
-    maximumRecordAgeInSeconds: z.union([z.literal(-1), z.int().min(60).max(604_800)]).default(3600),
-    parallelizationFactor: z.int().min(1).max(10).default(1),
-  }),
-  output: z.strictObject({ stream: streamRef }),
+  input: z
+    .strictObject({
+      stream: streamRef.describe('The stream read, declared under `streams` or by ARN.'),
+      batchSize: z.int().min(1).max(10_000).default(1000),
+      startingPosition: z.enum(['LATEST', 'TRIM_HORIZON']).default('LATEST'),
+      tumblingWindowInSeconds: z.int().min(1).max(900).default(60),
+      bisectBatchOnFunctionError: z.boolean().default(true),
+      maximumRetryAttempts: z.int().min(-1).max(10_000).default(10),
+      maximumRecordAgeInSeconds: z.union([z.literal(-1), z.int().min(60).max(604_800)]).default(3600),
+      parallelizationFactor: z.int().min(1).max(10).default(1),
+    })
+    .describe('The Kinesis event source: batch, starting position, tumbling window, retries.'),
+  output: z.strictObject({ stream: streamRef.describe('Where results go; not the input stream.') }),
   groupBy: jsonPath.describe('The group key of each record (a ticker).'),
   filter: where.optional().describe('Records that do not match are skipped (counted, not errors).'),
   metrics: z
     .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be an identifier'), aggregateMetricSchema)
-    .refine((metrics) => Object.keys(metrics).length > 0, 'must name at least one metric'),
+    .refine((metrics) => Object.keys(metrics).length > 0, 'must name at least one metric')
+    .describe('Per group and window, by output name; each may have a `where`.'),
   state: z
     .strictObject({
       maxBytes: z
@@ -425,13 +460,25 @@ export const kinesisAggregatorSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    metricsNamespace: z.string().min(1).max(255).default('StreamingPipeline'),
-    streams: z.record(streamName, streamSchema).default({}),
-    dlq: dlqSchema,
-    sqsToKinesis: sqsToKinesisSchema.optional(),
-    firehoseTransform: firehoseTransformSchema.optional(),
-    eventValidator: eventValidatorSchema.optional(),
-    kinesisAggregator: kinesisAggregatorSchema.optional(),
+    metricsNamespace: z
+      .string()
+      .min(1)
+      .max(255)
+      .default('StreamingPipeline')
+      .describe('CloudWatch namespace of the EMF metrics.'),
+    streams: z
+      .record(streamName, streamSchema)
+      .default({})
+      .describe('Kinesis streams this stack creates, by name.'),
+    dlq: dlqSchema.describe('The dead-letter stream every handler writes to.'),
+    sqsToKinesis: sqsToKinesisSchema.optional().describe('The SQS to Kinesis mapper.'),
+    firehoseTransform: firehoseTransformSchema
+      .optional()
+      .describe("The Firehose delivery stream's transform."),
+    eventValidator: eventValidatorSchema
+      .optional()
+      .describe('The EventBridge validator and its central bus.'),
+    kinesisAggregator: kinesisAggregatorSchema.optional().describe('The tumbling-window aggregator.'),
   })
   .describe('Configuration of the streaming-pipeline bundle: one file for every handler.');
 

@@ -13,8 +13,15 @@ import { drainQueues, type QueueBinding, type SqsHandler } from '../sqs-event-so
 import { readStream } from '../stream-reader.js';
 import type { LocalRunContext, Scenario } from './types.js';
 
-/** Locally, handed-back messages come back after 1 s rather than the deployed queue's timeout. */
-export const LOCAL_VISIBILITY_TIMEOUT_SECONDS = 1;
+/**
+ * A local queue's visibility timeout: its batching window plus 3 s for the invocation, so a
+ * message is never received again while its batch is still being gathered or handled (which
+ * would duplicate it, as AWS warns), yet handed-back messages come back within seconds rather
+ * than after the deployed queue's timeout.
+ */
+export function localVisibilitySeconds(batchingWindowSeconds: number): number {
+  return batchingWindowSeconds + 3;
+}
 
 export interface Placement {
   tag: string;
@@ -48,13 +55,14 @@ export async function runSqsToKinesis(
     { arn: unroutedQueueArn(config), source: { batchSize: 10, maximumBatchingWindowInSeconds: 0 } },
   ];
   for (const { arn, source } of sources) {
-    const queueUrl = await createQueue(ctx.sqs, arn, LOCAL_VISIBILITY_TIMEOUT_SECONDS);
+    const window = source.maximumBatchingWindowInSeconds ?? 0;
+    const queueUrl = await createQueue(ctx.sqs, arn, localVisibilitySeconds(window));
     urlByArn.set(arn, queueUrl);
     bindings.push({
       queueUrl,
       eventSourceARN: arn,
       batchSize: source.batchSize,
-      batchingWindowSeconds: source.maximumBatchingWindowInSeconds ?? 0,
+      batchingWindowSeconds: window,
       region,
     });
   }

@@ -7,7 +7,7 @@
  * are up to date. Exits non-zero on any error.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../shared/core/errors.js';
 import { parseArgs } from './cli-args.js';
@@ -15,6 +15,15 @@ import { loadStageConfig, readRawConfig, readStages } from './lib/config-files.j
 import { CONFIG_REFERENCE_FILE, configReferenceText } from './lib/config-reference.js';
 import { configJsonSchemaText, JSON_SCHEMA_FILE } from './lib/json-schema.js';
 import { SCHEMA_BUNDLE_FILE, schemaBundleText } from './lib/schema-bundle.js';
+
+/** A file's text, or '' when it cannot be read. */
+function readOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 const args = parseArgs(process.argv.slice(2));
 let failed = false;
@@ -41,31 +50,17 @@ try {
       console.error(`stage ${stage}: ${error.message}`);
     }
   }
-  let committed = '';
-  try {
-    committed = readFileSync(JSON_SCHEMA_FILE, 'utf8');
-  } catch {}
-  if (committed !== configJsonSchemaText()) {
+  // The reference depends on the code only: it is the project's, wherever the config is.
+  const project = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const generated: [string, string][] = [
+    [JSON_SCHEMA_FILE, configJsonSchemaText()],
+    [join(project, CONFIG_REFERENCE_FILE), configReferenceText()],
+    [SCHEMA_BUNDLE_FILE, schemaBundleText(readRawConfig())],
+  ];
+  for (const [file, expected] of generated) {
+    if (readOrEmpty(file) === expected) continue;
     failed = true;
-    console.error(`${JSON_SCHEMA_FILE} is out of date: run npm run config-schema`);
-  }
-  let reference = '';
-  try {
-    // The reference depends on the code only: it is the project's, wherever the config is.
-    const project = join(dirname(fileURLToPath(import.meta.url)), '..');
-    reference = readFileSync(join(project, CONFIG_REFERENCE_FILE), 'utf8');
-  } catch {}
-  if (reference !== configReferenceText()) {
-    failed = true;
-    console.error(`${CONFIG_REFERENCE_FILE} is out of date: run npm run config-schema`);
-  }
-  let bundle = '';
-  try {
-    bundle = readFileSync(SCHEMA_BUNDLE_FILE, 'utf8');
-  } catch {}
-  if (bundle !== schemaBundleText(readRawConfig())) {
-    failed = true;
-    console.error(`${SCHEMA_BUNDLE_FILE} is out of date: run npm run config-schema`);
+    console.error(`${relative(process.cwd(), file)} is out of date: run npm run config-schema`);
   }
 } catch (error) {
   failed = true;

@@ -55,6 +55,15 @@ export class PipelineError extends Error {
   }
 }
 
+/** The base of an error that fails an invocation or a cold start, with its fixed code. */
+function failure(code: FailureCode) {
+  return class extends PipelineError {
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
+}
+
 /** A config that fails the schema or a cross-field rule. `issues` each name a key path. */
 export class ConfigError extends PipelineError {
   readonly issues: readonly string[];
@@ -65,39 +74,19 @@ export class ConfigError extends PipelineError {
 }
 
 /** A secret the function needs (the hashing key) that it could not read. */
-export class SecretUnavailableError extends PipelineError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('SECRET_UNAVAILABLE', message, options);
-  }
-}
+export class SecretUnavailableError extends failure('SECRET_UNAVAILABLE') {}
 
 /** The response would not fit Lambda's limit even after re-ingestion: the invocation must fail. */
-export class ResponseTooLargeError extends PipelineError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('RESPONSE_TOO_LARGE', message, options);
-  }
-}
+export class ResponseTooLargeError extends failure('RESPONSE_TOO_LARGE') {}
 
 /** Records could not be written anywhere yet: the invocation fails so that its source retries. */
-export class RetryLaterError extends PipelineError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('RETRY_LATER', message, options);
-  }
-}
+export class RetryLaterError extends failure('RETRY_LATER') {}
 
 /** One entry the write engine could not write: the service's error code and message, or its size. */
-export class WriteFailedError extends PipelineError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('WRITE_FAILED', message, options);
-  }
-}
+export class WriteFailedError extends failure('WRITE_FAILED') {}
 
 /** An invocation whose event is not of the kind the handler takes ("expected ..., got ..."). */
-export class EventShapeError extends PipelineError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('EVENT_SHAPE', message, options);
-  }
-}
+export class EventShapeError extends failure('EVENT_SHAPE') {}
 
 /** A record that cannot be mapped to its target. It goes to the DLQ stream with `reason`. */
 export class MappingError extends PipelineError {

@@ -213,6 +213,22 @@ export function readInput(input: AnyInput): Input {
   return { batch: false, items: [fromBareEvent(input)] };
 }
 
+/** The verdicts of one kind, by index, each made into its write entry. */
+function select<K extends Verdict['kind'], E>(
+  verdicts: readonly Verdict[],
+  kind: K,
+  entryOf: (verdict: Extract<Verdict, { kind: K }>, index: number) => E,
+): { indices: number[]; entries: E[] } {
+  const indices: number[] = [];
+  const entries: E[] = [];
+  verdicts.forEach((verdict, i) => {
+    if (verdict.kind !== kind) return;
+    indices.push(i);
+    entries.push(entryOf(verdict as Extract<Verdict, { kind: K }>, i));
+  });
+  return { indices, entries };
+}
+
 /** Events not written anywhere yet, by index, each with why: handed back or retried. */
 type NotYet = Map<number, Error>;
 
@@ -227,14 +243,7 @@ async function republish(
   deps: ValidatorDeps,
   retry: RetryDeps,
 ): Promise<void> {
-  const indices: number[] = [];
-  const entries: PutEventsRequestEntry[] = [];
-  verdicts.forEach((verdict, i) => {
-    if (verdict.kind === 'republish') {
-      indices.push(i);
-      entries.push(verdict.entry);
-    }
-  });
+  const { indices, entries } = select(verdicts, 'republish', (verdict) => verdict.entry);
   if (entries.length === 0) return;
   const published = await putEvents(entries, { ...retry, eventBridge: deps.eventBridge });
   indices.forEach((i, k) => {
@@ -297,13 +306,9 @@ async function deadLetter(
   deps: ValidatorDeps,
   retry: RetryDeps,
 ): Promise<void> {
-  const indices: number[] = [];
-  const entries: WriteEntry[] = [];
-  verdicts.forEach((verdict, i) => {
-    if (verdict.kind !== 'dlq') return;
-    indices.push(i);
-    entries.push(deadLetterEntry(items[i], verdict, deps));
-  });
+  const { indices, entries } = select(verdicts, 'dlq', (verdict, i) =>
+    deadLetterEntry(items[i], verdict, deps),
+  );
   if (entries.length === 0) return;
   const written = await writeRecords(entries, {
     ...retry,

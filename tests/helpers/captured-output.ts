@@ -3,6 +3,7 @@
  * Logger: it writes through its own Console, INFO and below to stdout, WARN and ERROR to
  * stderr. Restore with `vi.restoreAllMocks()`.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { vi } from 'vitest';
 
 export function captureOutput(): string[] {
@@ -19,4 +20,14 @@ export function jsonLines(chunks: readonly string[]): Record<string, unknown>[] 
     .flatMap((chunk) => chunk.split('\n'))
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * A real Powertools Logger that emits at INFO (the suite silences Powertools), and what it
+ * writes. Restore with `vi.restoreAllMocks()` and `vi.unstubAllEnvs()`.
+ */
+export function realLogger(serviceName: string): { logger: Logger; output: string[] } {
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+  const output = captureOutput();
+  return { logger: new Logger({ serviceName }), output };
 }

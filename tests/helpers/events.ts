@@ -270,3 +270,19 @@ export const anyEvent: fc.Arbitrary<LabelledEvent> = fc.oneof(
     .map(labelled('empty-object', 'an empty object')),
   randomEvent.map(labelled('random', undefined)),
 );
+
+/** The kinds of event each handler takes; every other kind it refuses with an EventShapeError. */
+export const ACCEPTED = {
+  'sqs-to-kinesis': ['sqs', 'sqs-record-gaps', 'empty-records'],
+  'firehose-transform': ['firehose'],
+  'kinesis-aggregator': ['kinesis-window', 'kinesis-window-record-gaps', 'kinesis-window-empty'],
+  'event-validator': [
+    'eventbridge',
+    'eventbridge-malformed',
+    'pipes-array',
+    'sqs',
+    'sqs-record-gaps',
+    'empty-records',
+    'empty-object',
+  ],
+} as const satisfies Record<string, readonly EventLabel[]>;

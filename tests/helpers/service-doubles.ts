@@ -29,6 +29,37 @@ export interface DoubleOptions {
   failCall?: (call: number) => Error | undefined;
 }
 
+/**
+ * Counts calls, throws the call's fault if there is one, else answers each entry in order:
+ * `answer` gives its error code or writes it and gives its result.
+ */
+function answering<I>(options: DoubleOptions, answer: (input: I, call: number) => unknown) {
+  let call = 0;
+  return (input: I) => {
+    const thrown = options.failCall?.(call);
+    call++;
+    if (thrown) throw thrown;
+    return answer(input, call - 1);
+  };
+}
+
+const refused = (code: string) => ({ ErrorCode: code, ErrorMessage: `${code} (injected)` });
+const failedCount = (results: object[]) => results.filter((r) => 'ErrorCode' in r).length;
+
+function putEntryOf(
+  stream: string,
+  record: NonNullable<PutRecordsCommandInput['Records']>[number],
+): PutEntry {
+  const data = Buffer.from(record.Data as Uint8Array);
+  return {
+    stream,
+    partitionKey: record.PartitionKey ?? '',
+    data,
+    text: data.toString('utf8'),
+    ...(record.ExplicitHashKey === undefined ? {} : { explicitHashKey: record.ExplicitHashKey }),
+  };
+}
+
 /** Answers PutRecords through `mock`; returns the entries written, in the order written. */
 export function putRecordsDouble(
   mock: AwsClientStub<KinesisClient>,
@@ -36,31 +67,18 @@ export function putRecordsDouble(
   options: DoubleOptions = {},
 ): PutEntry[] {
   const written: PutEntry[] = [];
-  let call = 0;
-  mock.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
-    const thrown = options.failCall?.(call);
-    if (thrown) {
-      call++;
-      throw thrown;
-    }
+  const answer = answering<PutRecordsCommandInput>(options, (input, call) => {
     const stream = input.StreamName ?? input.StreamARN ?? '';
     const records = (input.Records ?? []).map((record) => {
-      const data = Buffer.from(record.Data as Uint8Array);
-      const entry: PutEntry = {
-        stream,
-        partitionKey: record.PartitionKey ?? '',
-        data,
-        text: data.toString('utf8'),
-        ...(record.ExplicitHashKey === undefined ? {} : { explicitHashKey: record.ExplicitHashKey }),
-      };
+      const entry = putEntryOf(stream, record);
       const code = refuse(entry, call);
-      if (code) return { ErrorCode: code, ErrorMessage: `${code} (injected)` };
+      if (code) return refused(code);
       written.push(entry);
       return { SequenceNumber: String(written.length), ShardId: 'shardId-000000000000' };
     });
-    call++;
-    return { FailedRecordCount: records.filter((r) => 'ErrorCode' in r).length, Records: records };
+    return { FailedRecordCount: failedCount(records), Records: records };
   });
+  mock.on(PutRecordsCommand).callsFake(answer);
   return written;
 }
 
@@ -71,22 +89,16 @@ export function putEventsDouble(
   options: DoubleOptions = {},
 ): PutEventsRequestEntry[] {
   const published: PutEventsRequestEntry[] = [];
-  let call = 0;
-  mock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
-    const thrown = options.failCall?.(call);
-    if (thrown) {
-      call++;
-      throw thrown;
-    }
+  const answer = answering<PutEventsCommandInput>(options, (input, call) => {
     const entries = (input.Entries ?? []).map((entry) => {
       const code = refuse(entry, call);
-      if (code) return { ErrorCode: code, ErrorMessage: `${code} (injected)` };
+      if (code) return refused(code);
       published.push(entry);
       return { EventId: `ev-${published.length}` };
     });
-    call++;
-    return { FailedEntryCount: entries.filter((e) => 'ErrorCode' in e).length, Entries: entries };
+    return { FailedEntryCount: failedCount(entries), Entries: entries };
   });
+  mock.on(PutEventsCommand).callsFake(answer);
   return published;
 }
 

@@ -34,7 +34,7 @@ import {
 } from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
 import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { fixedNow, noSleep } from '../helpers/doubles.js';
-import { anyEvent, type EventLabel } from '../helpers/events.js';
+import { ACCEPTED, anyEvent, type EventLabel } from '../helpers/events.js';
 import { loadEvent, localConfig } from '../helpers/fixtures.js';
 import { type PutEntry, putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
 
@@ -51,14 +51,14 @@ const CHECKS = [
     handler: 'sqs-to-kinesis',
     check: expectSqsEvent,
     expected: SQS_EXPECTED,
-    accepts: ['sqs', 'sqs-record-gaps', 'empty-records'],
+    accepts: ACCEPTED['sqs-to-kinesis'],
     isOfItsKind: (e: unknown) => recordsOf(e)?.length === 0 || allFrom(e, 'aws:sqs'),
   },
   {
     handler: 'firehose-transform',
     check: expectFirehoseEvent,
     expected: FIREHOSE_EXPECTED,
-    accepts: ['firehose'],
+    accepts: ACCEPTED['firehose-transform'],
     isOfItsKind: (e: unknown) =>
       isDict(e) &&
       typeof e.invocationId === 'string' &&
@@ -69,7 +69,7 @@ const CHECKS = [
     handler: 'kinesis-aggregator',
     check: expectTumblingWindowEvent,
     expected: WINDOW_EXPECTED,
-    accepts: ['kinesis-window', 'kinesis-window-record-gaps', 'kinesis-window-empty'],
+    accepts: ACCEPTED['kinesis-aggregator'],
     isOfItsKind: (e: unknown) =>
       isDict(e) &&
       isDict(e.window) &&
@@ -81,15 +81,7 @@ const CHECKS = [
     handler: 'event-validator',
     check: expectValidatorInput,
     expected: VALIDATOR_EXPECTED,
-    accepts: [
-      'eventbridge',
-      'eventbridge-malformed',
-      'pipes-array',
-      'sqs',
-      'sqs-record-gaps',
-      'empty-records',
-      'empty-object',
-    ],
+    accepts: ACCEPTED['event-validator'],
     // An array, an SQS batch, or an object with no Records list (a malformed EventBridge event at worst).
     isOfItsKind: (e: unknown) =>
       Array.isArray(e) ||

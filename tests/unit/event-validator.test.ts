@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import {
   EventBridgeClient,
   PutEventsCommand,
@@ -20,7 +20,7 @@ import {
   type ValidatorDeps,
   validateEvents,
 } from '../../shared/event-validator/event-validator.js';
-import { captureOutput } from '../helpers/captured-output.js';
+import { realLogger } from '../helpers/captured-output.js';
 import { noSleep } from '../helpers/doubles.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 import { envelopesIn, putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
@@ -759,11 +759,9 @@ describe('event validator, logs through the real Powertools Logger', () => {
 
   it('carries each dead letter reason, and never a key the Logger reserves', async () => {
     // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    const emitted = captureOutput();
+    const { logger, output: emitted } = realLogger('event-validator');
     putEventsDouble(eventBridgeMock);
     putRecordsDouble(kinesisMock);
-    const logger = new Logger({ serviceName: 'event-validator' });
     const invalid = loadEvent<Event>('eventbridge-invalid.json');
     // Act
     await validateEvents([invalid, loadEvent<Event>('eventbridge-no-schema.json')], {

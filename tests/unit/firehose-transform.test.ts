@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import {
   FirehoseClient,
   PutRecordBatchCommand,
@@ -20,7 +20,7 @@ import {
   type RecordTransform,
   transformBatch,
 } from '../../shared/firehose-transform/firehose-transform.js';
-import { captureOutput } from '../helpers/captured-output.js';
+import { realLogger } from '../helpers/captured-output.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
 import { putRecordsDouble } from '../helpers/service-doubles.js';
 import { TEST_HASH_KEY, transformTestDeps } from '../helpers/test-deps.js';
@@ -478,9 +478,7 @@ describe('firehose transform, logs through the real Powertools Logger', () => {
 
   it('carries each failure reason, and never a key the Logger reserves', async () => {
     // Prepare: a real Logger that emits (the suite silences Powertools), its output captured.
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    const emitted = captureOutput();
-    const logger = new Logger({ serviceName: 'firehose-transform' });
+    const { logger, output: emitted } = realLogger('firehose-transform');
     const event = fhEvent('firehose-bad-input.json');
     // Act
     const response = await transformBatch(event, { ...transformTestDeps(), logger });

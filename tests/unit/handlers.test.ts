@@ -19,7 +19,7 @@ import {
   WINDOW_EXPECTED,
 } from '../../shared/core/event-shape.js';
 import { loadStageConfig } from '../../tools/lib/config-files.js';
-import { anyEvent, type EventLabel } from '../helpers/events.js';
+import { ACCEPTED, anyEvent, type EventLabel } from '../helpers/events.js';
 import { loadEvent } from '../helpers/fixtures.js';
 import { putEventsDouble, putRecordsDouble } from '../helpers/service-doubles.js';
 
@@ -53,33 +53,25 @@ const HANDLERS = [
   {
     name: 'sqs-to-kinesis',
     expected: SQS_EXPECTED,
-    accepts: ['sqs', 'sqs-record-gaps', 'empty-records'],
+    accepts: ACCEPTED['sqs-to-kinesis'],
     sample: 'sqs-standard.json',
   },
   {
     name: 'firehose-transform',
     expected: FIREHOSE_EXPECTED,
-    accepts: ['firehose'],
+    accepts: ACCEPTED['firehose-transform'],
     sample: 'firehose-ses.json',
   },
   {
     name: 'kinesis-aggregator',
     expected: WINDOW_EXPECTED,
-    accepts: ['kinesis-window', 'kinesis-window-record-gaps', 'kinesis-window-empty'],
+    accepts: ACCEPTED['kinesis-aggregator'],
     sample: 'kinesis-window-final.json',
   },
   {
     name: 'event-validator',
     expected: VALIDATOR_EXPECTED,
-    accepts: [
-      'eventbridge',
-      'eventbridge-malformed',
-      'pipes-array',
-      'sqs',
-      'sqs-record-gaps',
-      'empty-records',
-      'empty-object',
-    ],
+    accepts: ACCEPTED['event-validator'],
     sample: 'eventbridge-valid.json',
   },
 ] as const;

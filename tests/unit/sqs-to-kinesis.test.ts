@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DlqEnvelope } from '../../shared/core/dlq.js';
 import { fifoSequenceKey, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
-import { captureOutput } from '../helpers/captured-output.js';
+import { realLogger } from '../helpers/captured-output.js';
 import { loadEvent } from '../helpers/fixtures.js';
 import { envelopesIn, type PutEntry, putRecordsDouble } from '../helpers/service-doubles.js';
 import { mapperTestDeps } from '../helpers/test-deps.js';
@@ -283,9 +283,7 @@ describe('sqs-to-kinesis logs through the real Powertools Logger', () => {
 
   it('puts the reason of each handed-back message in the emitted JSON, with no reserved key dropped', async () => {
     // Prepare: a logger that emits, its output captured; Kinesis refuses u-77's record for good.
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    const lines = captureOutput();
-    const logger = new Logger({ serviceName: 'sqs-to-kinesis' });
+    const { logger, output: lines } = realLogger('sqs-to-kinesis');
     putRecordsDouble(kinesisMock, (put) =>
       put.partitionKey === 'u-77' ? 'KMSAccessDeniedException' : undefined,
     );

@@ -1,4 +1,3 @@
-
 import {
   EventBridgeClient,
   PutEventsCommand,

@@ -1,4 +1,3 @@
-
 import {
   FirehoseClient,
   PutRecordBatchCommand,

@@ -1,4 +1,3 @@
-
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';

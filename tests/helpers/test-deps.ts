@@ -33,10 +33,12 @@ type Overrides<D> = Partial<Omit<D, keyof Recorded>>;
 export const TEST_HASH_KEY = Buffer.from('test-hash-key');
 
 const region = { region: 'us-east-1' };
+/** The local stage's config, parsed once (parsing takes tens of milliseconds); tests never edit it. */
+const LOCAL = localConfig();
 const recorded = (): Recorded => ({ logger: recordingLogger(), metrics: recordingMetrics() });
 
 export function mapperTestDeps(
-  config: PipelineConfig = localConfig(),
+  config: PipelineConfig = LOCAL,
   overrides: Overrides<MapperDeps> = {},
 ): MapperDeps & Recorded {
   const base: MapperDeps & Recorded = {
@@ -52,7 +54,7 @@ export function mapperTestDeps(
 
 export function aggregatorTestDeps(
   overrides: Overrides<AggregatorDeps> = {},
-  config: PipelineConfig = localConfig(),
+  config: PipelineConfig = LOCAL,
 ): AggregatorDeps & Recorded {
   const base: AggregatorDeps & Recorded = {
     ...prepareAggregator(config),
@@ -66,7 +68,7 @@ export function aggregatorTestDeps(
 }
 
 /** The local config's validator, its schemas compiled from config/schemas once. */
-const validatorConfig = localConfig();
+const validatorConfig = LOCAL;
 const validatorSchemas = compileSchemas(
   validatorConfig.eventValidator as NonNullable<PipelineConfig['eventValidator']>,
   schemaFileReader(),
@@ -88,14 +90,15 @@ export function validatorTestDeps(overrides: Overrides<ValidatorDeps> = {}): Val
   return { ...base, ...overrides };
 }
 
+const LOCAL_TRANSFORM = LOCAL.firehoseTransform as NonNullable<PipelineConfig['firehoseTransform']>;
+
 /** The local config's Firehose transform, keyed with a test key, unless `transform` is given. */
 export function transformTestDeps(
   transform?: RecordTransform,
   overrides: Overrides<TransformDeps> = {},
 ): TransformDeps & Recorded {
-  const settings = localConfig().firehoseTransform as NonNullable<PipelineConfig['firehoseTransform']>;
   const base: TransformDeps & Recorded = {
-    transform: transform ?? compileTransform(settings, TEST_HASH_KEY),
+    transform: transform ?? compileTransform(LOCAL_TRANSFORM, TEST_HASH_KEY),
     ...recorded(),
     kinesis: new KinesisClient(region),
     firehose: new FirehoseClient(region),

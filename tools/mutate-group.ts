@@ -1,5 +1,5 @@
 /**
- * `npm run mutate:group -- <group>`: StrykerJS over one group of core modules, against only
+ * `npm run mutate:group -- <group> [--concurrency N]`: StrykerJS over one group of core modules, against only
  * the unit tests that exercise them, without the TypeScript checker (which made one group
  * take over 15 minutes on a 2-core machine). This is how the scores in
  * `tests/mutation-survivors.md` were measured; `npm run mutate` runs everything, checker on.
@@ -57,7 +57,7 @@ export const GROUPS: Record<string, Group> = {
   },
 };
 
-function main(name: string | undefined): number {
+function main(name: string | undefined, concurrency: number | undefined): number {
   const group = name === undefined ? undefined : GROUPS[name];
   if (name === undefined || group === undefined) {
     console.error(`Usage: npm run mutate:group -- <group>, one of: ${Object.keys(GROUPS).join(', ')}`);
@@ -72,6 +72,7 @@ function main(name: string | undefined): number {
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     tempDirName: `.stryker-tmp-${name}`,
+    ...(concurrency ? { concurrency } : {}),
   };
   const dir = mkdtempSync(join(tmpdir(), 'stryker-group-'));
   const file = join(dir, 'stryker.config.json');
@@ -83,4 +84,5 @@ function main(name: string | undefined): number {
   }
 }
 
-process.exitCode = main(process.argv[2]);
+const at = process.argv.indexOf('--concurrency');
+process.exitCode = main(process.argv[2], at > 0 ? Number(process.argv[at + 1]) || undefined : undefined);

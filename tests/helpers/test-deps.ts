@@ -68,15 +68,14 @@ export function aggregatorTestDeps(
 }
 
 /** The local config's validator, its schemas compiled from config/schemas once. */
-const validatorConfig = LOCAL;
 const validatorSchemas = compileSchemas(
-  validatorConfig.eventValidator as NonNullable<PipelineConfig['eventValidator']>,
+  LOCAL.eventValidator as NonNullable<PipelineConfig['eventValidator']>,
   schemaFileReader(),
 );
 
 export function validatorTestDeps(overrides: Overrides<ValidatorDeps> = {}): ValidatorDeps & Recorded {
   const base: ValidatorDeps & Recorded = {
-    config: validatorConfig,
+    config: LOCAL,
     schemas: validatorSchemas,
     ...recorded(),
     eventBridge: new EventBridgeClient(region),

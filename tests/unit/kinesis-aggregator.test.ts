@@ -28,7 +28,7 @@ import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { captureOutput, jsonLines } from '../helpers/captured-output.js';
 import { awkwardDouble, awkwardWeight } from '../helpers/exact.js';
 import { loadEvent, localConfig, type RawConfig, testConfig } from '../helpers/fixtures.js';
-import { envelopesIn, type PutEntry, putRecordsDouble, textsIn } from '../helpers/service-doubles.js';
+import { envelopesIn, putRecordsDouble, textsIn } from '../helpers/service-doubles.js';
 import { aggregatorTestDeps, type Recorded } from '../helpers/test-deps.js';
 
 const kinesisMock = mockClient(KinesisClient);
@@ -491,8 +491,6 @@ describe('kinesis-aggregator window bookkeeping', () => {
   beforeEach(() => kinesisMock.reset());
 
   const template = () => loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
-  const dlqOf = (entries: PutEntry[]) =>
-    entries.filter((e) => e.stream === DLQ).map((e) => parseDlqEnvelope(e.text) as DlqEnvelope);
 
   it('publishes what it did: records, user records, dead letters, groups and results written', async () => {
     // Prepare: the KPL sample (1 Kinesis record, 12 user records) plus one bad record, final.
@@ -529,7 +527,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
     // Act
     await aggregateWindow(event, aggregatorTestDeps());
     // Assess
-    const [text, bytes] = dlqOf(entries);
+    const [text, bytes] = envelopesIn(entries, DLQ);
     expect(text?.payload).toEqual({ encoding: 'utf8', data: 'plain text, not JSON' });
     expect(bytes?.payload).toEqual({ encoding: 'base64', data: binary.toString('base64') });
     expect(text?.source).toMatchObject({
@@ -546,7 +544,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
     // Act
     await aggregateWindow(bare, aggregatorTestDeps());
     // Assess
-    expect(dlqOf(again)[0]?.source.arn).toBe(records[0]?.eventSourceARN);
+    expect(envelopesIn(again, DLQ)[0]?.source.arn).toBe(records[0]?.eventSourceARN);
   });
 
   it('names a user record of an aggregated record by sequence and sub-sequence number', async () => {
@@ -563,7 +561,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
     // Act
     await aggregateWindow(kpl, { ...good, reducer: strict });
     // Assess
-    const ids = dlqOf(entries).map((e) => e.source.id);
+    const ids = envelopesIn(entries, DLQ).map((e) => e.source.id);
     expect(ids).toHaveLength(12);
     expect(ids[0]).toBe(`${kpl.Records[0]?.kinesis.sequenceNumber}:0`);
     expect(ids[11]).toBe(`${kpl.Records[0]?.kinesis.sequenceNumber}:11`);

@@ -1,90 +1,32 @@
 /**
  * The Firehose side of the template: the delivery stream (Direct PUT) with the transform as
- * its processor, the S3 bucket it delivers to, an optional OpenSearch Serverless delivery
- * stream (stage parameter `openSearch=true`), the SES configuration set that feeds them,
- * and least-privilege roles for Firehose, SES and the function.
+ * its processor, the S3 bucket it delivers to (with lifecycle rules), Athena over it
+ * (ses-analytics.ts), an optional OpenSearch Serverless delivery (stage parameter
+ * `openSearch=true`, ses-search.ts), the SES configuration set that feeds them, and
+ * least-privilege roles for Firehose, SES and the function.
  */
-import { type FirehoseTransformConfig, SES_EVENT_TYPES } from '../shared/core/config/schema.js';
+import { SES_EVENT_TYPES } from '../shared/core/config/schema.js';
 import { SES_TYPES } from '../shared/firehose-transform/ses.js';
 import { type Cfn, getAtt, type InfraPart, sub } from './cfn.js';
+import {
+  deliveryStreamArn,
+  FIREHOSE_TRANSFORM,
+  type FirehoseInfraInput,
+  type FirehoseNames,
+  logging,
+  namesOf,
+  partitionedPrefix,
+  processing,
+} from './firehose-names.js';
 import { functionRole, serviceRole } from './iam.js';
+import { athenaNames, athenaResources, bucketLifecycle } from './ses-analytics.js';
+import { searchResources } from './ses-search.js';
 
-export const FIREHOSE_TRANSFORM = 'firehoseTransform';
-export const SES_INDEX = 'ses';
-
-const deliveryStreamArn = (name: string) =>
-  sub(`arn:\${AWS::Partition}:firehose:\${AWS::Region}:\${AWS::AccountId}:deliverystream/${name}`);
-
-/** The Hive-style S3 prefix for the configured partition keys. */
-export function partitionedPrefix(transform: FirehoseTransformConfig): string {
-  const keys = Object.keys(transform.partitionKeys ?? {});
-  const parts = keys.map((key) => `${key}=!{partitionKeyFromLambda:${key}}/`).join('');
-  return `${transform.deliveryStream.prefix}${parts}`;
-}
-
-export interface FirehoseInfraInput {
-  service: string;
-  stage: string;
-  transform: FirehoseTransformConfig;
-  openSearch: boolean;
-  /** The environment every function gets. */
-  environment: Cfn;
-}
-
-/** Names and references every resource of this part uses. */
-interface FirehoseNames {
-  input: FirehoseInfraInput;
-  functionName: string;
-  streamName: string;
-  searchStreamName: string;
-  collectionName: string;
-  /** The delivery streams the function may re-ingest into and SES may publish to. */
-  streams: string[];
-  bucketArn: Cfn;
-  functionArn: Cfn;
-  logGroupName: string;
-}
-
-function namesOf(input: FirehoseInfraInput): FirehoseNames {
-  const { service, stage, transform, openSearch } = input;
-  const streamName = transform.deliveryStream.name;
-  const searchStreamName = `${streamName}-search`.slice(0, 64);
-  return {
-    input,
-    functionName: `${service}-${stage}-${FIREHOSE_TRANSFORM}`,
-    streamName,
-    searchStreamName,
-    collectionName: `ses-${stage}`.toLowerCase().slice(0, 32),
-    streams: openSearch ? [streamName, searchStreamName] : [streamName],
-    bucketArn: getAtt('SesEventsBucket', 'Arn'),
-    functionArn: getAtt('FirehoseTransformLambdaFunction', 'Arn'),
-    logGroupName: `/aws/kinesisfirehose/${streamName}`,
-  };
-}
-
-/** The transform as the delivery streams' processor, with its buffer. */
-function processing(n: FirehoseNames): Cfn {
-  const buffer = n.input.transform.deliveryStream.processorBuffer;
-  return {
-    Enabled: true,
-    Processors: [
-      {
-        Type: 'Lambda',
-        Parameters: [
-          { ParameterName: 'LambdaArn', ParameterValue: n.functionArn },
-          { ParameterName: 'BufferSizeInMBs', ParameterValue: String(buffer.sizeMiB) },
-          { ParameterName: 'BufferIntervalInSeconds', ParameterValue: String(buffer.intervalSeconds) },
-        ],
-      },
-    ],
-  };
-}
-
-const logging = (n: FirehoseNames, stream: string) => ({
-  Enabled: true,
-  LogGroupName: n.logGroupName,
-  LogStreamName: stream,
-});
+/** The prefix the S3 delivery writes under, with its partition expressions. */
+const deliveryPrefix = (n: FirehoseNames) =>
+  n.input.transform.partitionKeys
+    ? partitionedPrefix(n.input.transform)
+    : n.input.transform.deliveryStream.prefix;
 
 /** The S3 bucket (encrypted, private, TLS only) and Firehose's log group. */
 function storageResources(n: FirehoseNames): Cfn {
@@ -102,6 +44,7 @@ function storageResources(n: FirehoseNames): Cfn {
           RestrictPublicBuckets: true,
         },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: bucketLifecycle(n),
       },
     },
     SesEventsBucketPolicy: {
@@ -186,7 +129,7 @@ function s3DeliveryStream(n: FirehoseNames): Cfn {
       ExtendedS3DestinationConfiguration: {
         BucketARN: n.bucketArn,
         RoleARN: getAtt('FirehoseDeliveryRole', 'Arn'),
-        Prefix: transform.partitionKeys ? partitionedPrefix(transform) : transform.deliveryStream.prefix,
+        Prefix: deliveryPrefix(n),
         // Records that fail processing land under processing-failed/, as Firehose names the type.
         ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/',
         BufferingHints: {
@@ -260,102 +203,18 @@ function sesResources(n: FirehoseNames): Cfn {
   };
 }
 
-/** The collection's encryption and network policies, the collection, and its data-access policy. */
-function collectionResources(n: FirehoseNames): Cfn {
-  const { collectionName } = n;
-  const collectionResource = [`collection/${collectionName}`];
-  const indexRule = {
-    ResourceType: 'index',
-    Resource: [`index/${collectionName}/${SES_INDEX}`],
-    Permission: ['aoss:CreateIndex', 'aoss:UpdateIndex', 'aoss:DescribeIndex', 'aoss:WriteDocument'],
-  };
-  const networkRules = [
-    { ResourceType: 'collection', Resource: collectionResource },
-    { ResourceType: 'dashboard', Resource: collectionResource },
-  ];
-  return {
-    SesCollectionEncryptionPolicy: {
-      Type: 'AWS::OpenSearchServerless::SecurityPolicy',
-      Properties: {
-        Name: `${collectionName}-enc`.slice(0, 32),
-        Type: 'encryption',
-        Policy: JSON.stringify({
-          Rules: [{ ResourceType: 'collection', Resource: collectionResource }],
-          AWSOwnedKey: true,
-        }),
-      },
-    },
-    SesCollectionNetworkPolicy: {
-      Type: 'AWS::OpenSearchServerless::SecurityPolicy',
-      Properties: {
-        Name: `${collectionName}-net`.slice(0, 32),
-        Type: 'network',
-        Policy: JSON.stringify([{ Rules: networkRules, AllowFromPublic: true }]),
-      },
-    },
-    SesCollection: {
-      Type: 'AWS::OpenSearchServerless::Collection',
-      DependsOn: ['SesCollectionEncryptionPolicy', 'SesCollectionNetworkPolicy'],
-      Properties: { Name: collectionName, Type: 'TIMESERIES' },
-    },
-    SesCollectionAccessPolicy: {
-      Type: 'AWS::OpenSearchServerless::AccessPolicy',
-      Properties: {
-        Name: `${collectionName}-data`.slice(0, 32),
-        Type: 'data',
-        Policy: sub(JSON.stringify([{ Rules: [indexRule], Principal: ['${FirehoseDeliveryRole.Arn}'] }])),
-      },
-    },
-  };
-}
-
-/** With `openSearch`: the collection and a second delivery stream into it (failed documents to S3). */
-function searchResources(n: FirehoseNames): Cfn {
-  return {
-    ...collectionResources(n),
-    SesSearchDeliveryStream: {
-      Type: 'AWS::KinesisFirehose::DeliveryStream',
-      DependsOn: ['SesCollectionAccessPolicy'],
-      Properties: {
-        DeliveryStreamName: n.searchStreamName,
-        DeliveryStreamType: 'DirectPut',
-        DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
-        AmazonOpenSearchServerlessDestinationConfiguration: {
-          CollectionEndpoint: getAtt('SesCollection', 'CollectionEndpoint'),
-          IndexName: SES_INDEX,
-          RoleARN: getAtt('FirehoseDeliveryRole', 'Arn'),
-          BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 60 },
-          RetryOptions: { DurationInSeconds: 300 },
-          S3BackupMode: 'FailedDocumentsOnly',
-          S3Configuration: {
-            BucketARN: n.bucketArn,
-            RoleARN: getAtt('FirehoseDeliveryRole', 'Arn'),
-            Prefix: 'opensearch-backup/',
-            ErrorOutputPrefix: 'errors/opensearch/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/',
-            CompressionFormat: 'GZIP',
-          },
-          ProcessingConfiguration: processing(n),
-          CloudWatchLoggingOptions: logging(n, 'OpenSearchDelivery'),
-        },
-      },
-    },
-    FirehoseSearchLogStream: {
-      Type: 'AWS::Logs::LogStream',
-      Properties: { LogGroupName: { Ref: 'FirehoseLogGroup' }, LogStreamName: 'OpenSearchDelivery' },
-    },
-  };
-}
-
 export function firehoseInfra(input: FirehoseInfraInput): InfraPart {
   const n = namesOf(input);
   const { transform, openSearch } = input;
+  const search = openSearch ? searchResources(n) : { resources: {}, functions: {} };
   const resources: Cfn = {
     ...storageResources(n),
     FirehoseDeliveryRole: deliveryRole(n),
     SesDeliveryStream: s3DeliveryStream(n),
     FirehoseTransformRole: transformRole(n),
     ...sesResources(n),
-    ...(openSearch ? searchResources(n) : {}),
+    ...athenaResources(n, deliveryPrefix(n)),
+    ...search.resources,
   };
   const functions: Cfn = {
     [FIREHOSE_TRANSFORM]: {
@@ -367,11 +226,19 @@ export function firehoseInfra(input: FirehoseInfraInput): InfraPart {
       role: 'FirehoseTransformRole',
       environment: input.environment,
     },
+    ...search.functions,
   };
+  const athena = transform.mode === 'ses' && transform.athena.enabled ? athenaNames(n, transform) : undefined;
   const outputs: Cfn = {
     SesEventsBucketName: { Value: { Ref: 'SesEventsBucket' } },
     SesDeliveryStreamName: { Value: { Ref: 'SesDeliveryStream' } },
     SesConfigurationSetName: { Value: { Ref: 'SesConfigurationSet' } },
+    ...(athena
+      ? {
+          SesAthenaWorkGroup: { Value: athena.workgroup },
+          SesAthenaTable: { Value: `${athena.database}.${athena.table}` },
+        }
+      : {}),
     ...(openSearch
       ? { SesCollectionEndpoint: { Value: getAtt('SesCollection', 'CollectionEndpoint') } }
       : {}),

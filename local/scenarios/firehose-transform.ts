@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { partitionedPrefix } from '../../infra/firehose.js';
+import { partitionedPrefix } from '../../infra/firehose-names.js';
 import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
 import type { StageConfig } from '../../tools/lib/config-files.js';
 import { deliver, type FirehoseHandler, type StandInCounts } from '../firehose-stand-in.js';

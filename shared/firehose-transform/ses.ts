@@ -1,8 +1,9 @@
 /**
  * Amazon SES sending events, normalised for search: a top-level `@timestamp`, a stable
  * `eventType`, the type-specific object always under `details`, headers as a name->value
- * map, recipient domains, and the fields people filter on (bounce and complaint types,
- * diagnostic codes, user agent, link) lifted to the top.
+ * map, recipient domains, and the fields people filter on (subject, bounce and complaint
+ * types, diagnostic codes, user agent, link) lifted to the top. Its fields and their types
+ * are described in ses-document.ts.
  */
 import { SES_EVENT_TYPES, type SesEventType } from '../core/config/schema.js';
 import { SesEventError } from '../core/errors.js';
@@ -136,10 +137,13 @@ export function normalizeSesEvent(event: Json): Json {
   if (!mailTime) throw new SesEventError('mail.timestamp is missing or not a time');
   const details = event[SES_TYPES[type].detailKey];
   const detail: Json = isObject(details) ? details : {};
+  const subject = isObject(mail.commonHeaders) ? mail.commonHeaders.subject : undefined;
   return {
     // The type's own time (a bounce's, an open's) places the event better than the send time.
     '@timestamp': isoTime(detail.timestamp) ?? mailTime,
     eventType: SES_TYPES[type].name,
+    // Lifted so that it stays searchable when mail.commonHeaders is removed.
+    ...(typeof subject === 'string' ? { subject } : {}),
     mail: { ...mail, headers: headerMap(mail.headers), recipientDomains: recipientDomains(mail.destination) },
     details: detail,
     ...TYPE_FIELDS[type]?.(detail),

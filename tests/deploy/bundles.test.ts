@@ -52,6 +52,7 @@ describe.each([
   ['firehose-transform', ['@aws-sdk/client-kinesis', '@aws-sdk/client-firehose', '@aws-sdk/client-ssm']],
   ['event-validator', ['@aws-sdk/client-kinesis', '@aws-sdk/client-eventbridge']],
   ['kinesis-aggregator', ['@aws-sdk/client-kinesis']],
+  ['search-index', []],
 ])('the %s bundle', (name, clients) => {
   it('holds no dev-dependency, only its own SDK clients, and none of the tools', async () => {
     // Act

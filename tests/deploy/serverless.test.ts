@@ -42,7 +42,8 @@ const ofType = (type: string) => Object.entries(template.Resources).filter(([, r
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'sls-package-'));
   rmSync(join(ROOT, '.esbuild'), { recursive: true, force: true });
-  await run(serverless, ['package', '--stage', 'dev', '--package', outDir], {
+  // With the OpenSearch delivery, so that every resource and function is packaged.
+  await run(serverless, ['package', '--stage', 'dev', '--param', 'openSearch=true', '--package', outDir], {
     cwd: ROOT,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
   });
@@ -129,6 +130,7 @@ describe('serverless package', () => {
       'FirehoseTransformRole',
       'ForwardingRole',
       'KinesisAggregatorRole',
+      'SearchIndexRole',
       'SesToFirehoseRole',
       'SqsToKinesisRole',
     ]);
@@ -165,6 +167,7 @@ describe('serverless package', () => {
       ['firehoseTransform.zip', 'firehose-transform'],
       ['eventValidator.zip', 'event-validator'], // its schemas are bundled, not shipped as files
       ['kinesisAggregator.zip', 'kinesis-aggregator'],
+      ['searchIndex.zip', 'search-index'],
     ]) {
       const { stdout } = await run('unzip', ['-Z1', join(outDir, zip as string)]);
       expect(stdout.trim().split('\n').sort()).toEqual([
@@ -230,7 +233,12 @@ describe('serverless package', () => {
     expect(destination.KinesisFirehoseDestination.DeliveryStreamARN).toEqual({
       'Fn::GetAtt': ['SesDeliveryStream', 'Arn'],
     });
-    expect(template.Resources.SesCollection).toBeUndefined(); // OpenSearch is off unless the stage turns it on
+    // Packaged with openSearch=true: the collection, and SES publishing to its stream too.
+    expect(template.Resources.SesCollection?.Properties.Type).toBe('TIMESERIES');
+    expect(
+      template.Resources.SesSearchEventDestination?.Properties.EventDestination.KinesisFirehoseDestination
+        .DeliveryStreamARN,
+    ).toEqual({ 'Fn::GetAtt': ['SesSearchDeliveryStream', 'Arn'] });
   });
 
   it('has the central bus, exact-match input rules to the validator, and forwarding rules to the consumers', () => {
@@ -303,7 +311,7 @@ describe('serverless package', () => {
     ]);
   });
 
-  it('lets the transform re-ingest into its own delivery stream only, and Firehose invoke only the transform', () => {
+  it('lets the transform re-ingest into its own delivery streams only, and Firehose invoke only the transform', () => {
     // Act
     const statements = template.Resources.FirehoseTransformRole?.Properties.Policies[0].PolicyDocument
       .Statement as Statement[];
@@ -311,12 +319,11 @@ describe('serverless package', () => {
     // Assess
     expect(reingest?.Action).toEqual(['firehose:PutRecordBatch']);
     expect(JSON.stringify(reingest?.Resource)).toBe(
-      JSON.stringify([
-        {
-          'Fn::Sub':
-            'arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:deliverystream/ses-events-dev',
-        },
-      ]),
+      JSON.stringify(
+        ['ses-events-dev', 'ses-events-dev-search'].map((stream) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:firehose:\${AWS::Region}:\${AWS::AccountId}:deliverystream/${stream}`,
+        })),
+      ),
     );
     const delivery = template.Resources.FirehoseDeliveryRole?.Properties.Policies[0].PolicyDocument
       .Statement as Statement[];

@@ -1,14 +1,16 @@
 /**
  * Checks a CloudFormation template against AWS's own resource specifications (the
  * `@aws-cdk/aws-service-spec` database): every resource type exists, every property is known
- * and of the right shape (intrinsic functions accepted where values go), required ones are set.
+ * and of the right shape (intrinsic functions accepted where values go), a value is one the
+ * schema allows where it lists them, and required ones are set.
  */
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
 type PropertyType =
-  | { type: 'string' | 'integer' | 'number' | 'boolean' | 'json' | 'date-time' | 'null' | 'tag' }
+  | { type: 'string'; allowedValues?: string[] }
+  | { type: 'integer' | 'number' | 'boolean' | 'json' | 'date-time' | 'null' | 'tag' }
   | { type: 'ref'; reference: { $ref: string } }
   | { type: 'array' | 'map'; element: PropertyType }
   | { type: 'union'; types: PropertyType[] };
@@ -62,6 +64,11 @@ function check(value: unknown, type: PropertyType, path: string, problems: strin
   };
   switch (type.type) {
     case 'string':
+      if (typeof value !== 'string') fail(type.type);
+      // Where the schema lists the values it takes (an enum), any other is refused.
+      else if (type.allowedValues && !type.allowedValues.includes(value))
+        fail(`one of ${type.allowedValues.join(' | ')}`);
+      return;
     case 'date-time':
       if (typeof value !== 'string') fail(type.type);
       return;

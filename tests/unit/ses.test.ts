@@ -270,8 +270,11 @@ describe('SES normalisation, field by field', () => {
         eventType: _e,
         mail: _m,
         details: _d,
+        subject,
         ...rest
       } = normalizeSesEvent(sample(name));
+      // The subject is lifted for every type (from mail.commonHeaders).
+      expect(subject, name).toBe(sample(name).mail.commonHeaders.subject);
       return rest;
     };
     // Act / Assess
@@ -296,6 +299,19 @@ describe('SES normalisation, field by field', () => {
     ]);
     expect(lifted('complaint')).toMatchObject({ userAgent: expect.any(String) });
     expect(lifted('delivery-delay')).toMatchObject({ recipients: ['slow@example.com'] });
+  });
+
+  it('lifts the subject only when the common headers have one as a string', () => {
+    // Prepare
+    const event = sample('send');
+    const without = structuredClone(event);
+    delete without.mail.commonHeaders;
+    const odd = structuredClone(event);
+    odd.mail.commonHeaders.subject = ['not', 'a string'];
+    // Act / Assess
+    expect(normalizeSesEvent(event).subject).toBe('Your November offers');
+    expect(normalizeSesEvent(without)).not.toHaveProperty('subject');
+    expect(normalizeSesEvent(odd)).not.toHaveProperty('subject');
   });
 
   it('keeps a complaint sub-type when SES gives one, and takes missing details as empty', () => {

@@ -208,6 +208,98 @@ export const firehosePartitionKeySchema = z.strictObject({
     .describe('`value` as is, or a part of the timestamp found at the path (UTC).'),
 });
 
+/** Who may read the OpenSearch collection: IAM roles and users, or SAML users and groups. */
+const searchReader = z
+  .string()
+  .regex(
+    /^(arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}|saml\/\d{12}\/[\w+=,.@-]{1,128}\/(user|group)\/[^*\s$]{1,256})$/,
+    'must be an IAM role or user ARN, or saml/<account>/<provider>/(user|group)/<name>, with no wildcard',
+  );
+
+/** The delivery bucket's lifecycle rules (S3 copy of every document, failed records). */
+export const bucketLifecycleSchema = z
+  .strictObject({
+    errorsExpireDays: z
+      .int()
+      .min(1)
+      .max(3650)
+      .default(30)
+      .describe('Days before failed records (errors/, and documents OpenSearch refused) are deleted.'),
+    infrequentAccessAfterDays: z
+      .int()
+      .min(30)
+      .max(3650)
+      .nullable()
+      .default(30)
+      .describe(
+        'Days before delivered objects move to S3 Standard-IA (S3 requires 30 or more); null: never.',
+      ),
+    expireDays: z
+      .int()
+      .min(1)
+      .max(36_500)
+      .optional()
+      .describe('Days before delivered objects are deleted; kept until you delete them when omitted.'),
+    queryResultsExpireDays: z
+      .int()
+      .min(1)
+      .max(3650)
+      .default(7)
+      .describe("Days before Athena's query results (athena-results/) are deleted."),
+  })
+  .refine(
+    (rules) =>
+      rules.expireDays === undefined ||
+      rules.infrequentAccessAfterDays === null ||
+      rules.expireDays > rules.infrequentAccessAfterDays,
+    {
+      message: 'must be more than infrequentAccessAfterDays (S3 expires after it transitions)',
+      path: ['expireDays'],
+    },
+  );
+
+/** The OpenSearch Serverless collection (stage parameter `openSearch=true`). */
+export const searchSchema = z.strictObject({
+  readers: z
+    .array(searchReader)
+    .max(100)
+    .default([])
+    .describe("Principals given read access to the index and the collection's dashboards."),
+  network: z
+    .discriminatedUnion(
+      'access',
+      [
+        z
+          .strictObject({ access: z.literal('public') })
+          .describe('`public`: reachable from the internet (IAM still applies).'),
+        z
+          .strictObject({
+            access: z.literal('vpc'),
+            vpcEndpoints: z
+              .array(
+                z
+                  .string()
+                  .regex(
+                    /^vpce-[0-9a-z]{1,64}$/,
+                    'must be an OpenSearch Serverless VPC endpoint id (vpce-...)',
+                  ),
+              )
+              .min(1),
+          })
+          .describe('`vpc`: reachable only through these OpenSearch Serverless VPC endpoints.'),
+      ],
+      { error: 'must be "public" (the default) or "vpc"' },
+    )
+    .default({ access: 'public' })
+    .describe('Where the collection and its dashboards can be reached from.'),
+  retentionDays: z
+    .int()
+    .min(1)
+    .max(3650)
+    .default(90)
+    .describe('Days each document is kept at least (the collection lifecycle policy), then deleted.'),
+});
+
 /** What both modes of the Firehose transform share. */
 const firehoseCommon = {
   ...lambdaSettings(60, 1024),
@@ -252,6 +344,10 @@ const firehoseCommon = {
       .describe('S3 buffer hints; at least 64 MiB with partition keys.'),
     prefix: z.string().max(512).default('events/').describe('S3 prefix of the delivered objects.'),
   }),
+  bucketLifecycle: bucketLifecycleSchema.prefault({}).describe("The delivery bucket's lifecycle rules."),
+  search: searchSchema
+    .prefault({})
+    .describe('The OpenSearch Serverless collection, when the stage parameter openSearch is true.'),
 };
 
 export const firehoseTransformSchema = z.discriminatedUnion(
@@ -265,6 +361,25 @@ export const firehoseTransformSchema = z.discriminatedUnion(
           .min(1)
           .optional()
           .describe('The event types kept; others are Dropped. All when omitted.'),
+        athena: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .default(true)
+              .describe('Create the Glue database and table, and the workgroup.'),
+            table: z
+              .string()
+              .regex(/^[a-z][a-z0-9_]{0,254}$/, 'must be a lower-case Glue table name (a-z 0-9 _)')
+              .default('ses_events'),
+            bytesScannedCutoffGiB: z
+              .int()
+              .min(1)
+              .max(1_000_000)
+              .default(10)
+              .describe('The workgroup cancels a query that would scan more than this.'),
+          })
+          .prefault({})
+          .describe('An Athena table over the S3 copy (partition projection) and a workgroup to query it.'),
         ...firehoseCommon,
       })
       .describe('`ses` (the default): SES event normalisation.'),

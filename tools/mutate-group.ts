@@ -55,6 +55,14 @@ export const GROUPS: Record<string, Group> = {
     ],
     testFiles: unit('aggregation', 'kpl', 'kinesis-aggregator'),
   },
+  analytics: {
+    mutate: [
+      'shared/search-index/search-index.ts',
+      'infra/ses-document-formats.ts',
+      'infra/ses-analytics.ts',
+    ],
+    testFiles: [...unit('search-index', 'ses-document'), 'tests/deploy/ses-analytics.test.ts'],
+  },
 };
 
 function main(name: string | undefined, concurrency: number | undefined): number {

@@ -638,3 +638,33 @@ describe('the template with SES analytics', () => {
     },
   );
 });
+
+describe('the README on SES analytics', () => {
+  const readme = readFileSync('README.md', 'utf8');
+
+  it('shows exactly the ready queries the workgroup is given', () => {
+    // Prepare
+    const { resources } = template(false);
+    const saved = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Athena::NamedQuery')
+      .map((r) => r.Properties.QueryString as string);
+    // Act
+    const shown = [...readme.matchAll(/```sql\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+    // Assess
+    expect(shown).toEqual(saved);
+  });
+
+  it('aggregates in OpenSearch only on fields the index can aggregate (keyword, date, ip)', () => {
+    // Prepare
+    const body = JSON.parse((template(true).resources.SesSearchIndex as Resource).Properties.IndexBody);
+    const leaves = mappingLeaves(body.mappings.properties);
+    const section = readme.slice(readme.indexOf('## SES analytics'), readme.indexOf('## Other commands'));
+    // Act
+    const fields = [...section.matchAll(/"field": "([^"]+)"/g)].map((m) => m[1] as string);
+    const filtered = [...section.matchAll(/"term": \{"(\w+)"/g)].map((m) => m[1] as string);
+    // Assess
+    expect(fields.length).toBeGreaterThanOrEqual(6);
+    for (const field of [...fields, ...filtered])
+      expect(['keyword', 'date', 'ip'], field).toContain(leaves.get(field));
+  });
+});

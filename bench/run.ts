@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { startKinesalite } from '../local/emulators.js';
-import { parseArgs } from '../tools/cli-args.js';
+import { checkedArgs, choiceOption, parseCli } from '../tools/cli-args.js';
 import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
 import { firehoseTransformBench } from './suites/firehose-transform.js';
 import { kinesisAggregatorBench } from './suites/kinesis-aggregator.js';
@@ -13,8 +13,15 @@ import { sqsToKinesisBench } from './suites/sqs-to-kinesis.js';
 const SUITES: BenchSuite[] = [sqsToKinesisBench, firehoseTransformBench, kinesisAggregatorBench];
 const REGION = 'us-east-1';
 
-const args = parseArgs(process.argv.slice(2));
-const only = args.values.get('only');
+const USAGE = 'npm run bench [-- --json FILE] [--only SUITE]';
+const { json: jsonPath, only } = checkedArgs('bench', USAGE, () => {
+  const { values } = parseCli(process.argv.slice(2), { json: { type: 'string' }, only: { type: 'string' } });
+  const suites = SUITES.map((suite) => suite.name);
+  return {
+    ...values,
+    only: values.only === undefined ? undefined : choiceOption('only', values.only, suites),
+  };
+});
 const kinesisEmulator = await startKinesalite();
 const rows: BenchRow[] = [];
 try {
@@ -36,5 +43,4 @@ console.log(`\n${formatTable(rows)}`);
 console.log(
   `\nnode ${process.version}, ${process.arch}; emulator: kinesalite (child process, not counted in CPU)`,
 );
-const jsonPath = args.values.get('json');
 if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);

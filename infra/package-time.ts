@@ -2,6 +2,7 @@
  * What serverless.yml asks for at package/deploy time: the config checked for the stage
  * (a bad config fails here, with the key named), then the derived functions and resources.
  */
+import { ConfigError } from '../shared/core/errors.js';
 import { loadStageConfig } from '../tools/lib/config-files.js';
 import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../tools/lib/schema-bundle.js';
 import { buildInfra } from './template.js';
@@ -11,23 +12,45 @@ export interface PackageTimeInput {
   stage: string;
   /** `--param key=value` from the command line. */
   cliParams: readonly string[];
+  /** `--region` from the command line, if given. */
+  region?: string | undefined;
   root: string;
+}
+
+/**
+ * The region the stage deploys to. Every ARN the config builds uses the stage's `region`
+ * parameter, so a `--region` that differs would deploy resources pointing at another region:
+ * refused, with the two ways out.
+ */
+export function deployRegion(
+  stage: string,
+  params: Readonly<Record<string, string>>,
+  cliRegion?: string,
+): string {
+  const configured = params.region;
+  if (cliRegion && configured && cliRegion !== configured) {
+    throw new ConfigError([
+      `--region ${cliRegion}: stage "${stage}" deploys to ${configured} (its region parameter, config/stages.json), and the config's ARNs name that region; drop --region, or deploy there with --region ${cliRegion} --param region=${cliRegion}`,
+    ]);
+  }
+  return cliRegion ?? configured ?? 'us-east-1';
 }
 
 export function parseCliParams(cliParams: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of cliParams) {
     const eq = item.indexOf('=');
-    if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
+    if (eq < 1) throw new ConfigError([`--param ${item}: takes key=value`]);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
 }
 
 export function packageTime(input: PackageTimeInput) {
   const loaded = loadStageConfig(input.stage, parseCliParams(input.cliParams), input.root);
+  const region = deployRegion(input.stage, loaded.ctx.params, input.region);
   // The validator imports its schemas from the bundle file: keep it in step with config/schemas/.
   if (refreshSchemaBundle(loaded.raw, input.root)) process.stderr.write(`updated ${SCHEMA_BUNDLE_FILE}\n`);
-  for (const warning of loaded.warnings) process.stderr.write(`config warning: ${warning}\n`);
   const infra = buildInfra({
     service: input.service,
     stage: input.stage,
@@ -36,5 +59,5 @@ export function packageTime(input: PackageTimeInput) {
     params: loaded.ctx.params,
     functionParams: loaded.functionParams,
   });
-  return { ...infra, region: loaded.ctx.params.region ?? 'us-east-1' };
+  return { ...infra, region, warnings: loaded.warnings };
 }

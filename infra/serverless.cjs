@@ -1,13 +1,42 @@
 // Bridge from serverless.yml (which loads only CommonJS) to the TypeScript that derives
 // functions and resources from config/pipeline.json. Used as ${file(./infra/serverless.cjs):<part>}.
+//
+// serverless.yml asks for three parts (region, functions, resources), each a call here: the
+// config is checked once per command line, so an error or a warning is printed once. A config
+// error is a user's mistake, not a crash: its lines are printed without a stack trace and the
+// command stops.
 const path = require('node:path');
 const tsx = require('tsx/cjs/api');
 
 const { packageTime } = tsx.require('./package-time.ts', __filename);
 
-module.exports = async ({ options, resolveVariable }) => {
-  const service = await resolveVariable('self:service');
+const results = new Map();
+
+function derive(service, options) {
   const stage = options.stage || 'dev';
   const cliParams = [].concat(options.param || []);
-  return packageTime({ service, stage, cliParams, root: path.join(__dirname, '..') });
-};
+  const key = JSON.stringify([service, stage, cliParams, options.region]);
+  if (!results.has(key)) {
+    try {
+      const result = packageTime({
+        service,
+        stage,
+        cliParams,
+        region: options.region,
+        root: path.join(__dirname, '..'),
+      });
+      for (const warning of result.warnings) process.stderr.write(`config warning: ${warning}\n`);
+      results.set(key, result);
+    } catch (error) {
+      if (error?.code !== 'CONFIG_INVALID') throw error;
+      process.stderr.write(
+        `\nConfig error (stage ${stage}):\n${error.message}\n\nNothing was packaged or deployed.\n`,
+      );
+      process.exit(1);
+    }
+  }
+  return results.get(key);
+}
+
+module.exports = async ({ options, resolveVariable }) =>
+  derive(await resolveVariable('self:service'), options);

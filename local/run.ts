@@ -4,10 +4,11 @@
  *   npm start -- --only NAME  one scenario (sqs-to-kinesis, firehose-transform,
  *                             event-validator, kinesis-aggregator)
  *   npm start -- --verbose    the handlers' own log lines too
- *   npm start -- --faults [SEED]  the handlers reach Kinesis and EventBridge through the
+ *   npm start -- --faults [--seed N]  the handlers reach Kinesis and EventBridge through the
  *                             fault-injecting proxy (10% of entries, 2% of calls fail)
+ * An unknown option or a bad value stops it before anything starts (exit 2).
  */
-import { parseArgs } from '../tools/cli-args.js';
+import { checkedArgs, choiceOption, countOption, paramsOf, parseCli, UsageError } from '../tools/cli-args.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { eventValidatorScenario } from './scenarios/event-validator.js';
 import { firehoseTransformScenario } from './scenarios/firehose-transform.js';
@@ -23,28 +24,37 @@ const SCENARIOS: Scenario[] = [
   kinesisAggregatorScenario,
 ];
 
-const args = parseArgs(process.argv.slice(2));
-const only = args.values.get('only');
+const USAGE = 'npm start [-- --only SCENARIO] [--verbose] [--faults [--seed N]] [--param key=value ...]';
+const { values, only, seed, params } = checkedArgs('start', USAGE, () => {
+  const { values } = parseCli(process.argv.slice(2), {
+    only: { type: 'string' },
+    verbose: { type: 'boolean' },
+    faults: { type: 'boolean' },
+    seed: { type: 'string' },
+    param: { type: 'string', multiple: true },
+  });
+  const names = SCENARIOS.map((scenario) => scenario.name);
+  const only = values.only === undefined ? undefined : choiceOption('only', values.only, names);
+  if (values.seed !== undefined && !values.faults) {
+    throw new UsageError('--seed sets the fault schedule: use it with --faults');
+  }
+  return { values, only, seed: countOption('seed', values.seed, 0) ?? 1, params: paramsOf(values.param) };
+});
 const chosen = SCENARIOS.filter((scenario) => !only || scenario.name === only);
-if (chosen.length === 0) {
-  console.error(`No scenario "${only}"; there are: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  process.exit(2);
-}
-if (!args.flags.has('verbose')) {
+if (!values.verbose) {
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 }
 
 const started = Date.now();
-const session = await startLocalSession(args.params);
+const session = await startLocalSession(params);
 console.log(
   `emulators up: kinesis ${session.aws.kinesis.endpoint}, sqs ${session.aws.sqs.endpoint}, PutEvents stand-in ${session.aws.eventBridge.endpoint}`,
 );
-const faults = args.flags.has('faults') || args.values.has('faults');
+const faults = values.faults === true;
 const proxies: FaultProxy[] = [];
 if (faults) {
   // The handlers (not the runner's own clients) go through the proxies.
-  const seed = Number(args.values.get('faults') ?? 1);
   const rates = { entryFailure: 0.1, callFailure: 0.02 };
   const kinesisProxy = await startFaultProxy(session.aws.kinesis.endpoint, seed, rates);
   const eventsProxy = await startFaultProxy(session.aws.eventBridge.endpoint, seed, rates);

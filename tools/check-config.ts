@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../shared/core/errors.js';
-import { parseArgs } from './cli-args.js';
+import { paramsOf, parseCli, runCli, STAGE_OPTIONS, UsageError } from './cli-args.js';
 import { loadStageConfig, readRawConfig, readStages } from './lib/config-files.js';
 import { CONFIG_REFERENCE_FILE, configReferenceText } from './lib/config-reference.js';
 import { configJsonSchemaText, JSON_SCHEMA_FILE } from './lib/json-schema.js';
@@ -25,15 +25,22 @@ function readOrEmpty(file: string): string {
   }
 }
 
-const args = parseArgs(process.argv.slice(2));
-let failed = false;
-try {
-  const stages = args.stage
-    ? [args.stage]
-    : [...new Set(['dev', ...Object.keys(readStages()).filter((s) => s !== 'default')])];
+const USAGE = 'npm run check-config [-- --stage NAME] [--param key=value ...]';
+
+await runCli('check-config', USAGE, () => {
+  const { values } = parseCli(process.argv.slice(2), STAGE_OPTIONS);
+  const params = paramsOf(values.param);
+  let failed = false;
+  const declared = Object.keys(readStages()).filter((s) => s !== 'default');
+  if (values.stage !== undefined && !declared.includes(values.stage)) {
+    throw new UsageError(
+      `--stage ${values.stage}: not in config/stages.json (known stages: ${declared.sort().join(', ')})`,
+    );
+  }
+  const stages = values.stage ? [values.stage] : declared;
   for (const stage of stages) {
     try {
-      const { config, warnings } = loadStageConfig(stage, args.params);
+      const { config, warnings } = loadStageConfig(stage, params);
       const parts = [
         `${config.sqsToKinesis?.routes.length ?? 0} SQS routes`,
         `${Object.keys(config.streams).length} streams`,
@@ -62,8 +69,5 @@ try {
     failed = true;
     console.error(`${relative(process.cwd(), file)} is out of date: run npm run config-schema`);
   }
-} catch (error) {
-  failed = true;
-  console.error(error instanceof ConfigError ? error.message : error);
-}
-process.exit(failed ? 1 : 0);
+  return failed ? 1 : 0;
+});

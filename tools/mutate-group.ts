@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkedArgs, choiceOption, countOption, parseCli, UsageError } from './cli-args.js';
 
 interface Group {
   mutate: string[];
@@ -61,16 +62,12 @@ export const GROUPS: Record<string, Group> = {
       'infra/ses-document-formats.ts',
       'infra/ses-analytics.ts',
     ],
-    testFiles: [...unit('search-index', 'ses-document'), 'tests/deploy/ses-analytics.test.ts'],
+    testFiles: unit('search-index', 'ses-document', 'ses-analytics', 'ses-document-formats'),
   },
 };
 
-function main(name: string | undefined, concurrency: number | undefined): number {
-  const group = name === undefined ? undefined : GROUPS[name];
-  if (name === undefined || group === undefined) {
-    console.error(`Usage: npm run mutate:group -- <group>, one of: ${Object.keys(GROUPS).join(', ')}`);
-    return 2;
-  }
+function main(name: string, concurrency: number | undefined): number {
+  const group = GROUPS[name] as Group;
   const base = JSON.parse(readFileSync('stryker.config.json', 'utf8')) as Record<string, unknown>;
   const config = {
     ...base,
@@ -92,5 +89,13 @@ function main(name: string | undefined, concurrency: number | undefined): number
   }
 }
 
-const at = process.argv.indexOf('--concurrency');
-process.exitCode = main(process.argv[2], at > 0 ? Number(process.argv[at + 1]) || undefined : undefined);
+const USAGE = `npm run mutate:group -- <${Object.keys(GROUPS).join('|')}> [--concurrency N]`;
+const { group, concurrency } = checkedArgs('mutate:group', USAGE, () => {
+  const { values, positionals } = parseCli(process.argv.slice(2), { concurrency: { type: 'string' } }, true);
+  if (positionals.length !== 1) throw new UsageError('name one group');
+  return {
+    group: choiceOption('group', positionals[0] as string, Object.keys(GROUPS)),
+    concurrency: countOption('concurrency', values.concurrency),
+  };
+});
+process.exitCode = main(group, concurrency);

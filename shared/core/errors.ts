@@ -8,28 +8,30 @@
  * Why a record could not be delivered (in a DLQ envelope, or a Firehose ProcessingFailed
  * log line). Stable: consumers and the redrive tool filter on it.
  */
-export type DlqReason =
-  | 'NO_ROUTE'
-  | 'BODY_NOT_JSON'
-  | 'BODY_NOT_OBJECT'
-  | 'PARTITION_KEY_MISSING'
-  | 'PARTITION_KEY_INVALID'
-  | 'RECORD_TOO_LARGE'
-  | 'NOT_BASE64'
-  | 'NOT_UTF8'
-  | 'NOT_AN_SES_EVENT'
-  | 'OUTPUT_TOO_LARGE'
-  | 'REINGEST_FAILED'
-  | 'INVALID_ENVELOPE'
-  | 'INVALID_EVENT'
-  | 'NO_SCHEMA'
-  | 'LOOP'
-  | 'ENTRY_TOO_LARGE'
-  | 'REPUBLISH_REJECTED'
-  | 'KPL_BAD_MD5'
-  | 'KPL_CORRUPT'
-  | 'MISSING_FIELDS'
-  | 'UNEXPECTED_ERROR';
+export const DLQ_REASONS = [
+  'NO_ROUTE',
+  'BODY_NOT_JSON',
+  'BODY_NOT_OBJECT',
+  'PARTITION_KEY_MISSING',
+  'PARTITION_KEY_INVALID',
+  'RECORD_TOO_LARGE',
+  'NOT_BASE64',
+  'NOT_UTF8',
+  'NOT_AN_SES_EVENT',
+  'OUTPUT_TOO_LARGE',
+  'REINGEST_FAILED',
+  'INVALID_ENVELOPE',
+  'INVALID_EVENT',
+  'NO_SCHEMA',
+  'LOOP',
+  'ENTRY_TOO_LARGE',
+  'REPUBLISH_REJECTED',
+  'KPL_BAD_MD5',
+  'KPL_CORRUPT',
+  'MISSING_FIELDS',
+  'UNEXPECTED_ERROR',
+] as const;
+export type DlqReason = (typeof DLQ_REASONS)[number];
 
 /** Codes of the errors that fail an invocation or a cold start rather than one record. */
 export type FailureCode =

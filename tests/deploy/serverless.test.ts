@@ -404,11 +404,38 @@ describe('serverless package', () => {
     writeFileSync(join(dir, 'config/pipeline.json'), JSON.stringify(raw));
     // Act
     const result = await run(serverless, ['package', '--stage', 'dev'], { cwd: dir }).catch((error) => error);
-    // Assess
+    // Assess: the key named once, no stack trace, and nothing packaged.
     expect(result.code).not.toBe(0);
-    expect(`${result.stdout}${result.stderr}`).toContain(
-      'sqsToKinesis.routes[2].eventSource.maximumBatchingWindowInSeconds: not allowed on a FIFO queue',
-    );
+    const output = `${result.stdout}${result.stderr}`;
+    const line =
+      'sqsToKinesis.routes[2].eventSource.maximumBatchingWindowInSeconds: not allowed on a FIFO queue';
+    expect(output.split(line)).toHaveLength(2);
+    expect(output).not.toMatch(/^\s+at /m);
+    expect(output).toContain('Nothing was packaged or deployed.');
+  });
+
+  it.each([
+    [['--stage', 'prdo'], 'stage "prdo" is not in config/stages.json (known stages: dev, local, prod)'],
+    [['--stage', 'dev', '--region', 'us-east-1'], '--region us-east-1: stage "dev" deploys to eu-west-1'],
+    [
+      ['--stage', 'dev', '--param', 'openSearch=maybe'],
+      '--param openSearch: must be true or false, got "maybe"',
+    ],
+  ])('refuses %j with one line and no stack trace', async (args, message) => {
+    // Act
+    const result = await run(
+      serverless,
+      ['package', ...args, '--package', mkdtempSync(join(tmpdir(), 'sls-no-'))],
+      {
+        cwd: ROOT,
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+      },
+    ).catch((error) => error);
+    // Assess
+    expect(result.code).toBe(1);
+    const output = `${result.stdout}${result.stderr}`;
+    expect(output.split(message)).toHaveLength(2);
+    expect(output).not.toMatch(/^\s+at /m);
   });
 });
 

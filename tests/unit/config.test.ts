@@ -261,6 +261,43 @@ describe('config validation', () => {
       /prod: must map parameter names to strings/,
     );
   });
+
+  it('refuses a stage the stages file does not declare, listing the known ones', () => {
+    // Prepare
+    const stages = { default: { a: '1' }, dev: {}, prod: {} };
+    // Act / Assess
+    for (const stage of ['prdo', 'staging', 'default']) {
+      expect(() => stageParams(stages, stage)).toThrow(
+        `stage "${stage}" is not in config/stages.json (known stages: dev, prod)`,
+      );
+    }
+    expect(() => loadStageConfig('nosuch')).toThrow(/known stages: dev, local, prod/);
+  });
+
+  it.each([
+    [{ openSearch: 'maybe' }, '--param openSearch: must be true or false, got "maybe"'],
+    [{ region: 'Europe' }, '--param region: must be an AWS region such as eu-west-1, got "Europe"'],
+    [{ accountId: '1234' }, '--param accountId: must be a 12-digit AWS account id, got "1234"'],
+    [{ partnerAccountId: 'x' }, '--param partnerAccountId: must be a 12-digit AWS account id'],
+    [{ alarmEmail: 'ops' }, '--param alarmEmail: must be an email address, or empty'],
+  ])('refuses the typed parameter %j, naming it', (override, message) => {
+    // Act / Assess
+    expect(() => loadStageConfig('dev', override)).toThrow(message);
+  });
+
+  it('checks typed parameters in the stages file too, naming stage and key', () => {
+    // Act / Assess
+    expect(() => stageParams({ dev: { openSearch: 'yes' } }, 'dev')).toThrow(
+      'config/stages.json: dev.openSearch: must be true or false, got "yes"',
+    );
+    expect(
+      stageParams({ dev: { openSearch: 'true', alarmEmail: '' } }, 'dev', { region: 'us-east-1' }),
+    ).toEqual({
+      openSearch: 'true',
+      alarmEmail: '',
+      region: 'us-east-1',
+    });
+  });
 });
 
 describe('event validator config', () => {

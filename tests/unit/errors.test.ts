@@ -34,8 +34,9 @@ function everyError(cause: unknown): [string, errors.PipelineError][] {
 describe('the error family', () => {
   it('gives every exported error class one base, a name, a code and its cause', () => {
     // Prepare: every class the module exports, found by reflection, so a new one is covered.
-    const classes = Object.entries(errors).filter(
-      ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
+    const classes = (Object.entries(errors) as [string, unknown][]).filter(
+      (entry): entry is [string, abstract new (...args: never[]) => Error] =>
+        typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
     );
     const built = everyError(new Error('root'));
     const direct = ['NoRouteError', 'OversizeRecordError', 'MissingFieldError'];

@@ -8,9 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { sesIndexBody } from '../../infra/ses-search.js';
 import { silentLogger } from '../../shared/core/observability.js';
 import {
+  cfnAnswer,
   type HttpAnswer,
   handleIndexEvent,
+  IndexCreationError,
   type IndexRequest,
+  indexProperties,
+  openSearchReason,
   type SearchIndexDeps,
 } from '../../shared/search-index/search-index.js';
 import { cfnResponder, signedSender } from '../../shared/search-index/signed-http.js';
@@ -315,5 +319,174 @@ describe('the signed HTTP of the custom resource, against a local server', () =>
     // Assess
     await expect(attempt).rejects.toThrow('could not answer CloudFormation: HTTP 403');
     expect(seen).toHaveLength(3);
+  });
+});
+
+describe('the search index custom resource, at its edges', () => {
+  it.each([
+    [{ CollectionEndpoint: 42 }, 'CollectionEndpoint'],
+    [{ CollectionEndpoint: `${ENDPOINT}/path` }, 'CollectionEndpoint'],
+    [{ CollectionEndpoint: `x${ENDPOINT}` }, 'CollectionEndpoint'],
+    [{ CollectionEndpoint: 'ftp://abc.aoss.amazonaws.com' }, 'CollectionEndpoint'],
+    [{ IndexName: 7 }, 'IndexName'],
+    [{ IndexName: '_ses' }, 'IndexName'],
+    [{ IndexBody: { mappings: {} } }, 'IndexBody'],
+    [{ IndexBody: '{"mappings":null}' }, 'IndexBody'],
+    [{ IndexBody: '{"mappings":[]}' }, 'IndexBody'],
+    [{ IndexBody: '{"mappings":"x"}' }, 'IndexBody'],
+  ])('refuses %j', (properties, key) => {
+    // Act / Assess
+    expect(() =>
+      indexProperties({ CollectionEndpoint: ENDPOINT, IndexName: 'ses', IndexBody: BODY, ...properties }),
+    ).toThrow(new RegExp(`^${key}`));
+  });
+
+  it('takes an http endpoint too (a local stand-in) and keeps the body as given', () => {
+    // Act
+    const props = indexProperties({
+      CollectionEndpoint: 'http://127.0.0.1:9200',
+      IndexName: 'ses-2',
+      IndexBody: BODY,
+    });
+    // Assess
+    expect(props).toEqual({
+      endpoint: 'http://127.0.0.1:9200',
+      index: 'ses-2',
+      mappings: JSON.parse(BODY).mappings,
+      body: BODY,
+    });
+  });
+
+  it.each([
+    [{ status: 400, body: '{"error":{"type":"x","reason":"why"}}' }, '400 x: why'],
+    [{ status: 400, body: '{"error":{"type":"x"}}' }, '400 x: '],
+    [{ status: 400, body: '{"error":{"reason":"no type"}}' }, 'HTTP 400'],
+    [{ status: 400, body: '{"error":"flat"}' }, 'HTTP 400'],
+    [{ status: 409, body: 'not json' }, 'HTTP 409'],
+    [
+      { status: 400, body: `{"error":{"type":"t","reason":"${'r'.repeat(900)}"}}` },
+      `400 t: ${'r'.repeat(493)}`,
+    ],
+  ])("reads OpenSearch's reason from %j", (answer, reason) => {
+    // Act / Assess
+    expect(openSearchReason(answer)).toBe(reason);
+  });
+
+  it.each([
+    [201, 'SUCCESS', 1],
+    [299, 'SUCCESS', 1],
+    [300, 'FAILED', 1],
+    [404, 'FAILED', 1],
+    [500, 'FAILED', 4],
+    [499, 'FAILED', 1],
+  ])('treats a %i answer to the create as %s after %i attempts', async (status, result, attempts) => {
+    // Prepare: 40 s left: 500s are retried until the time runs out (4 attempts), others are final.
+    const { deps, requests, answersSent } = scripted(Array(6).fill({ status, body: '' }), 40_000);
+    // Act
+    await handleIndexEvent(cfnEvent('Create'), deps);
+    // Assess
+    expect(requests).toHaveLength(attempts);
+    expect(answersSent[0]?.Status).toBe(result);
+  });
+
+  it('extends the mappings only when the index exists, not on any other 400', async () => {
+    // Prepare
+    const other = { status: 400, body: '{"error":{"type":"mapper_parsing_exception","reason":"bad"}}' };
+    const notExistsButNamed = { status: 404, body: 'resource_already_exists_exception' };
+    // Act
+    const first = scripted([other, ok]);
+    await handleIndexEvent(cfnEvent('Create'), first.deps);
+    const second = scripted([notExistsButNamed, ok]);
+    await handleIndexEvent(cfnEvent('Create'), second.deps);
+    const mapping = scripted([exists, { status: 201, body: '' }]);
+    await handleIndexEvent(cfnEvent('Update'), mapping.deps);
+    const refusedMapping = scripted([exists, { status: 300, body: '' }]);
+    await handleIndexEvent(cfnEvent('Update'), refusedMapping.deps);
+    // Assess
+    expect(first.requests).toHaveLength(1);
+    expect(first.answersSent[0]).toMatchObject({
+      Status: 'FAILED',
+      Reason: 'IndexCreationError: 400 mapper_parsing_exception: bad',
+    });
+    expect(second.requests).toHaveLength(1);
+    expect(mapping.answersSent[0]?.Status).toBe('SUCCESS');
+    expect(refusedMapping.answersSent[0]).toMatchObject({
+      Status: 'FAILED',
+      Reason: 'IndexCreationError: HTTP 300',
+    });
+  });
+
+  it('stops waiting exactly when the next wait would eat into the time kept to answer', async () => {
+    // Prepare: 17 s left: a 2 s wait leaves exactly the 15 s kept, so it waits once.
+    const exactly = scripted([denied, denied, denied], 17_000);
+    const short = scripted([denied, denied], 16_999);
+    // Act
+    await handleIndexEvent(cfnEvent('Create'), exactly.deps);
+    await handleIndexEvent(cfnEvent('Create'), short.deps);
+    // Assess
+    expect(exactly.sleeps).toEqual([2_000]);
+    expect(short.sleeps).toEqual([]);
+    expect(short.answersSent[0]?.Reason).toBe(
+      'IndexCreationError: PUT /ses: still 403 Forbidden: 403 Forbidden after 1 attempts',
+    );
+  });
+
+  it('says what a network error was when it gives up on it', async () => {
+    // Prepare
+    const { deps, answersSent } = scripted([new Error('getaddrinfo ENOTFOUND')], 10_000);
+    // Act
+    await handleIndexEvent(cfnEvent('Create'), deps);
+    // Assess
+    expect(answersSent[0]?.Reason).toBe(
+      'IndexCreationError: PUT /ses: still getaddrinfo ENOTFOUND after 1 attempts',
+    );
+  });
+
+  it('caps its waits at 30 seconds', async () => {
+    // Prepare
+    const { deps, sleeps } = scripted([...Array(7).fill(denied), ok]);
+    // Act
+    await handleIndexEvent(cfnEvent('Create'), deps);
+    // Assess
+    expect(sleeps).toEqual([2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('keeps a FAILED reason within 1,000 characters', () => {
+    // Act
+    const answer = cfnAnswer(cfnEvent('Create'), {
+      physicalId: 'p',
+      error: new IndexCreationError('x'.repeat(2_000)),
+    });
+    // Assess
+    expect(answer.Reason).toBe(`IndexCreationError: ${'x'.repeat(980)}`);
+    expect(cfnAnswer(cfnEvent('Create'), { physicalId: 'p' })).not.toHaveProperty('Data');
+  });
+
+  describe('with the real Powertools Logger', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+      vi.unstubAllEnvs();
+    });
+
+    it('logs a kept index on Delete and a failure with its reason', async () => {
+      // Prepare
+      const { logger, output } = realLogger('search-index');
+      // Act
+      await handleIndexEvent(cfnEvent('Delete'), { ...scripted([]).deps, logger });
+      await handleIndexEvent(cfnEvent('Update', { IndexName: 'Bad' }), { ...scripted([]).deps, logger });
+      // Assess
+      const lines = jsonLines(output);
+      expect(lines[0]).toMatchObject({
+        level: 'INFO',
+        message: 'index kept: its documents go with the collection or their retention',
+        physicalId: `${ENDPOINT}/ses`,
+      });
+      expect(lines[1]).toMatchObject({
+        level: 'ERROR',
+        message: 'index not made',
+        error: 'IndexName must be a lower-case index name',
+        requestType: 'Update',
+      });
+    });
   });
 });

@@ -84,13 +84,48 @@ export function parseConfig(raw: unknown, ctx: StageContext): PipelineConfig {
   return checkConfig(raw, ctx).config;
 }
 
-/** The stage's parameters: `default`, overlaid by the stage's own, overlaid by overrides. */
+/** The stages config/stages.json declares (every key but `default`). */
+export function knownStages(stagesFile: Record<string, unknown>): string[] {
+  return Object.keys(stagesFile)
+    .filter((name) => name !== 'default')
+    .sort();
+}
+
+/** Parameters the template reads with a type: a value of another shape is an error, not a default. */
+const PARAM_TYPES: [test: (name: string) => boolean, valid: RegExp, what: string][] = [
+  [(name) => name === 'openSearch', /^(true|false)$/, 'true or false'],
+  [(name) => name === 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'],
+  [(name) => name === 'alarmEmail', /^$|^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address, or empty'],
+  [(name) => /^([a-z]+[A-Z])?[aA]ccountId$/.test(name), /^\d{12}$/, 'a 12-digit AWS account id'],
+];
+
+/** Type errors of `params`, each naming where the value came from. */
+function paramIssues(params: Record<string, string>, origin: (name: string) => string): string[] {
+  const issues: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    const type = PARAM_TYPES.find(([test]) => test(name));
+    if (type && !type[1].test(value)) issues.push(`${origin(name)}: must be ${type[2]}, got "${value}"`);
+  }
+  return issues;
+}
+
+/**
+ * The stage's parameters: `default`, overlaid by the stage's own, overlaid by overrides
+ * (`--param`). The stage must be declared in the stages file, so that a typo never deploys
+ * with the default parameters; typed parameters are checked wherever they come from.
+ */
 export function stageParams(
   stagesFile: unknown,
   stage: string,
   overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   if (!isPlainObject(stagesFile)) throw new ConfigError(['config/stages.json: must be an object of stages']);
+  const known = knownStages(stagesFile);
+  if (!known.includes(stage)) {
+    throw new ConfigError([
+      `stage "${stage}" is not in config/stages.json (known stages: ${known.join(', ')}); add it there, even as "${stage}": {}`,
+    ]);
+  }
   const pick = (name: string): Record<string, string> => {
     const value = stagesFile[name];
     if (value === undefined) return {};
@@ -99,7 +134,14 @@ export function stageParams(
     }
     return value as Record<string, string>;
   };
-  return { ...pick('default'), ...pick(stage), ...overrides };
+  const fromFile = { ...pick('default'), ...pick(stage) };
+  const issues = [
+    ...paramIssues(pick('default'), (name) => `config/stages.json: default.${name}`),
+    ...paramIssues(pick(stage), (name) => `config/stages.json: ${stage}.${name}`),
+    ...paramIssues({ ...overrides }, (name) => `--param ${name}`),
+  ];
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { ...fromFile, ...overrides };
 }
 
 /**

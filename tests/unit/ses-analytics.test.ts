@@ -668,3 +668,125 @@ describe('the README on SES analytics', () => {
       expect(['keyword', 'date', 'ip'], field).toContain(leaves.get(field));
   });
 });
+
+describe('the Athena resources, exactly', () => {
+  const { resources } = template(false);
+
+  it('has the database, the table settings and the workgroup as documented', () => {
+    // Assess
+    expect(resources.SesGlueDatabase).toEqual({
+      Type: 'AWS::Glue::Database',
+      Properties: {
+        CatalogId: { Ref: 'AWS::AccountId' },
+        DatabaseInput: {
+          Name: 'streaming_pipeline_dev',
+          Description: 'SES analytics (the S3 copy of SES events)',
+        },
+      },
+    });
+    const { Columns: _columns, ...storage } = (resources.SesGlueTable as Resource).Properties.TableInput
+      .StorageDescriptor;
+    expect(storage).toEqual({
+      Location: { 'Fn::Sub': 's3://${SesEventsBucket}/ses/' },
+      InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+      OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+      Compressed: true,
+      SerdeInfo: {
+        SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+        Parameters: { 'mapping.timestamp': '@timestamp' },
+      },
+    });
+    const table = (resources.SesGlueTable as Resource).Properties;
+    expect(table.CatalogId).toEqual({ Ref: 'AWS::AccountId' });
+    expect(table.TableInput).toMatchObject({
+      Name: 'ses_events',
+      Description: 'SES events as the Firehose transform normalised them (the S3 copy)',
+      TableType: 'EXTERNAL_TABLE',
+      Parameters: { classification: 'json', compressionType: 'gzip', EXTERNAL: 'TRUE' },
+    });
+    expect(resources.SesAthenaWorkGroup).toEqual({
+      Type: 'AWS::Athena::WorkGroup',
+      Properties: {
+        Name: 'streaming-pipeline-dev-ses',
+        Description: 'Queries over the SES events table; results encrypted in the events bucket',
+        RecursiveDeleteOption: true,
+        WorkGroupConfiguration: {
+          EnforceWorkGroupConfiguration: true,
+          PublishCloudWatchMetricsEnabled: true,
+          BytesScannedCutoffPerQuery: 10_737_418_240,
+          EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+          ResultConfiguration: {
+            OutputLocation: { 'Fn::Sub': 's3://${SesEventsBucket}/athena-results/' },
+            EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+          },
+        },
+      },
+    });
+  });
+
+  it('saves each ready query once the workgroup and the table exist', () => {
+    // Assess
+    expect(resources.SesQueryBouncesPerTypePerDay).toEqual({
+      Type: 'AWS::Athena::NamedQuery',
+      DependsOn: ['SesAthenaWorkGroup', 'SesGlueTable'],
+      Properties: {
+        Name: 'bounces-per-type-per-day',
+        Description: 'Bounces per bounce type and sub-type, per day, last 30 days',
+        Database: 'streaming_pipeline_dev',
+        WorkGroup: 'streaming-pipeline-dev-ses',
+        QueryString: expect.stringContaining('GROUP BY 1, 2, 3'),
+      },
+    });
+    expect(resources.SesQueryTopComplainingDomains?.Properties.Description).toBe(
+      'Recipient domains with the most complaints, last 30 days',
+    );
+    expect(resources.SesQueryClickThroughPerLink?.Properties.Description).toBe(
+      'Clicks per link, and the share of delivered messages that clicked it, last 30 days',
+    );
+  });
+
+  it('reads the day from the timestamp when there is no date partition, and takes the scan limit from the config', () => {
+    // Act
+    const { resources: other } = template(false, (raw) => {
+      raw.firehoseTransform.partitionKeys = { eventType: { path: 'eventType' } };
+      raw.firehoseTransform.athena = { bytesScannedCutoffGiB: 2, table: 'mail_events' };
+    });
+    // Assess
+    const sql = other.SesQueryBouncesPerTypePerDay?.Properties.QueryString as string;
+    expect(sql).toContain(`SELECT substr("timestamp", 1, 10) AS day`);
+    expect(sql).toContain('FROM mail_events');
+    expect(other.SesAthenaWorkGroup?.Properties.WorkGroupConfiguration.BytesScannedCutoffPerQuery).toBe(
+      2 * 1024 ** 3,
+    );
+  });
+
+  it('makes Glue and Athena names of any service and stage', () => {
+    // Prepare
+    const raw = structuredClone(readRawConfig()) as RawConfig;
+    const params = stageParams(readStages(), 'dev');
+    const { config } = checkConfig(raw, { stage: 'Dev-2', params });
+    // Act
+    const infra = buildInfra({
+      service: 'My-Pipeline',
+      stage: 'Dev-2',
+      raw,
+      config,
+      params,
+      functionParams: {},
+    });
+    const built = infra.resources.Resources as Record<string, Resource>;
+    // Assess
+    expect(built.SesGlueDatabase?.Properties.DatabaseInput.Name).toBe('my_pipeline_dev_2');
+    expect(built.SesAthenaWorkGroup?.Properties.Name).toBe('My-Pipeline-Dev-2-ses');
+  });
+
+  it('has no delivered-documents rule when they neither move nor expire', () => {
+    // Act
+    const ids = rulesOfIds(
+      template(false, (raw) => (raw.firehoseTransform.bucketLifecycle = { infrequentAccessAfterDays: null }))
+        .resources,
+    );
+    // Assess
+    expect(ids).toEqual(['FailedRecords', 'QueryResults', 'IncompleteUploads']);
+  });
+});

@@ -13,6 +13,7 @@ import { firehoseInfra } from './firehose.js';
 import { aggregatorInfra } from './kinesis-aggregator.js';
 import { mapperInfra } from './sqs-to-kinesis.js';
 import { streamsPart } from './streams.js';
+import { watchPart } from './watch.js';
 
 export interface InfraInput {
   service: string;
@@ -59,5 +60,15 @@ export function buildInfra(input: InfraInput): { functions: Cfn; resources: Cfn 
     Object.assign(resources, part.resources);
     Object.assign(outputs, part.outputs);
   }
+  // Last: alarms and the dashboard are derived from everything the parts created.
+  const watch = watchPart({
+    service: input.service,
+    stage: input.stage,
+    config: input.config,
+    resources,
+    functions,
+  });
+  Object.assign(resources, watch.resources);
+  Object.assign(outputs, watch.outputs);
   return { functions, resources: { Resources: resources, Outputs: outputs } };
 }

@@ -15,6 +15,7 @@ import { readStream } from '../../local/stream-reader.js';
 import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { specProblems } from '../helpers/cfn-spec.js';
 import { loadEvent } from '../helpers/fixtures.js';
+import { packagedFunctions, placesWithoutAlarm } from '../helpers/watched.js';
 
 const execFileAsync = promisify(execFile);
 /** Every child gets a deadline, so a hung `serverless` never outlives the test run. */
@@ -333,6 +334,22 @@ describe('serverless package', () => {
     for (const statement of [...statements, ...delivery]) {
       expect([statement.Action].flat()).not.toContain('*');
     }
+  });
+
+  it('has an alarm on every place data can wait, and a dashboard', () => {
+    // Prepare
+    const functions = packagedFunctions(template);
+    // Act / Assess
+    expect(Object.keys(functions).sort()).toEqual([
+      'eventValidator',
+      'firehoseTransform',
+      'kinesisAggregator',
+      'searchIndex',
+      'sqsToKinesis',
+    ]);
+    expect((functions.kinesisAggregator as { events: unknown[] }).events).toHaveLength(1);
+    expect(placesWithoutAlarm(template, functions)).toEqual([]);
+    expect(template.Resources.Dashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
   });
 
   it('matches the AWS resource specifications: types exist, properties known and well typed', () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { FirehoseTransformationEvent } from 'aws-lambda';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { partitionedPrefix } from '../../infra/firehose-names.js';
 import { buildInfra } from '../../infra/template.js';
 import { deliver } from '../../local/firehose-stand-in.js';
@@ -140,9 +140,16 @@ function describedLeaves(
 }
 
 describe('the OpenSearch index', () => {
-  const { resources, functions } = template(true);
-  const index = resources.SesSearchIndex as Resource;
-  const body = JSON.parse(index.Properties.IndexBody);
+  // Built before each test, not once for the file, so that a mutation testing run sees it.
+  let resources: Record<string, Resource>;
+  let functions: Record<string, unknown>;
+  let index: Resource;
+  let body: RawConfig;
+  beforeEach(() => {
+    ({ resources, functions } = template(true));
+    index = resources.SesSearchIndex as Resource;
+    body = JSON.parse(index.Properties.IndexBody);
+  });
 
   it('is made with explicit mappings generated from the document description, before delivery starts', () => {
     // Assess: the custom resource, its function, and the delivery stream waiting for it.
@@ -421,8 +428,14 @@ describe('the bucket lifecycle', () => {
 });
 
 describe('Athena over the S3 copy', () => {
-  const { resources, outputs, config } = template(false);
-  const table = (resources.SesGlueTable as Resource).Properties.TableInput;
+  let resources: Record<string, Resource>;
+  let outputs: Record<string, unknown>;
+  let config: ReturnType<typeof template>['config'];
+  let table: RawConfig;
+  beforeEach(() => {
+    ({ resources, outputs, config } = template(false));
+    table = (resources.SesGlueTable as Resource).Properties.TableInput;
+  });
   const BUCKET = 'ses-events-bucket';
 
   it('reads the gzip JSON lines Firehose writes, with a column for every described top-level field', () => {
@@ -670,7 +683,10 @@ describe('the README on SES analytics', () => {
 });
 
 describe('the Athena resources, exactly', () => {
-  const { resources } = template(false);
+  let resources: Record<string, Resource>;
+  beforeEach(() => {
+    ({ resources } = template(false));
+  });
 
   it('has the database, the table settings and the workgroup as documented', () => {
     // Assess

@@ -96,7 +96,7 @@ const PARAM_TYPES: [test: (name: string) => boolean, valid: RegExp, what: string
   [(name) => name === 'openSearch', /^(true|false)$/, 'true or false'],
   [(name) => name === 'region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'],
   [(name) => name === 'alarmEmail', /^$|^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address, or empty'],
-  [(name) => /^([a-z]+[A-Z])?[aA]ccountId$/.test(name), /^\d{12}$/, 'a 12-digit AWS account id'],
+  [(name) => /^([a-z][A-Za-z0-9]*)?[aA]ccountId$/.test(name), /^\d{12}$/, 'a 12-digit AWS account id'],
 ];
 
 /** Type errors of `params`, each naming where the value came from. */

@@ -174,6 +174,45 @@ export const dlqSchema = z.strictObject({
     .describe("An alarm on the DLQ stream's IncomingRecords, to the alarm topic."),
 });
 
+/** Alarms on every place data can wait, and on every function (see infra/watch.ts). */
+export const alarmsSchema = z.strictObject({
+  periodSeconds: z
+    .union([z.literal(60), z.literal(300), z.literal(900), z.literal(3600)])
+    .default(300)
+    .describe('The period every alarm below is evaluated over.'),
+  queueMessages: z
+    .int()
+    .min(1)
+    .default(1)
+    .describe('Messages waiting in a failure queue (dead-letter or on-failure) that raise its alarm.'),
+  functionErrors: z
+    .int()
+    .min(1)
+    .default(1)
+    .describe("A function's errors within one period that raise its alarm."),
+  functionThrottles: z
+    .int()
+    .min(1)
+    .default(1)
+    .describe("A function's throttled invocations within one period that raise its alarm."),
+  iteratorAgeShare: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.5)
+    .describe(
+      "The aggregator's iterator age that raises its alarm, as a share of how long a record can wait: its maximum record age, else its stream's retention.",
+    ),
+  deliveryFreshnessSeconds: z
+    .int()
+    .min(60)
+    .max(86_400)
+    .default(900)
+    .describe(
+      "Age of the oldest record not yet delivered by a Firehose stream that raises its alarm; never below the stream's own buffering time plus 60 s.",
+    ),
+});
+
 export const sqsToKinesisSchema = z.strictObject({
   ...lambdaSettings(30, 512),
   routes: z.array(routeSchema).min(1).describe('One per source queue.'),
@@ -586,6 +625,11 @@ export const configSchema = z
       .default({})
       .describe('Kinesis streams this stack creates, by name.'),
     dlq: dlqSchema.describe('The dead-letter stream every handler writes to.'),
+    alarms: alarmsSchema
+      .prefault({})
+      .describe(
+        'Alarms on failure queues, functions, the aggregator and the Firehose delivery, to the alarm topic.',
+      ),
     sqsToKinesis: sqsToKinesisSchema.optional().describe('The SQS to Kinesis mapper.'),
     firehoseTransform: firehoseTransformSchema
       .optional()

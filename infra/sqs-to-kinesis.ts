@@ -1,11 +1,13 @@
 /**
  * The sqs-to-kinesis side of the template: the function with one SQS event source per route
  * (partial-batch responses on), and its role: consume the configured queues, write their
- * target streams and the DLQ stream, decrypt with the queues' own KMS keys.
+ * target streams and the DLQ stream, decrypt with the queues' own KMS keys. A route with
+ * `createQueue` gets its queue from this stack, with an SQS dead-letter queue.
  */
-import { isFifoQueue } from '../shared/core/config/rules.js';
-import type { PipelineConfig, SqsToKinesisConfig } from '../shared/core/config/schema.js';
-import { type Cfn, getAtt, type InfraPart } from './cfn.js';
+import { isFifoQueue, queueNameOf, routeName } from '../shared/core/config/rules.js';
+import type { PipelineConfig, Route, SqsToKinesisConfig } from '../shared/core/config/schema.js';
+import { ConfigError } from '../shared/core/errors.js';
+import { type Cfn, getAtt, type InfraPart, logicalId } from './cfn.js';
 import { functionRole } from './iam.js';
 import type { StreamArnOf } from './streams.js';
 
@@ -20,6 +22,68 @@ export interface MapperInfraInput {
   dlq: PipelineConfig['dlq'];
   streamArn: StreamArnOf;
   environment: Cfn;
+  /** Stage parameters: a queue the stack creates must be in the stage's account and region. */
+  params: Readonly<Record<string, string>>;
+}
+
+/** The logical id of the queue the stack creates for a route. */
+const queueId = (route: Route) => `${logicalId(routeName(route))}Queue`;
+
+/** The queue's ARN as the template refers to it: its own attribute when the stack creates it. */
+const queueRef = (route: Route) => (route.createQueue ? getAtt(queueId(route), 'Arn') : route.queueArn);
+
+/**
+ * The visibility timeout of a queue the stack creates: AWS's advice of 6x the function
+ * timeout, plus the batching window (a message waits in the batch while it is gathered), or
+ * the configured value when that is longer.
+ */
+export function createdVisibilitySeconds(route: Route, timeoutSeconds: number): number {
+  const window = isFifoQueue(route.queueArn) ? 0 : (route.eventSource.maximumBatchingWindowInSeconds ?? 0);
+  return Math.max(route.visibilityTimeoutSeconds, 6 * timeoutSeconds + window);
+}
+
+/** The queues the stack creates, each with its dead-letter queue; refuses one of another account or region. */
+function createdQueues({ mapper, params }: MapperInfraInput): Cfn {
+  const resources: Cfn = {};
+  mapper.routes.forEach((route, i) => {
+    const settings = route.createQueue;
+    if (!settings) return;
+    const [, , , region, account] = route.queueArn.split(':');
+    if (account !== params.accountId || region !== params.region) {
+      throw new ConfigError([
+        `sqsToKinesis.routes[${i}].createQueue: the stack can only create a queue in its own account and region (${params.accountId ?? '?'}, ${params.region ?? '?'}), not ${route.queueArn}`,
+      ]);
+    }
+    const fifo = isFifoQueue(route.queueArn);
+    const name = queueNameOf(route.queueArn);
+    const base = fifo ? name.slice(0, -'.fifo'.length) : name;
+    const encryption = route.kmsKeyArn ? { KmsMasterKeyId: route.kmsKeyArn } : { SqsManagedSseEnabled: true };
+    const id = queueId(route);
+    resources[`${id.slice(0, -'Queue'.length)}DeadLetterQueue`] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: `${base.slice(0, 70)}-dlq${fifo ? '.fifo' : ''}`,
+        ...(fifo ? { FifoQueue: true } : {}),
+        MessageRetentionPeriod: 1_209_600,
+        ...encryption,
+      },
+    };
+    resources[id] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: name,
+        ...(fifo ? { FifoQueue: true } : {}),
+        VisibilityTimeout: createdVisibilitySeconds(route, mapper.timeoutSeconds),
+        MessageRetentionPeriod: settings.retentionDays * 86_400,
+        RedrivePolicy: {
+          deadLetterTargetArn: getAtt(`${id.slice(0, -'Queue'.length)}DeadLetterQueue`, 'Arn'),
+          maxReceiveCount: settings.maxReceiveCount,
+        },
+        ...encryption,
+      },
+    };
+  });
+  return resources;
 }
 
 function mapperStatements({ mapper, dlq, streamArn }: MapperInfraInput): Cfn[] {
@@ -30,7 +94,7 @@ function mapperStatements({ mapper, dlq, streamArn }: MapperInfraInput): Cfn[] {
       Sid: 'ConsumeConfiguredQueues',
       Effect: 'Allow',
       Action: SQS_CONSUMER_ACTIONS,
-      Resource: mapper.routes.map((route) => route.queueArn),
+      Resource: mapper.routes.map(queueRef),
     },
     {
       Sid: 'WriteTargetAndDlqStreams',
@@ -54,7 +118,7 @@ function mapperStatements({ mapper, dlq, streamArn }: MapperInfraInput): Cfn[] {
 function sqsEvent(route: SqsToKinesisConfig['routes'][number]): Cfn {
   const source = route.eventSource;
   const sqs: Cfn = {
-    arn: route.queueArn,
+    arn: queueRef(route),
     batchSize: source.batchSize,
     functionResponseType: 'ReportBatchItemFailures',
   };
@@ -69,7 +133,10 @@ export function mapperInfra(input: MapperInfraInput): InfraPart {
   const { mapper } = input;
   const functionName = `${input.service}-${input.stage}-${SQS_TO_KINESIS}`;
   return {
-    resources: { SqsToKinesisRole: functionRole(functionName, mapperStatements(input)) },
+    resources: {
+      ...createdQueues(input),
+      SqsToKinesisRole: functionRole(functionName, mapperStatements(input)),
+    },
     outputs: {
       SqsToKinesisRoleArn: {
         Description: 'Grant this role the three SQS actions in the policy of a queue in another account',

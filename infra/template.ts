@@ -41,7 +41,8 @@ function handlerParts(input: InfraInput, streamArn: ReturnType<typeof streamsPar
   const aggregator = config.kinesisAggregator;
   const openSearch = input.params.openSearch === 'true';
   return [
-    mapper && mapperInfra({ service, stage, mapper, dlq: config.dlq, streamArn, environment }),
+    mapper &&
+      mapperInfra({ service, stage, mapper, dlq: config.dlq, streamArn, environment, params: input.params }),
     transform && firehoseInfra({ service, stage, transform, openSearch, environment }),
     validator &&
       eventBridgeInfra({ service, stage, validator, dlqStreamArn: dlqStreamArn as Cfn, environment }),

@@ -2,7 +2,8 @@
  * Alarms on every place the stack keeps data waiting, and a dashboard, both derived from the
  * finished template (so a queue or a delivery stream added by any part is watched without
  * being listed here):
- * - every SQS queue the stack creates (dead-letter and on-failure queues): messages visible;
+ * - every SQS queue the stack creates: messages visible in dead-letter and on-failure queues,
+ *   the age of the oldest message in a source queue (one with a dead-letter queue);
  * - every function: errors and throttles;
  * - every Kinesis event source (the aggregator's input): iterator age, against how long a
  *   record can wait there (its maximum record age, else the stream's retention);
@@ -109,7 +110,21 @@ export function dataAlarms(input: WatchInput): Cfn {
     ] as const;
   const alarms: (readonly [string, Cfn])[] = [];
   for (const [id, resource] of Object.entries(input.resources) as [string, Resource][]) {
-    if (resource.Type === 'AWS::SQS::Queue') {
+    if (resource.Type === 'AWS::SQS::Queue' && resource.Properties?.RedrivePolicy) {
+      // A source queue: messages flow through it; one that waits too long means a backlog.
+      alarms.push(
+        make({
+          id: `${id}-age`,
+          description: `The oldest message in ${id} waits longer than expected: the mapper is behind or failing (after maxReceiveCount receives a message moves to the dead-letter queue).`,
+          namespace: 'AWS/SQS',
+          metric: 'ApproximateAgeOfOldestMessage',
+          dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+          statistic: 'Maximum',
+          threshold: settings.sourceQueueAgeSeconds,
+          comparison: 'GreaterThanOrEqualToThreshold',
+        }),
+      );
+    } else if (resource.Type === 'AWS::SQS::Queue') {
       alarms.push(
         make({
           id: `${id}-messages`,

@@ -13,11 +13,11 @@ function expectedWatches(template: Template, functions: Record<string, unknown>)
   const watches: { place: string; metric: string; dimension: unknown }[] = [];
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type === 'AWS::SQS::Queue') {
-      watches.push({
-        place: `queue ${id}`,
-        metric: 'ApproximateNumberOfMessagesVisible',
-        dimension: { 'Fn::GetAtt': [id, 'QueueName'] },
-      });
+      // A queue that feeds a function (it has a dead-letter queue) waits by age; others hold failures.
+      const metric = resource.Properties.RedrivePolicy
+        ? 'ApproximateAgeOfOldestMessage'
+        : 'ApproximateNumberOfMessagesVisible';
+      watches.push({ place: `queue ${id}`, metric, dimension: { 'Fn::GetAtt': [id, 'QueueName'] } });
     }
     if (resource.Type === 'AWS::Kinesis::Stream' && id === 'DLQStream') {
       watches.push({ place: `stream ${id}`, metric: 'IncomingRecords', dimension: { Ref: id } });

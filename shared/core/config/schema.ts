@@ -152,6 +152,20 @@ export const routeSchema = z.strictObject({
     .regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN')
     .optional()
     .describe('Customer-managed key the queue is encrypted with (grants kms:Decrypt).'),
+  createQueue: z
+    .strictObject({
+      retentionDays: z.int().min(1).max(14).default(4).describe('How long the queue keeps a message.'),
+      maxReceiveCount: z
+        .int()
+        .min(1)
+        .max(1000)
+        .default(10)
+        .describe('Receives before SQS moves a message to the dead-letter queue (kept 14 days, alarmed).'),
+    })
+    .optional()
+    .describe(
+      'The stack creates the queue (in its own account and region, named as in queueArn), encrypted, with its visibility timeout and an SQS dead-letter queue. Omitted: the queue must exist before the deploy.',
+    ),
   target: streamRef.describe("A stream declared under `streams` (by name), or an existing stream's ARN."),
   partitionKey: partitionKeySchema.default({ from: 'messageId' }),
   body: bodySchema
@@ -190,6 +204,12 @@ export const alarmsSchema = z.strictObject({
     .min(1)
     .default(1)
     .describe("A function's errors within one period that raise its alarm."),
+  sourceQueueAgeSeconds: z
+    .int()
+    .min(60)
+    .max(1_209_600)
+    .default(900)
+    .describe('Age of the oldest message in a source queue the stack creates that raises its alarm.'),
   functionThrottles: z
     .int()
     .min(1)

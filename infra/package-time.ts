@@ -2,6 +2,7 @@
  * What serverless.yml asks for at package/deploy time: the config checked for the stage
  * (a bad config fails here, with the key named), then the derived functions and resources.
  */
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../shared/core/errors.js';
 import { loadStageConfig } from '../tools/lib/config-files.js';
 import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../tools/lib/schema-bundle.js';
@@ -59,5 +60,43 @@ export function packageTime(input: PackageTimeInput) {
     params: loaded.ctx.params,
     functionParams: loaded.functionParams,
   });
-  return { ...infra, region, warnings: loaded.warnings };
+  const digest = configDigest(loaded.config, loaded.ctx.params, region);
+  const outputs = infra.resources.Outputs as Record<string, unknown>;
+  outputs.ConfigDigest = {
+    Description: 'Digest of the config this stack was deployed with (serverless deploy function checks it)',
+    Value: digest,
+  };
+  return { ...infra, region, warnings: loaded.warnings, digest };
+}
+
+/** A digest of what the template is derived from: the checked config, the parameters, the region. */
+export function configDigest(
+  config: unknown,
+  params: Readonly<Record<string, string>>,
+  region: string,
+): string {
+  const sorted = Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256')
+    .update(JSON.stringify({ config, params: sorted, region }))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/**
+ * `serverless deploy function` ships a function's code and its bundled config, not the event
+ * sources, roles, streams or alarms the config also drives: refused unless the deployed
+ * stack was made from this same config. Returns the reason to refuse, or undefined.
+ */
+export function deployFunctionProblem(
+  stage: string,
+  current: string,
+  outputs: readonly { OutputKey?: string; OutputValue?: string }[] | undefined,
+): string | undefined {
+  const deployed = outputs?.find((output) => output.OutputKey === 'ConfigDigest')?.OutputValue;
+  const fix = `run a full \`serverless deploy --stage ${stage}\`; \`deploy function\` ships only a function's code and bundled config, not its event sources, roles, streams or alarms`;
+  if (deployed === undefined)
+    return `the deployed stack of stage ${stage} has no ConfigDigest output: ${fix}`;
+  if (deployed !== current)
+    return `the config (or its parameters) changed since the last full deploy of stage ${stage}: ${fix}`;
+  return undefined;
 }

@@ -40,3 +40,4 @@ function derive(service, options) {
 
 module.exports = async ({ options, resolveVariable }) =>
   derive(await resolveVariable('self:service'), options);
+module.exports.derive = derive;

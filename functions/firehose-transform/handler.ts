@@ -22,19 +22,36 @@ import {
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
 const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+if (!config.firehoseTransform) throw new ConfigError(['firehoseTransform: is not configured']);
 const settings = config.firehoseTransform;
-if (!settings) throw new ConfigError(['firehoseTransform: is not configured']);
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
 const kinesis = createKinesisClient();
 const firehose = createFirehoseClient();
-const hashKey = secretLoader('PIPELINE_HASH_KEY', settings.hashKeyParameter, process.env);
-let transform: RecordTransform | undefined =
+const hashKey = secretLoader(
+  {
+    envName: 'PIPELINE_HASH_KEY',
+    parameter: settings.hashKeyParameter,
+    configKey: 'firehoseTransform.hashKeyParameter',
+    maxAgeSeconds: settings.hashKeyMaxAgeSeconds,
+  },
+  process.env,
+);
+const unkeyed: RecordTransform | undefined =
   settings.hash.length === 0 ? compileTransform(settings) : undefined;
+/** The transform for the current key: compiled again when the key read from SSM changes (rotation). */
+let keyed: { key: Buffer; transform: RecordTransform } | undefined;
+
+async function currentTransform(): Promise<RecordTransform> {
+  if (unkeyed) return unkeyed;
+  const key = await hashKey();
+  if (!keyed?.key.equals(key)) keyed = { key, transform: compileTransform(settings, key) };
+  return keyed.transform;
+}
 
 export const handler = async (event: unknown, context: Context): Promise<FirehoseTransformationResult> => {
   const batch = expectFirehoseEvent(event); // checked before the hash key is fetched
   logger.addContext(context);
-  transform ??= compileTransform(settings, await hashKey());
+  const transform = await currentTransform();
   return transformBatch(batch, {
     transform,
     logger,

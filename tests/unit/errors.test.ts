@@ -5,8 +5,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outcomeError } from '../../shared/core/batch-writer.js';
 import * as errors from '../../shared/core/errors.js';
@@ -93,10 +91,8 @@ describe('the error family', () => {
 });
 
 describe('failures that must stay loud', () => {
-  const ssmMock = mockClient(SSMClient);
   const dirs: string[] = [];
   afterEach(() => {
-    ssmMock.reset();
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -121,24 +117,62 @@ describe('failures that must stay loud', () => {
     }
   });
 
-  it('a hashing key that cannot be read names its SSM parameter and keeps the cause', async () => {
+  it('a hashing key that cannot be read names its SSM parameter, the local variable and keeps the cause', async () => {
     // Prepare
-    ssmMock.on(GetParameterCommand).rejects(new Error('AccessDenied'));
-    const load = secretLoader('PIPELINE_HASH_KEY', '/pipeline/hash-key', {});
+    const settings = {
+      envName: 'PIPELINE_HASH_KEY',
+      parameter: '/pipeline/hash-key',
+      configKey: 'firehoseTransform.hashKeyParameter',
+      maxAgeSeconds: 300,
+    };
+    const failing = () => ({ get: async () => Promise.reject(new Error('AccessDenied')) });
     // Act
-    const error = await load().catch((thrown: unknown) => thrown);
+    const error = await secretLoader(settings, {}, failing)().catch((thrown: unknown) => thrown);
     // Assess
     expect(error).toBeInstanceOf(errors.SecretUnavailableError);
-    expect((error as Error).message).toBe('Cannot read SSM parameter /pipeline/hash-key: AccessDenied');
+    expect((error as Error).message).toBe(
+      'Cannot read the hash key from SSM parameter /pipeline/hash-key (AccessDenied): set PIPELINE_HASH_KEY (local runs), or create the SSM SecureString /pipeline/hash-key',
+    );
     expect(((error as Error).cause as Error).message).toBe('AccessDenied');
-    // An empty parameter, or none configured, is refused the same way.
+    // An empty parameter, or none configured, is refused the same way, naming where a key can come from.
+    const empty = () => ({ get: async () => '' });
+    await expect(secretLoader(settings, {}, empty)()).rejects.toThrow(
+      'SSM parameter /pipeline/hash-key is empty: set PIPELINE_HASH_KEY (local runs)',
+    );
+    await expect(secretLoader({ ...settings, parameter: undefined }, {}, empty)()).rejects.toThrow(
+      'No hash key: set PIPELINE_HASH_KEY (local runs), or name an SSM SecureString in firehoseTransform.hashKeyParameter',
+    );
+    // The environment wins when set, and SSM is then never asked.
+    const never = () => {
+      throw new Error('SSM asked');
+    };
+    expect((await secretLoader(settings, { PIPELINE_HASH_KEY: 'local' }, never)()).toString()).toBe('local');
+  });
+
+  it('reads the hash key decrypted, with the max age, through one provider (rotation within the max age)', async () => {
     // Prepare
-    ssmMock.reset();
-    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: '' } });
-    // Act / Assess
-    await expect(secretLoader('K', '/p', {})()).rejects.toThrow('SSM parameter /p is empty');
-    await expect(secretLoader('K', undefined, {})()).rejects.toThrow(errors.SecretUnavailableError);
-    // The environment wins when set.
-    expect((await secretLoader('K', '/p', { K: 'local' })()).toString()).toBe('local');
+    const calls: unknown[][] = [];
+    let value = 'key-1';
+    let made = 0;
+    const source = () => {
+      made++;
+      return { get: async (...args: unknown[]) => (calls.push(args), value) };
+    };
+    const load = secretLoader(
+      { envName: 'K', parameter: '/p', configKey: 'x', maxAgeSeconds: 60 },
+      {},
+      source,
+    );
+    // Act
+    const first = (await load()).toString();
+    value = 'key-2'; // rotated; the provider's cache decides when it is read again
+    const second = (await load()).toString();
+    // Assess
+    expect([first, second]).toEqual(['key-1', 'key-2']);
+    expect(made).toBe(1);
+    expect(calls).toEqual([
+      ['/p', { decrypt: true, maxAge: 60 }],
+      ['/p', { decrypt: true, maxAge: 60 }],
+    ]);
   });
 });

@@ -373,7 +373,15 @@ const firehoseCommon = {
     .string()
     .regex(/^\/[A-Za-z0-9_./-]{1,1010}$/, 'must be an SSM parameter name starting with "/"')
     .optional()
-    .describe('SSM SecureString holding the hash key (read once per container).'),
+    .describe('SSM SecureString holding the hash key (read through Powertools Parameters, decrypted).'),
+  hashKeyMaxAgeSeconds: z
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(300)
+    .describe(
+      'How long the hash key read from SSM is used before it is read again, so a rotated key is picked up.',
+    ),
   appendNewline: z.boolean().default(true).describe('End each output record with a newline (S3, Athena).'),
   partitionKeys: z
     .record(

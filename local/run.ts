@@ -16,6 +16,7 @@ import { kinesisAggregatorScenario } from './scenarios/kinesis-aggregator.js';
 import { sqsToKinesisScenario } from './scenarios/sqs-to-kinesis.js';
 import type { Scenario } from './scenarios/types.js';
 import { startLocalSession } from './session.js';
+import { count, quietSdkNodeWarning } from './text.js';
 
 const SCENARIOS: Scenario[] = [
   sqsToKinesisScenario,
@@ -46,19 +47,21 @@ if (!values.verbose) {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 }
 
+const note = quietSdkNodeWarning();
+if (note) console.log(note);
 const started = Date.now();
 const session = await startLocalSession(params);
 console.log(
   `emulators up: kinesis ${session.aws.kinesis.endpoint}, sqs ${session.aws.sqs.endpoint}, PutEvents stand-in ${session.aws.eventBridge.endpoint}`,
 );
 const faults = values.faults === true;
-const proxies: FaultProxy[] = [];
+const proxies: { to: string; proxy: FaultProxy }[] = [];
 if (faults) {
   // The handlers (not the runner's own clients) go through the proxies.
   const rates = { entryFailure: 0.1, callFailure: 0.02 };
   const kinesisProxy = await startFaultProxy(session.aws.kinesis.endpoint, seed, rates);
   const eventsProxy = await startFaultProxy(session.aws.eventBridge.endpoint, seed, rates);
-  proxies.push(kinesisProxy, eventsProxy);
+  proxies.push({ to: 'Kinesis', proxy: kinesisProxy }, { to: 'EventBridge', proxy: eventsProxy });
   process.env.AWS_ENDPOINT_URL_KINESIS = kinesisProxy.endpoint;
   process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventsProxy.endpoint;
   console.log(
@@ -73,10 +76,10 @@ try {
     ok &&= passed;
   }
 } finally {
-  for (const proxy of proxies) {
+  for (const { to, proxy } of proxies) {
     const c = proxy.counts;
     console.log(
-      `\nfault proxy: ${c.calls} calls, ${c.failedEntries} entries failed, ${c.failedCalls} calls failed`,
+      `\nfaults injected on the way to ${to}: ${count(c.calls, 'call')} seen, ${count(c.failedEntries, 'entry', 'entries')} and ${count(c.failedCalls, 'call')} failed on purpose (retried or handed back; the totals above include them)`,
     );
     await proxy.stop();
   }

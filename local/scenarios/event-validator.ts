@@ -11,6 +11,7 @@ import { TRACE_FIELD } from '../../shared/event-validator/event-validator.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createStreams } from '../provision.js';
 import { readStream } from '../stream-reader.js';
+import { count } from '../text.js';
 import type { LocalRunContext, Scenario } from './types.js';
 
 type Event = EventBridgeEvent<string, unknown>;
@@ -27,8 +28,9 @@ export const SAMPLE_EVENTS = [
 
 export interface ValidatorReport {
   /** Original event ids, by what happened to them. */
-  republished: { originalId: string; source: string; detailType: string }[];
-  deadLettered: { id: string; reason: string; errors: number }[];
+  /** Each with the sample file (the input) it came from. */
+  republished: { originalId: string; source: string; detailType: string; input: string }[];
+  deadLettered: { id: string; reason: string; errors: number; input: string }[];
   invocationErrors: string[];
   /** What each batch input handed back (batchItemFailures), by file. */
   handedBack: Record<string, string[]>;
@@ -36,10 +38,12 @@ export interface ValidatorReport {
 
 export async function runEventValidator(ctx: LocalRunContext, handler: Handler): Promise<ValidatorReport> {
   await createStreams(ctx.kinesis, ctx.stage.config);
-  const before = ctx.aws.eventBridge.events.length;
-  const dlqBefore = (await readStream(ctx.kinesis, ctx.stage.config.dlq.stream)).length;
   const invocationErrors: string[] = [];
   const handedBack: Record<string, string[]> = {};
+  const republished: ValidatorReport['republished'] = [];
+  const deadLettered: ValidatorReport['deadLettered'] = [];
+  let published = ctx.aws.eventBridge.events.length;
+  let dlqSeen = (await readStream(ctx.kinesis, ctx.stage.config.dlq.stream)).length;
   for (const file of SAMPLE_EVENTS) {
     const input = JSON.parse(readFileSync(`events/${file}`, 'utf8')) as Event | Event[];
     try {
@@ -50,21 +54,29 @@ export async function runEventValidator(ctx: LocalRunContext, handler: Handler):
     } catch (error) {
       invocationErrors.push(`${file}: ${(error as Error).message}`);
     }
+    // What this input made: its republished events and its dead letters.
+    for (const event of ctx.aws.eventBridge.events.slice(published)) {
+      republished.push({
+        originalId: (event.detail as Record<string, { originalId: string }>)[TRACE_FIELD]?.originalId ?? '?',
+        source: event.source,
+        detailType: event.detailType,
+        input: file,
+      });
+    }
+    published = ctx.aws.eventBridge.events.length;
+    const dlq = await readStream(ctx.kinesis, ctx.stage.config.dlq.stream);
+    for (const record of dlq.slice(dlqSeen)) {
+      const envelope = parseDlqEnvelope(record.data);
+      if (envelope.handler !== 'event-validator') continue;
+      deadLettered.push({
+        id: envelope.source.id,
+        reason: envelope.reason,
+        errors: envelope.errors?.length ?? 0,
+        input: file,
+      });
+    }
+    dlqSeen = dlq.length;
   }
-  const republished = ctx.aws.eventBridge.events.slice(before).map((event) => ({
-    originalId: (event.detail as Record<string, { originalId: string }>)[TRACE_FIELD]?.originalId ?? '?',
-    source: event.source,
-    detailType: event.detailType,
-  }));
-  const dlq = (await readStream(ctx.kinesis, ctx.stage.config.dlq.stream)).slice(dlqBefore);
-  const deadLettered = dlq
-    .map((record) => parseDlqEnvelope(record.data))
-    .filter((envelope) => envelope.handler === 'event-validator')
-    .map((envelope) => ({
-      id: envelope.source.id,
-      reason: envelope.reason,
-      errors: envelope.errors?.length ?? 0,
-    }));
   return { republished, deadLettered, invocationErrors, handedBack };
 }
 
@@ -80,13 +92,17 @@ export const eventValidatorScenario: Scenario = {
     ctx.log(
       `sent ${SAMPLE_EVENTS.length} inputs (4 single events, a batch of 5, a Pipes array of 2 SQS messages)`,
     );
+    ctx.log('the batch and the Pipes array repeat single events, so an id can show more than once:');
     ctx.log(`republished through the PutEvents stand-in: ${report.republished.length}`);
     for (const event of report.republished) {
-      ctx.log(`  ${event.source.padEnd(22)} ${event.detailType.padEnd(16)} from ${event.originalId}`);
+      ctx.log(
+        `  ${event.source.padEnd(22)} ${event.detailType.padEnd(16)} from ${event.originalId}  (${event.input})`,
+      );
     }
     ctx.log(`sent to the DLQ stream: ${report.deadLettered.length}`);
     for (const entry of report.deadLettered) {
-      ctx.log(`  ${entry.reason.padEnd(22)} ${entry.id}${entry.errors ? ` (${entry.errors} errors)` : ''}`);
+      const errors = entry.errors ? ` (${count(entry.errors, 'error')})` : '';
+      ctx.log(`  ${entry.reason.padEnd(22)} ${entry.id}${errors}  (${entry.input})`);
     }
     for (const [file, ids] of Object.entries(report.handedBack)) {
       if (ids.length > 0) ctx.log(`  handed back from ${file}: ${ids.join(', ')}`);

@@ -9,6 +9,7 @@ import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js
 import type { StageConfig } from '../../tools/lib/config-files.js';
 import { deliver, type FirehoseHandler, type StandInCounts } from '../firehose-stand-in.js';
 import { lambdaContext } from '../lambda-context.js';
+import { count } from '../text.js';
 import type { Scenario } from './types.js';
 
 export const LOCAL_OUT = '.local-out/firehose';
@@ -60,7 +61,9 @@ export const firehoseTransformScenario: Scenario = {
     };
     const payloads = sesTraffic();
     const counts = await runFirehoseTransform(ctx.stage, handler, payloads);
-    ctx.log(`sent ${counts.records} records in ${counts.invocations} processor invocations`);
+    ctx.log(
+      `sent ${count(counts.records, 'record')} in ${count(counts.invocations, 'processor invocation')}`,
+    );
     ctx.log(
       `Ok ${counts.ok}, Dropped ${counts.dropped} (filtered event types), ProcessingFailed ${counts.failed}`,
     );

@@ -10,6 +10,7 @@ import { driveWindows, type WindowHandler } from '../kinesis-window-driver.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createStreams } from '../provision.js';
 import { readStream } from '../stream-reader.js';
+import { count } from '../text.js';
 import type { LocalRunContext, Scenario } from './types.js';
 
 const TICKERS = ['AMZN', 'MSFT', 'NVDA', 'AAPL', 'GOOG'];
@@ -123,8 +124,10 @@ export const kinesisAggregatorScenario: Scenario = {
       handler: WindowHandler;
     };
     const report = await runKinesisAggregator(ctx, handler);
-    ctx.log(`wrote ${report.trades} trades in ${report.kplRecords} KPL-aggregated records`);
-    ctx.log(`${report.windows} shard windows, ${report.invocations} invocations (a final one per window)`);
+    ctx.log(`wrote ${count(report.trades, 'trade')} in ${count(report.kplRecords, 'KPL-aggregated record')}`);
+    ctx.log(
+      `${count(report.windows, 'shard window')}, ${count(report.invocations, 'invocation')} (a final one per window)`,
+    );
     ctx.log('shard             ticker  trades   volume     vwap      min      max  buys/sells  largest buy');
     for (const r of report.results) {
       const m = r.metrics as Record<string, unknown> & {

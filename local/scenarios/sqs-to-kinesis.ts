@@ -11,6 +11,7 @@ import { createQueue, createStreams } from '../provision.js';
 import { type SampleMessage, sampleTraffic, unroutedQueueArn } from '../sample-traffic.js';
 import { drainQueues, type QueueBinding, type SqsHandler } from '../sqs-event-source.js';
 import { readStream } from '../stream-reader.js';
+import { count } from '../text.js';
 import type { LocalRunContext, Scenario } from './types.js';
 
 /**
@@ -85,14 +86,14 @@ export async function runSqsToKinesis(
     );
     tagById.set(result.MessageId as string, message.tag);
   }
-  ctx.log(`sent ${sent.length} messages to ${bindings.length} queues`);
+  ctx.log(`sent ${count(sent.length, 'message')} to ${count(bindings.length, 'queue')}`);
 
   const timeout = config.sqsToKinesis?.timeoutSeconds ?? 30;
   const drain = await drainQueues(ctx.sqs, bindings, handler, () => lambdaContext('sqsToKinesis', timeout), {
     maxMillis: 20_000,
   });
   ctx.log(
-    `event source: ${drain.invocations} invocations, ${drain.deleted} deleted, ${drain.handedBack} handed back, ${drain.remaining} left`,
+    `event source: ${count(drain.invocations, 'invocation')}, ${drain.deleted} deleted, ${drain.handedBack} handed back, ${drain.remaining} left`,
   );
 
   const placements: Placement[] = [];

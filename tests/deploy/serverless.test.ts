@@ -14,7 +14,7 @@ import { type LocalSession, startLocalSession } from '../../local/session.js';
 import { readStream } from '../../local/stream-reader.js';
 import { loadStageConfig } from '../../tools/lib/config-files.js';
 import { specProblems } from '../helpers/cfn-spec.js';
-import { loadEvent } from '../helpers/fixtures.js';
+import { loadEvent, type RawConfig } from '../helpers/fixtures.js';
 import { packagedFunctions, placesWithoutAlarm } from '../helpers/watched.js';
 
 const execFileAsync = promisify(execFile);
@@ -54,16 +54,23 @@ beforeAll(async () => {
 describe('serverless package', () => {
   const config = loadStageConfig('dev').config;
   const routes = config.sqsToKinesis?.routes ?? [];
+  /** The sample config's own-account queues are created by the stack (createQueue). */
+  const CREATED: Record<string, string> = { 'page-visits': 'PageVisitsQueue', orders: 'OrdersQueue' };
+  const queueRef = (route: (typeof routes)[number]) =>
+    route.createQueue ? { 'Fn::GetAtt': [CREATED[route.name as string], 'Arn'] } : route.queueArn;
 
   it('has one SQS event source per configured queue, with the configured batch settings', () => {
     // Act
     const mappings = ofType('AWS::Lambda::EventSourceMapping')
       .map(([, r]) => r.Properties)
-      .filter((m) => String(m.EventSourceArn).startsWith('arn:aws:sqs:'));
-    // Assess
-    expect(mappings.map((m) => m.EventSourceArn).sort()).toEqual(routes.map((r) => r.queueArn).sort());
+      .filter((m) => JSON.stringify(m.FunctionName).includes('SqsToKinesisLambdaFunction'));
+    // Assess: the queues the stack creates are read through their attribute, the others by ARN.
+    const source = JSON.stringify;
+    expect(mappings.map((m) => source(m.EventSourceArn)).sort()).toEqual(
+      routes.map((r) => source(queueRef(r))).sort(),
+    );
     for (const route of routes) {
-      const mapping = mappings.find((m) => m.EventSourceArn === route.queueArn);
+      const mapping = mappings.find((m) => source(m.EventSourceArn) === source(queueRef(route)));
       expect(mapping?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(mapping?.BatchSize).toBe(route.eventSource.batchSize);
       expect(mapping?.MaximumBatchingWindowInSeconds).toBe(route.eventSource.maximumBatchingWindowInSeconds);
@@ -143,7 +150,7 @@ describe('serverless package', () => {
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
     ]);
-    expect(bySid.ConsumeConfiguredQueues?.Resource).toEqual(routes.map((r) => r.queueArn));
+    expect(bySid.ConsumeConfiguredQueues?.Resource).toEqual(routes.map(queueRef));
     expect(bySid.WriteTargetAndDlqStreams?.Action).toEqual(['kinesis:PutRecord', 'kinesis:PutRecords']);
     expect(bySid.WriteTargetAndDlqStreams?.Resource).toEqual(
       ['PageVisitsStream', 'ClicksStream', 'OrdersStream', 'DLQStream'].map((id) => ({
@@ -401,9 +408,9 @@ describe('serverless package', () => {
     }
   });
 
-  it('fails on a bad config, naming the key', async () => {
-    // Prepare: the project in a scratch folder with one typo in the config.
-    const dir = mkdtempSync(join(tmpdir(), 'sls-bad-'));
+  /** The project in a scratch folder, with `patch` applied to its config. */
+  function scratchProject(patch: (raw: RawConfig) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), 'sls-scratch-'));
     for (const part of [
       'serverless.yml',
       'package.json',
@@ -417,8 +424,30 @@ describe('serverless package', () => {
     }
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const raw = JSON.parse(readFileSync(join(dir, 'config/pipeline.json'), 'utf8'));
-    raw.sqsToKinesis.routes[2].eventSource.maximumBatchingWindowInSeconds = 5; // not allowed on FIFO
+    patch(raw);
     writeFileSync(join(dir, 'config/pipeline.json'), JSON.stringify(raw));
+    return dir;
+  }
+
+  it('prints a config warning once', async () => {
+    // Prepare: a visibility timeout under 6x the function timeout is a warning, not an error.
+    const dir = scratchProject((raw) => {
+      raw.sqsToKinesis.routes[1].visibilityTimeoutSeconds = 60;
+    });
+    // Act: `print` resolves every part of serverless.yml without packaging.
+    const result = await run(serverless, ['print', '--stage', 'dev'], { cwd: dir });
+    // Assess
+    const output = `${result.stdout}${result.stderr}`;
+    expect(output.match(/config warning: sqsToKinesis\.routes\[1\]\.visibilityTimeoutSeconds/g)).toHaveLength(
+      1,
+    );
+  });
+
+  it('fails on a bad config, naming the key', async () => {
+    // Prepare: the project in a scratch folder with one typo in the config.
+    const dir = scratchProject((raw) => {
+      raw.sqsToKinesis.routes[2].eventSource.maximumBatchingWindowInSeconds = 5; // not allowed on FIFO
+    });
     // Act
     const result = await run(serverless, ['package', '--stage', 'dev'], { cwd: dir }).catch((error) => error);
     // Assess: the key named once, no stack trace, and nothing packaged.

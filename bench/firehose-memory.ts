@@ -4,10 +4,24 @@
  * raised the process's peak RSS over what it held with the parsed request in hand, and the
  * request's size.
  */
+import { checkedArgs, choiceOption, countOption, parseCli, UsageError } from '../tools/cli-args.js';
 import { fullTransform, naiveTransform } from './firehose-work.js';
 import { batchBytes, sesBatch } from './ses-batches.js';
 
-const [variant, count, bytes] = process.argv.slice(2);
+const [variant, count, bytes] = checkedArgs(
+  'firehose-memory',
+  'firehose-memory.ts full|naive COUNT BYTES',
+  () => {
+    const { positionals } = parseCli(process.argv.slice(2), {}, true);
+    if (positionals.length !== 3) throw new UsageError('takes three arguments');
+    const [kind, n, size] = positionals as [string, string, string];
+    return [
+      choiceOption('variant', kind, ['full', 'naive']),
+      countOption('count', n),
+      countOption('bytes', size),
+    ];
+  },
+);
 const transform =
   variant === 'full' ? fullTransform() : async (e: Parameters<typeof naiveTransform>[0]) => naiveTransform(e);
 const request = JSON.stringify(sesBatch(Number(count), Number(bytes)));

@@ -9,7 +9,9 @@ import { seedFromEnvironment } from './seed.js';
 export default function setup(): void {
   const seed = seedFromEnvironment(process.env);
   process.env.SEED = String(seed);
-  console.log(`generated tests: seed ${seed} (replay with SEED=${seed} npm test)`);
+  console.log(
+    `generated tests: seed ${seed} (SEED=${seed} npm test makes the same inputs and fault decisions)`,
+  );
   const note = quietSdkNodeWarning(process.env);
   if (note) console.log(`${note} (the SDK's own warning is silenced in the test processes)`);
 }

@@ -126,6 +126,9 @@ function sqsEvent(route: SqsToKinesisConfig['routes'][number]): Cfn {
     sqs.maximumBatchingWindow = source.maximumBatchingWindowInSeconds;
   }
   if (source.maximumConcurrency !== undefined) sqs.maximumConcurrency = source.maximumConcurrency;
+  // Filtering at the source: the event source mapping's FilterCriteria (serverless writes one
+  // filter per pattern). Messages that match none are deleted by Lambda, never delivered.
+  if (route.filter?.where === 'source') sqs.filterPatterns = route.filter.patterns;
   return { sqs };
 }
 

@@ -56,7 +56,14 @@ export async function drainFifo(
 ): Promise<DrainResult> {
   let queue: Queued[] = records.map((record) => ({ record, visibleAt: 0 }));
   const busy = new Set<string>();
-  const total: DrainResult = { invocations: 0, received: 0, deleted: 0, handedBack: 0, remaining: 0 };
+  const total: DrainResult = {
+    invocations: 0,
+    received: 0,
+    filtered: 0,
+    deleted: 0,
+    handedBack: 0,
+    remaining: 0,
+  };
   const deadline = Date.now() + options.maxMillis;
   const poller = async () => {
     while (queue.length > 0 && Date.now() < deadline) {

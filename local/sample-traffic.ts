@@ -13,8 +13,8 @@ export interface SampleMessage {
   groupId?: string;
   /** A unique tag inside the body (or the body itself), to find the message again. */
   tag: string;
-  /** Its target stream and partition key, or the DLQ reason. */
-  expect: { stream: string; key: string } | { dlq: DlqReason };
+  /** Its target stream and partition key, the DLQ reason, or dropped by the route's filter. */
+  expect: { stream: string; key: string } | { dlq: DlqReason } | { filtered: 'source' | 'function' };
 }
 
 /** A queue the local run polls although no route names it (as after a route was removed). */
@@ -44,6 +44,19 @@ export function sampleTraffic(config: PipelineConfig): SampleMessage[] {
         expect: { stream: visits.target, key: `u-${i % 4}` },
       });
     }
+    if (visits.filter) {
+      // The sample route keeps visits that are not from a bot (in the function): these two are
+      // acknowledged and counted as filtered, written nowhere.
+      for (const i of [0, 1]) {
+        const tag = `visit-bot-${i}`;
+        out.push({
+          queueArn: visits.queueArn,
+          body: JSON.stringify({ page: '/robots.txt', user: { id: `bot-${i}` }, bot: true, tag }),
+          tag,
+          expect: { filtered: visits.filter.where },
+        });
+      }
+    }
     out.push({
       queueArn: visits.queueArn,
       body: 'visit-bad-json {',
@@ -59,6 +72,20 @@ export function sampleTraffic(config: PipelineConfig): SampleMessage[] {
   }
   const clicks = byName('partner-clicks');
   if (clicks) {
+    if (clicks.filter) {
+      // The sample route keeps clicks that are not hovers (at the event source): these two are
+      // deleted from the queue and never reach the function.
+      for (const i of [0, 1]) {
+        const tag = `click-hover-${i}`;
+        out.push({
+          queueArn: clicks.queueArn,
+          body: JSON.stringify({ button: 'hover', tag }),
+          attributes: { tenant: 'tenant-0' },
+          tag,
+          expect: { filtered: clicks.filter.where },
+        });
+      }
+    }
     for (let i = 0; i < 6; i++) {
       const tag = `click-${i}`;
       out.push({

@@ -1,8 +1,9 @@
 /**
  * A local stand-in for Lambda's SQS event source mapping: it polls a queue, gathers a
- * batch (batch size, batching window), invokes the handler with an event shaped as
- * Lambda shapes it, deletes what succeeded and leaves the batchItemFailures to become
- * visible again after the queue's visibility timeout (a thrown error leaves them all).
+ * batch (batch size, batching window), applies the route's filter patterns as Lambda does
+ * (a message that matches none is deleted, never delivered), invokes the handler with an
+ * event shaped as Lambda shapes it, deletes what succeeded and leaves the batchItemFailures
+ * to become visible again after the queue's visibility timeout (a thrown error leaves them all).
  */
 import {
   DeleteMessageBatchCommand,
@@ -25,15 +26,35 @@ export interface QueueBinding {
   batchSize: number;
   batchingWindowSeconds: number;
   region: string;
+  /** The event source's filter (`filter.where: source`): messages it does not keep are deleted. */
+  filter?: (record: SQSRecord) => boolean;
 }
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface PollResult {
   received: number;
+  /** Deleted by the filter without an invocation. */
+  filtered: number;
+  /** Whether the handler was invoked (not when the filter dropped the whole batch). */
+  invoked: boolean;
   deleted: number;
   handedBack: number;
   threw: boolean;
+}
+
+async function deleteMessages(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += DELETE_BATCH) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.slice(i, i + DELETE_BATCH).map((message, j) => ({
+          Id: String(j),
+          ReceiptHandle: message.ReceiptHandle as string,
+        })),
+      }),
+    );
+  }
 }
 
 function toAttributes(message: Message): SQSRecord['attributes'] {
@@ -113,29 +134,27 @@ export async function pollOnce(
   handler: SqsHandler,
   context: () => Context,
 ): Promise<PollResult> {
-  const messages = await gatherBatch(sqs, binding);
-  if (messages.length === 0) return { received: 0, deleted: 0, handedBack: 0, threw: false };
+  const gathered = await gatherBatch(sqs, binding);
+  const none = { received: 0, filtered: 0, invoked: false, deleted: 0, handedBack: 0, threw: false };
+  if (gathered.length === 0) return none;
+  // As Lambda does: what the filter does not keep is deleted and never reaches the function.
+  const keep = binding.filter;
+  const dropped = keep ? gathered.filter((message) => !keep(toSqsRecord(message, binding))) : [];
+  await deleteMessages(sqs, binding.queueUrl, dropped);
+  const messages = gathered.filter((message) => !dropped.includes(message));
+  const base = { ...none, received: gathered.length, filtered: dropped.length, deleted: dropped.length };
+  if (messages.length === 0) return base;
   const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, binding)) };
   let response: SQSBatchResponse | undefined;
   try {
     response = await handler(event, context());
   } catch {
-    return { received: messages.length, deleted: 0, handedBack: messages.length, threw: true };
+    return { ...base, invoked: true, handedBack: messages.length, threw: true };
   }
   const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   const done = messages.filter((message) => !failed.has(message.MessageId as string));
-  for (let i = 0; i < done.length; i += DELETE_BATCH) {
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: binding.queueUrl,
-        Entries: done.slice(i, i + DELETE_BATCH).map((message, j) => ({
-          Id: String(j),
-          ReceiptHandle: message.ReceiptHandle as string,
-        })),
-      }),
-    );
-  }
-  return { received: messages.length, deleted: done.length, handedBack: failed.size, threw: false };
+  await deleteMessages(sqs, binding.queueUrl, done);
+  return { ...base, invoked: true, deleted: base.deleted + done.length, handedBack: failed.size };
 }
 
 /**
@@ -160,6 +179,8 @@ export interface DrainOptions {
 export interface DrainResult {
   invocations: number;
   received: number;
+  /** Deleted by the event source's filter, never delivered (counted in `deleted` too). */
+  filtered: number;
   deleted: number;
   handedBack: number;
   /** Messages still in the queues when the drain stopped. */
@@ -174,15 +195,23 @@ export async function drainQueues(
   context: () => Context,
   options: DrainOptions,
 ): Promise<DrainResult> {
-  const total: DrainResult = { invocations: 0, received: 0, deleted: 0, handedBack: 0, remaining: 0 };
+  const total: DrainResult = {
+    invocations: 0,
+    received: 0,
+    filtered: 0,
+    deleted: 0,
+    handedBack: 0,
+    remaining: 0,
+  };
   const deadline = Date.now() + options.maxMillis;
   const pollers = bindings.flatMap((binding) =>
     Array.from({ length: options.concurrency ?? 1 }, async () => {
       while (Date.now() < deadline) {
         const result = await pollOnce(sqs, binding, handler, context);
         if (result.received > 0) {
-          total.invocations++;
+          if (result.invoked) total.invocations++;
           total.received += result.received;
+          total.filtered += result.filtered;
           total.deleted += result.deleted;
           total.handedBack += result.handedBack;
           continue;

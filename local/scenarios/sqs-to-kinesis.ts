@@ -6,6 +6,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { compileSqsFilter } from '../../shared/core/filter-pattern.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createQueue, createStreams } from '../provision.js';
 import { type SampleMessage, sampleTraffic, unroutedQueueArn } from '../sample-traffic.js';
@@ -52,10 +53,14 @@ export async function runSqsToKinesis(
   const bindings: QueueBinding[] = [];
   const urlByArn = new Map<string, string>();
   const sources = [
-    ...routes.map((route) => ({ arn: route.queueArn, source: route.eventSource })),
-    { arn: unroutedQueueArn(config), source: { batchSize: 10, maximumBatchingWindowInSeconds: 0 } },
+    ...routes.map((route) => ({ arn: route.queueArn, source: route.eventSource, filter: route.filter })),
+    {
+      arn: unroutedQueueArn(config),
+      source: { batchSize: 10, maximumBatchingWindowInSeconds: 0 },
+      filter: undefined,
+    },
   ];
-  for (const { arn, source } of sources) {
+  for (const { arn, source, filter } of sources) {
     const window = source.maximumBatchingWindowInSeconds ?? 0;
     const queueUrl = await createQueue(ctx.sqs, arn, localVisibilitySeconds(window));
     urlByArn.set(arn, queueUrl);
@@ -65,6 +70,7 @@ export async function runSqsToKinesis(
       batchSize: source.batchSize,
       batchingWindowSeconds: window,
       region,
+      ...(filter?.where === 'source' ? { filter: compileSqsFilter(filter.patterns) } : {}),
     });
   }
 
@@ -93,7 +99,7 @@ export async function runSqsToKinesis(
     maxMillis: 20_000,
   });
   ctx.log(
-    `event source: ${count(drain.invocations, 'invocation')}, ${drain.deleted} deleted, ${drain.handedBack} handed back, ${drain.remaining} left`,
+    `event source: ${count(drain.invocations, 'invocation')}, ${drain.deleted} deleted (${drain.filtered} by a route's filter, never delivered), ${drain.handedBack} handed back, ${drain.remaining} left`,
   );
 
   const placements: Placement[] = [];
@@ -118,14 +124,25 @@ export async function runSqsToKinesis(
   const missing: string[] = [];
   for (const message of sent) {
     const found = placements.filter((p) => p.tag === message.tag);
-    if (found.length === 0) missing.push(message.tag);
     const expected = message.expect;
+    if ('filtered' in expected) {
+      // Dropped at the event source: found nowhere is right; found anywhere is misplaced.
+      if (found.length > 0) misplaced.push(message.tag);
+      continue;
+    }
+    if (found.length === 0) missing.push(message.tag);
     const right = found.filter((p) =>
       'stream' in expected
         ? p.where === expected.stream
         : p.where === config.dlq.stream && p.reason === expected.dlq,
     );
     if (found.length > 0 && right.length !== found.length) misplaced.push(message.tag);
+  }
+  const expectedFiltered = sent.filter(
+    (message) => 'filtered' in message.expect && message.expect.filtered === 'source',
+  ).length;
+  if (drain.filtered !== expectedFiltered) {
+    missing.push(`(${drain.filtered} filtered at the event source, ${expectedFiltered} expected)`);
   }
   return { sent, placements, misplaced, missing, drain };
 }
@@ -147,7 +164,7 @@ function printReport(ctx: LocalRunContext, report: SqsToKinesisReport): void {
     );
   }
   ctx.log(
-    `sent ${report.sent.length}, placed ${report.placements.length}, missing ${report.missing.length}, misplaced ${report.misplaced.length}`,
+    `sent ${report.sent.length}, placed ${report.placements.length}, filtered ${report.sent.filter((m) => 'filtered' in m.expect).length} (${report.drain.filtered} at the event source), missing ${report.missing.length}, misplaced ${report.misplaced.length}`,
   );
 }
 

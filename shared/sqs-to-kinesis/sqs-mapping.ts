@@ -8,6 +8,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { isFifoQueue, routeName } from '../core/config/rules.js';
 import type { MetadataField, PipelineConfig, Route } from '../core/config/schema.js';
 import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from '../core/errors.js';
+import { compileSqsFilter } from '../core/filter-pattern.js';
 import { compilePath, defineOwn, getPath } from '../core/json-path.js';
 import { maxRecordBytesOf, type WriteEntry } from '../core/kinesis-writer.js';
 import { MAX_PARTITION_KEY_LENGTH } from '../core/partition-key.js';
@@ -25,9 +26,27 @@ export interface CompiledRoute {
   partitionKey: (record: SQSRecord, body: unknown) => string;
   /** Null when the body is written as received. */
   reshape: ((body: Record<string, unknown>, record: SQSRecord) => Record<string, unknown>) | null;
+  /** With `filter.where: function`: whether a message is kept (the others are acknowledged, counted as filtered). */
+  keep?: (record: SQSRecord) => boolean;
 }
 
 export type Router = ReadonlyMap<string, CompiledRoute>;
+
+/**
+ * The filter a route applies in the function: as Lambda's, but a body that is not JSON always
+ * passes, so that malformed input reaches the DLQ (BODY_NOT_JSON) rather than vanishing.
+ */
+function functionFilter(patterns: readonly Record<string, unknown>[]): (record: SQSRecord) => boolean {
+  const matches = compileSqsFilter(patterns);
+  return (record) => {
+    try {
+      JSON.parse(record.body);
+    } catch {
+      return true;
+    }
+    return matches(record);
+  };
+}
 
 export function compileRouter(config: PipelineConfig): Router {
   const router = new Map<string, CompiledRoute>();
@@ -41,6 +60,7 @@ export function compileRouter(config: PipelineConfig): Router {
       format: route.body.format,
       partitionKey: compilePartitionKey(route),
       reshape: compileReshape(route),
+      ...(route.filter?.where === 'function' ? { keep: functionFilter(route.filter.patterns) } : {}),
     });
   }
   return router;

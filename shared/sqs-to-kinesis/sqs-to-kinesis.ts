@@ -42,9 +42,11 @@ export function prepareMapper(config: PipelineConfig): Pick<MapperDeps, 'config'
 
 interface RecordPlan {
   route: CompiledRoute | undefined;
-  /** Index of this record's entry in the write (its target, or its DLQ envelope). */
+  /** Index of this record's entry in the write (its target, or its DLQ envelope); -1 when filtered out. */
   entry: number;
   toDlq: boolean;
+  /** The route's function-side filter did not keep it: acknowledged, written nowhere. */
+  filtered?: boolean;
   /** Needed more than one attempt. */
   retried?: boolean;
   /** Why the record goes to the DLQ (hand-back reasons come from the write). */
@@ -96,14 +98,26 @@ export function fifoSequenceKey(record: SQSRecord): string | undefined {
   return `${record.eventSourceARN}\u0000${group}`;
 }
 
-/** Step 1: every record becomes one write entry, to its target or (unmappable) to the DLQ. */
+/**
+ * Step 1: every record becomes one write entry, to its target or (unmappable) to the DLQ,
+ * but a record the route's function-side filter does not keep, which becomes none.
+ */
 function mapBatch(records: readonly SQSRecord[], deps: MapperDeps) {
   const entries: WriteEntry[] = [];
-  const plans: RecordPlan[] = records.map((record) => {
+  /** The record each entry was made from (filtered records make none). */
+  const recordOfEntry: number[] = [];
+  const add = (entry: WriteEntry, record: number) => {
+    recordOfEntry.push(record);
+    return entries.push(entry) - 1;
+  };
+  const plans: RecordPlan[] = records.map((record, i) => {
+    const filtering = deps.router.get(record.eventSourceARN);
+    if (filtering?.keep && !filtering.keep(record)) {
+      return { route: filtering, entry: -1, toDlq: false, filtered: true };
+    }
     try {
       const mapped = mapSqsRecord(record, deps.router);
-      entries.push(mapped);
-      return { route: mapped.route, entry: entries.length - 1, toDlq: false };
+      return { route: mapped.route, entry: add(mapped, i), toDlq: false };
     } catch (error) {
       const route = deps.router.get(record.eventSourceARN);
       const reason: DlqReason = error instanceof MappingError ? error.reason : 'UNEXPECTED_ERROR';
@@ -111,11 +125,15 @@ function mapBatch(records: readonly SQSRecord[], deps: MapperDeps) {
       if (!(error instanceof MappingError)) {
         deps.logger.error('Unexpected error while mapping a message', { messageId: record.messageId, error });
       }
-      entries.push(toDlqEntry(record, reason, message, route, deps));
-      return { route, entry: entries.length - 1, toDlq: true, error: reason };
+      return {
+        route,
+        entry: add(toDlqEntry(record, reason, message, route, deps), i),
+        toDlq: true,
+        error: reason,
+      };
     }
   });
-  return { entries, plans };
+  return { entries, plans, recordOfEntry };
 }
 
 /**
@@ -127,14 +145,14 @@ function mapBatch(records: readonly SQSRecord[], deps: MapperDeps) {
  */
 async function writeBatch(
   records: readonly SQSRecord[],
-  entries: WriteEntry[],
-  plans: RecordPlan[],
+  { entries, plans, recordOfEntry }: ReturnType<typeof mapBatch>,
   deps: MapperDeps,
 ) {
   const maxRecordBytes = (stream: string) => maxRecordBytesOf(deps.config, stream);
-  const sequenceOf = (entry: number) => fifoSequenceKey(records[entry] as SQSRecord);
+  const sequenceOf = (entry: number) => fifoSequenceKey(records[recordOfEntry[entry] as number] as SQSRecord);
   const result = await writeRecords(entries, { ...deps, maxRecordBytes }, sequenceOf);
   const handedBack = plans.map((plan): string | undefined => {
+    if (plan.filtered) return undefined;
     const outcome = result.outcomes[plan.entry] as WriteOutcome;
     if (outcome.status === 'oversize') return 'DLQ_RECORD_TOO_LARGE';
     if (outcome.attempts > 1) plan.retried = true;
@@ -167,6 +185,8 @@ function tally(
       increment(counts, 'handedBack');
       increment(failedByCode, reason);
       failures.push({ itemIdentifier: messageId });
+    } else if (plan.filtered) {
+      increment(counts, 'filtered');
     } else if (plan.toDlq) {
       increment(counts, 'sentToDlq');
       increment(dlqByReason, plan.error ?? 'UNKNOWN');
@@ -180,15 +200,18 @@ function tally(
 
 export async function processSqsBatch(event: SQSEvent, deps: MapperDeps): Promise<SQSBatchResponse> {
   const records = event.Records ?? [];
-  const { entries, plans } = mapBatch(records, deps);
-  const written = await writeBatch(records, entries, plans, deps);
+  const mapped = mapBatch(records, deps);
+  const { plans } = mapped;
+  const written = await writeBatch(records, mapped, deps);
   const { byRoute, failures, dlqByReason, failedByCode, dlqIds } = tally(records, plans, written.handedBack);
 
   for (const [route, counts] of byRoute) deps.metrics.publish({ name: 'route', value: route }, counts);
   const sentToDlq = Object.values(dlqByReason).reduce((a, b) => a + b, 0);
+  const filtered = plans.filter((plan) => plan.filtered).length;
   const summary = {
     received: records.length,
-    written: records.length - failures.length - sentToDlq,
+    written: records.length - failures.length - sentToDlq - filtered,
+    ...(filtered > 0 ? { filtered } : {}),
     sentToDlq: dlqByReason,
     ...(dlqIds.length > 0 ? { dlqMessageIds: dlqIds } : {}),
     handedBack: failures.length,

@@ -75,7 +75,13 @@ describe('serverless package', () => {
       expect(mapping?.BatchSize).toBe(route.eventSource.batchSize);
       expect(mapping?.MaximumBatchingWindowInSeconds).toBe(route.eventSource.maximumBatchingWindowInSeconds);
       expect(mapping?.ScalingConfig?.MaximumConcurrency).toBe(route.eventSource.maximumConcurrency);
+      // Source filters become the mapping's FilterCriteria; function-side ones stay in the function.
+      const atSource = route.filter?.where === 'source' ? route.filter.patterns : undefined;
+      expect(mapping?.FilterCriteria, route.name).toEqual(
+        atSource ? { Filters: atSource.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) } : undefined,
+      );
     }
+    expect(routes.map((r) => r.filter?.where)).toEqual(['function', 'source', undefined]);
   });
 
   it('creates the target streams and DLQStream, KMS-encrypted, sized from the config', () => {

@@ -45,6 +45,14 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
     const at = (...keys: PropertyKey[]) => formatPath(['sqsToKinesis', 'routes', i, ...keys]);
     const visibility = visibilityIssue(route, mapper.timeoutSeconds, at);
     if (visibility && !visibility.error) warnings.push(visibility.text);
+    if (
+      route.filter?.where === 'source' &&
+      route.filter.patterns.some((p) => typeof p.body === 'object' && !Array.isArray(p.body))
+    ) {
+      warnings.push(
+        `${at('filter', 'where')}: at the source, Lambda deletes a message whose body is not JSON without invoking the function (its patterns read body fields): it reaches neither the stream nor the DLQ; "function" sends it to the DLQ instead`,
+      );
+    }
     errors.push(
       ...(duplicates[i] ?? []),
       ...eventSourceIssues(route, at),

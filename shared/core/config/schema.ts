@@ -6,6 +6,7 @@
  * misspelt key is an error that names its path rather than a setting silently ignored.
  */
 import { z } from 'zod';
+import { filterPatternIssues } from '../filter-pattern.js';
 
 /** Kinesis record size bounds, in KiB: 1 MiB by default, raisable per stream to 10 MiB. */
 export const DEFAULT_MAX_RECORD_SIZE_KIB = 1024;
@@ -172,6 +173,35 @@ export const routeSchema = z.strictObject({
     .default({ format: 'json' })
     .describe('How the body is written: `json` (checked, optionally reshaped) or `raw` (bytes as received).'),
   eventSource: sqsEventSourceSchema.prefault({}).describe("The queue's Lambda event source."),
+  filter: z
+    .strictObject({
+      patterns: z
+        .array(z.record(z.string(), z.unknown()))
+        .min(1)
+        .describe('Lambda event filter patterns (AWS syntax); a message is kept when any one matches.'),
+      where: z
+        .enum(['source', 'function'])
+        .default('source')
+        .describe(
+          '`source`: the event source filters (on `body` only); a message that does not match is deleted from the queue, never delivered or counted by the function. `function`: the function acknowledges it and counts it as `filtered` (patterns may also read `attributes` and `messageAttributes`).',
+        ),
+    })
+    .superRefine((filter, ctx) => {
+      const fields = filter.where === 'source' ? ['body'] : ['body', 'attributes', 'messageAttributes'];
+      for (const issue of filterPatternIssues(filter.patterns, 'patterns', fields)) {
+        const [path, ...message] = issue.split(': ');
+        ctx.addIssue({
+          code: 'custom',
+          message: message.join(': '),
+          path: (path as string)
+            .split(/\.|\[|\]\.?/)
+            .filter(Boolean)
+            .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+        });
+      }
+    })
+    .optional()
+    .describe('Which messages of the queue reach the mapper (all when omitted).'),
 });
 
 export const dlqSchema = z.strictObject({

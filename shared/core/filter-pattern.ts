@@ -114,10 +114,11 @@ function objectIssues(pattern: Record<string, Json>, path: string): string[] {
     if (key === '$or') {
       if (!Array.isArray(spec) || spec.length < 2 || !spec.every(isObject)) {
         issues.push(`${at}: takes a list of at least two patterns`);
-      } else
-        spec.forEach((alternative, i) =>
-          issues.push(...objectIssues(alternative as Record<string, Json>, `${at}[${i}]`)),
-        );
+      } else {
+        spec.forEach((alternative, i) => {
+          issues.push(...objectIssues(alternative as Record<string, Json>, `${at}[${i}]`));
+        });
+      }
     } else if (Array.isArray(spec)) {
       if (spec.length === 0) issues.push(`${at}: an empty list matches nothing`);
       spec.forEach((element, i) => {

@@ -156,7 +156,12 @@ describe('failures that must stay loud', () => {
     let made = 0;
     const source = () => {
       made++;
-      return { get: async (...args: unknown[]) => (calls.push(args), value) };
+      return {
+        get: async (...args: unknown[]) => {
+          calls.push(args);
+          return value;
+        },
+      };
     };
     const load = secretLoader(
       { envName: 'K', parameter: '/p', configKey: 'x', maxAgeSeconds: 60 },

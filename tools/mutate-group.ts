@@ -64,6 +64,10 @@ export const GROUPS: Record<string, Group> = {
     ],
     testFiles: unit('search-index', 'ses-document', 'ses-analytics', 'ses-document-formats'),
   },
+  operations: {
+    mutate: ['infra/watch.ts', 'shared/core/filter-pattern.ts'],
+    testFiles: unit('watch', 'created-queues', 'filter-pattern'),
+  },
 };
 
 function main(name: string, concurrency: number | undefined): number {

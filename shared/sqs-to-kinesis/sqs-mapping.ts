@@ -33,18 +33,22 @@ export interface CompiledRoute {
 export type Router = ReadonlyMap<string, CompiledRoute>;
 
 /**
- * The filter a route applies in the function: as Lambda's, but a body that is not JSON always
- * passes, so that malformed input reaches the DLQ (BODY_NOT_JSON) rather than vanishing.
+ * The filter a route applies in the function: as Lambda's, but on a `json` route a body that
+ * is not a JSON object always passes, so that malformed input reaches the DLQ
+ * (BODY_NOT_JSON, BODY_NOT_OBJECT) rather than vanishing as filtered.
  */
-function functionFilter(patterns: readonly Record<string, unknown>[]): (record: SQSRecord) => boolean {
-  const matches = compileSqsFilter(patterns);
+function functionFilter(route: Route): ((record: SQSRecord) => boolean) | undefined {
+  if (route.filter?.where !== 'function') return undefined;
+  const matches = compileSqsFilter(route.filter.patterns);
+  if (route.body.format !== 'json') return matches;
   return (record) => {
+    let body: unknown;
     try {
-      JSON.parse(record.body);
+      body = JSON.parse(record.body);
     } catch {
       return true;
     }
-    return matches(record);
+    return typeof body !== 'object' || body === null || Array.isArray(body) || matches(record);
   };
 }
 
@@ -60,7 +64,7 @@ export function compileRouter(config: PipelineConfig): Router {
       format: route.body.format,
       partitionKey: compilePartitionKey(route),
       reshape: compileReshape(route),
-      ...(route.filter?.where === 'function' ? { keep: functionFilter(route.filter.patterns) } : {}),
+      ...(route.filter?.where === 'function' ? { keep: functionFilter(route) } : {}),
     });
   }
   return router;

@@ -222,63 +222,58 @@ const metricWidget = (title: string, metrics: unknown[][], stat = 'Sum'): Widget
   properties: { title, metrics, stat, period: 300, region: '${AWS::Region}', view: 'timeSeries' },
 });
 
-/** The EMF counts a handler publishes, by the dimension it publishes them under. */
+/** One widget per configured handler: its EMF counts, by the dimension it publishes them under. */
+const HANDLER_COUNTS: {
+  title: (config: PipelineConfig) => string | undefined;
+  service: string;
+  dimension: [string, (config: PipelineConfig) => string];
+  names: string[];
+}[] = [
+  {
+    title: (c) =>
+      c.firehoseTransform &&
+      `Transform of ${c.firehoseTransform.deliveryStream.name}: Ok, Dropped, ProcessingFailed, re-ingested`,
+    service: 'firehose-transform',
+    dimension: ['deliveryStream', (c) => c.firehoseTransform?.deliveryStream.name ?? ''],
+    names: ['records', 'ok', 'dropped', 'failed', 'reingested'],
+  },
+  {
+    title: (c) => c.eventValidator && 'Validator: received, republished, to DLQ, retried later',
+    service: 'event-validator',
+    dimension: ['handler', () => 'event-validator'],
+    names: ['received', 'republished', 'sentToDlq', 'retryLater'],
+  },
+  {
+    title: (c) =>
+      c.kinesisAggregator && 'Aggregator: records, to DLQ, handed back, evicted groups, results written',
+    service: 'kinesis-aggregator',
+    dimension: ['handler', () => 'kinesis-aggregator'],
+    names: ['records', 'sentToDlq', 'handedBack', 'evictedGroups', 'resultsWritten'],
+  },
+];
+
+/** The EMF counts each handler publishes: one widget per route, then one per other handler. */
 function handlerWidgets(config: PipelineConfig): Widget[] {
   const ns = config.metricsNamespace;
   const emf = (service: string, dimension: string, value: string, names: string[]) =>
     names.map((name) => [ns, name, dimension, value, 'service', service]);
-  const widgets: Widget[] = [];
-  for (const route of config.sqsToKinesis?.routes ?? []) {
-    widgets.push(
-      metricWidget(
-        `Route ${routeName(route)}: received, written, to DLQ, handed back`,
-        emf('sqs-to-kinesis', 'route', routeName(route), ['received', 'written', 'sentToDlq', 'handedBack']),
-      ),
-    );
-  }
-  const transform = config.firehoseTransform;
-  if (transform) {
-    widgets.push(
-      metricWidget(
-        `Transform of ${transform.deliveryStream.name}: Ok, Dropped, ProcessingFailed, re-ingested`,
-        emf('firehose-transform', 'deliveryStream', transform.deliveryStream.name, [
-          'records',
-          'ok',
-          'dropped',
-          'failed',
-          'reingested',
-        ]),
-      ),
-    );
-  }
-  if (config.eventValidator) {
-    widgets.push(
-      metricWidget(
-        'Validator: received, republished, to DLQ, retried later',
-        emf('event-validator', 'handler', 'event-validator', [
-          'received',
-          'republished',
-          'sentToDlq',
-          'retryLater',
-        ]),
-      ),
-    );
-  }
-  if (config.kinesisAggregator) {
-    widgets.push(
-      metricWidget(
-        'Aggregator: records, to DLQ, handed back, evicted groups, results written',
-        emf('kinesis-aggregator', 'handler', 'kinesis-aggregator', [
-          'records',
-          'sentToDlq',
-          'handedBack',
-          'evictedGroups',
-          'resultsWritten',
-        ]),
-      ),
-    );
-  }
-  return widgets;
+  const routes = (config.sqsToKinesis?.routes ?? []).map((route) =>
+    metricWidget(
+      `Route ${routeName(route)}: received, written, to DLQ, handed back, filtered`,
+      emf('sqs-to-kinesis', 'route', routeName(route), [
+        'received',
+        'written',
+        'sentToDlq',
+        'handedBack',
+        'filtered',
+      ]),
+    ),
+  );
+  const others = HANDLER_COUNTS.flatMap(({ title, service, dimension: [name, value], names }) => {
+    const text = title(config);
+    return text ? [metricWidget(text, emf(service, name, value(config), names))] : [];
+  });
+  return [...routes, ...others];
 }
 
 /** The dashboard: handlers' own counts, functions, waiting places, deliveries. */

@@ -8,7 +8,7 @@
  * the whole batch. Several pollers run at once, like concurrent invocations.
  */
 import type { Context, SQSRecord } from 'aws-lambda';
-import type { DrainResult, SqsHandler } from './sqs-event-source.js';
+import { type DrainResult, emptyDrain, type SqsHandler } from './sqs-event-source.js';
 
 /** SQS FIFO event sources deliver at most 10 messages per batch. */
 export const MAX_FIFO_BATCH = 10;
@@ -56,14 +56,7 @@ export async function drainFifo(
 ): Promise<DrainResult> {
   let queue: Queued[] = records.map((record) => ({ record, visibleAt: 0 }));
   const busy = new Set<string>();
-  const total: DrainResult = {
-    invocations: 0,
-    received: 0,
-    filtered: 0,
-    deleted: 0,
-    handedBack: 0,
-    remaining: 0,
-  };
+  const total = emptyDrain();
   const deadline = Date.now() + options.maxMillis;
   const poller = async () => {
     while (queue.length > 0 && Date.now() < deadline) {

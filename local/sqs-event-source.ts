@@ -187,6 +187,11 @@ export interface DrainResult {
   remaining: number;
 }
 
+/** A drain that has done nothing yet. */
+export function emptyDrain(): DrainResult {
+  return { invocations: 0, received: 0, filtered: 0, deleted: 0, handedBack: 0, remaining: 0 };
+}
+
 /** Polls every binding until all queues are empty or time runs out. */
 export async function drainQueues(
   sqs: SQSClient,
@@ -195,14 +200,7 @@ export async function drainQueues(
   context: () => Context,
   options: DrainOptions,
 ): Promise<DrainResult> {
-  const total: DrainResult = {
-    invocations: 0,
-    received: 0,
-    filtered: 0,
-    deleted: 0,
-    handedBack: 0,
-    remaining: 0,
-  };
+  const total = emptyDrain();
   const deadline = Date.now() + options.maxMillis;
   const pollers = bindings.flatMap((binding) =>
     Array.from({ length: options.concurrency ?? 1 }, async () => {

@@ -155,9 +155,9 @@ describe('the dashboard', () => {
     // Assess
     expect(template.Resources.Dashboard?.Properties.DashboardName).toBe('streaming-pipeline-dev');
     expect(titles).toEqual([
-      'Route page-visits: received, written, to DLQ, handed back',
-      'Route partner-clicks: received, written, to DLQ, handed back',
-      'Route orders: received, written, to DLQ, handed back',
+      'Route page-visits: received, written, to DLQ, handed back, filtered',
+      'Route partner-clicks: received, written, to DLQ, handed back, filtered',
+      'Route orders: received, written, to DLQ, handed back, filtered',
       'Transform of ses-events-dev: Ok, Dropped, ProcessingFailed, re-ingested',
       'Validator: received, republished, to DLQ, retried later',
       'Aggregator: records, to DLQ, handed back, evicted groups, results written',
@@ -172,7 +172,7 @@ describe('the dashboard', () => {
       'Firehose: incoming records',
     ]);
     expect(body.widgets[0].properties.metrics).toEqual(
-      ['received', 'written', 'sentToDlq', 'handedBack'].map((m) => [
+      ['received', 'written', 'sentToDlq', 'handedBack', 'filtered'].map((m) => [
         'StreamingPipeline',
         m,
         'route',

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkConfig } from '../../shared/core/config/load.js';
-import { compileSqsFilter } from '../../shared/core/filter-pattern.js';
+import { compileSqsFilter, filterPatternIssues } from '../../shared/core/filter-pattern.js';
 import { processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { loadEvent, localConfig, type RawConfig, rawTestConfig } from '../helpers/fixtures.js';
 import { envelopesIn, putRecordsDouble } from '../helpers/service-doubles.js';
@@ -287,5 +287,108 @@ describe('a route filtering in the function', () => {
       retried: 0,
       filtered: 1,
     });
+  });
+});
+
+describe('filter pattern checks, one by one', () => {
+  const check = (pattern: unknown, fields = ['body']) => filterPatternIssues([pattern], 'p', fields);
+
+  it.each([
+    [{ body: { a: [{ prefix: 'x' }] } }, []],
+    [{ body: { a: [{ suffix: 2 }] } }, ['p[0].body.a[0].suffix: takes a string']],
+    [
+      { body: { a: [{ 'equals-ignore-case': true }] } },
+      ['p[0].body.a[0].equals-ignore-case: takes a string'],
+    ],
+    [{ body: { a: [{ wildcard: 3 }] } }, ['p[0].body.a[0].wildcard: takes a string without consecutive *']],
+    [{ body: { a: [{ wildcard: 'a*b*c' }] } }, []],
+    [{ body: { a: [{ 'anything-but': { prefix: 'x' } }] } }, []],
+    [{ body: { a: [{ 'anything-but': { suffix: 'x' } }] } }, []],
+    [
+      { body: { a: [{ 'anything-but': { prefix: 1 } }] } },
+      ['p[0].body.a[0].anything-but: takes values, or one prefix or suffix string'],
+    ],
+    [
+      { body: { a: [{ 'anything-but': { prefix: 'x', suffix: 'y' } }] } },
+      ['p[0].body.a[0].anything-but: takes values, or one prefix or suffix string'],
+    ],
+    [{ body: { a: [{ 'anything-but': [] }] } }, ['p[0].body.a[0].anything-but: takes strings or numbers']],
+    [
+      { body: { a: [{ 'anything-but': [true] }] } },
+      ['p[0].body.a[0].anything-but: takes strings or numbers'],
+    ],
+    [{ body: { a: [{ 'anything-but': ['x', 1] }] } }, []],
+    [{ body: { a: [{ 'anything-but': 7 }] } }, []],
+    [
+      { body: { a: [{ numeric: ['>', 1, '<'] }] } },
+      ['p[0].body.a[0].numeric: takes [op, number] or [op, number, op, number]'],
+    ],
+    [
+      { body: { a: [{ numeric: '>1' }] } },
+      ['p[0].body.a[0].numeric: takes [op, number] or [op, number, op, number]'],
+    ],
+    [{ body: { a: [{ numeric: ['>=', 1, '<=', 1] }] } }, []],
+    [
+      { body: { a: [{ numeric: ['>', 2, '<', 1] }] } },
+      ['p[0].body.a[0].numeric: a range is a lower bound (> or >=) then a higher upper bound (< or <=)'],
+    ],
+    [
+      { body: { a: [{ numeric: ['>', 1, '>', 2] }] } },
+      ['p[0].body.a[0].numeric: a range is a lower bound (> or >=) then a higher upper bound (< or <=)'],
+    ],
+    [
+      { body: { a: [{ numeric: ['=', 'x', '<', 2] }] } },
+      ['p[0].body.a[0].numeric: compares numbers, got "x"'],
+    ],
+    [{ body: { a: [[1]] } }, ['p[0].body.a[0]: a list inside a list is not a condition']],
+    [{ body: {} }, ['p[0].body: an empty pattern matches nothing useful']],
+    [{ $or: [{ body: { a: [1] } }, 'x'] }, ['p[0].$or: takes a list of at least two patterns']],
+    [{ $or: { body: { a: [1] } } }, ['p[0].$or: takes a list of at least two patterns']],
+    [
+      { $or: [{ body: { a: [1] } }, { body: { b: [] } }] },
+      ['p[0].$or[1].body.b: an empty list matches nothing'],
+    ],
+    ['text', ['p[0]: must be an object']],
+  ])('%j', (pattern, issues) => {
+    // Act / Assess
+    expect(check(pattern)).toEqual(issues);
+  });
+
+  it('counts patterns and their length against Lambda limits, exactly at the limits', () => {
+    // Prepare
+    const five = Array.from({ length: 5 }, (_, i) => ({ body: { n: [i] } }));
+    const long = (length: number) => ({ body: { a: ['x'.repeat(length - '{"body":{"a":[""]}}'.length)] } });
+    // Act / Assess
+    expect(filterPatternIssues(five, 'p', ['body'])).toEqual([]);
+    expect(filterPatternIssues([...five, five[0]], 'p', ['body'])).toEqual([
+      "p: at most 5 patterns per event source (Lambda's limit), got 6",
+    ]);
+    expect(JSON.stringify(long(4096)).length).toBe(4096);
+    expect(filterPatternIssues([long(4096)], 'p', ['body'])).toEqual([]);
+    expect(filterPatternIssues([long(4097)], 'p', ['body'])).toEqual([
+      "p[0]: longer than 4096 characters (Lambda's limit)",
+    ]);
+    expect(check({ attributes: { a: ['x'] } }, ['body', 'attributes'])).toEqual([]);
+    expect(check({ attributes: { a: ['x'] } })).toEqual(['p[0].attributes: can filter only on body here']);
+  });
+
+  it('compares numbers at their bounds', () => {
+    // Act / Assess
+    const at = (ops: (string | number)[], values: number[]) =>
+      values.map((n) => keeps({ body: { n: [{ numeric: ops }] } }, { n }));
+    expect(at(['<', 5], [4, 5, 6])).toEqual([true, false, false]);
+    expect(at(['<=', 5], [4, 5, 6])).toEqual([true, true, false]);
+    expect(at(['=', 5], [4, 5, 6])).toEqual([false, true, false]);
+    expect(at(['>', 5], [4, 5, 6])).toEqual([false, false, true]);
+    expect(at(['>=', 5], [4, 5, 6])).toEqual([false, true, true]);
+    expect(at(['>=', 1, '<', 3], [0, 1, 2, 3])).toEqual([false, true, true, false]);
+  });
+
+  it('reads a field only of an object, and only its own', () => {
+    // Act / Assess
+    expect(keeps({ body: { toString: [{ exists: true }] } }, {})).toBe(false);
+    expect(keeps({ body: { a: { b: [1] } } }, { a: [{ b: 1 }] })).toBe(false);
+    expect(keeps({ body: { a: [{ exists: false }] } }, { a: [] })).toBe(true);
+    expect(keeps({ body: { a: [1] } }, { a: [] })).toBe(false);
   });
 });

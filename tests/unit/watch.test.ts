@@ -207,3 +207,224 @@ describe('the dashboard', () => {
     );
   });
 });
+
+describe('alarms and the dashboard, exactly', () => {
+  let template: Template;
+  let widgets: RawConfig[];
+  beforeEach(() => {
+    template = built('dev', true).template;
+    const text = template.Resources.Dashboard?.Properties.DashboardBody['Fn::Sub'] as string;
+    widgets = JSON.parse(text).widgets;
+  });
+  const alarm = (id: string) => template.Resources[id] as { Type: string; Properties: RawConfig };
+  const common = {
+    Period: 300,
+    EvaluationPeriods: 1,
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [{ Ref: 'AlarmTopic' }],
+    OKActions: [{ Ref: 'AlarmTopic' }],
+  };
+
+  it('has one alarm of each kind as documented', () => {
+    // Assess
+    expect(alarm('AggregatorFailureQueueMessagesAlarm')).toEqual({
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        ...common,
+        AlarmName: 'streaming-pipeline-dev-AggregatorFailureQueue-messages',
+        AlarmDescription:
+          "Messages wait in AggregatorFailureQueue: they failed for good and expire with the queue's retention. Read them, fix the cause, and replay or delete them.",
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['AggregatorFailureQueue', 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+    });
+    expect(alarm('PageVisitsQueueAgeAlarm').Properties).toEqual({
+      ...common,
+      AlarmName: 'streaming-pipeline-dev-PageVisitsQueue-age',
+      AlarmDescription:
+        'The oldest message in PageVisitsQueue waits longer than expected: the mapper is behind or failing (after maxReceiveCount receives a message moves to the dead-letter queue).',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['PageVisitsQueue', 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm('SesDeliveryStreamFreshnessAlarm').Properties).toEqual({
+      ...common,
+      AlarmName: 'streaming-pipeline-dev-SesDeliveryStream-freshness',
+      AlarmDescription:
+        'Records wait in the delivery stream SesDeliveryStream longer than expected: delivery is failing or falling behind (Firehose retries for up to 24 hours).',
+      Namespace: 'AWS/Firehose',
+      MetricName: 'DeliveryToS3.DataFreshness',
+      Dimensions: [{ Name: 'DeliveryStreamName', Value: { Ref: 'SesDeliveryStream' } }],
+      Statistic: 'Maximum',
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm('SesSearchDeliveryStreamProcessingAlarm').Properties).toMatchObject({
+      AlarmDescription:
+        'Invocations of the transform failed for SesSearchDeliveryStream: Firehose retries, then writes the records under errors/.',
+      Namespace: 'AWS/Firehose',
+    });
+    expect(alarm('SqsToKinesisErrorsAlarm').Properties).toEqual({
+      ...common,
+      AlarmName: 'streaming-pipeline-dev-sqsToKinesis-errors',
+      AlarmDescription: 'sqsToKinesis failed invocations (its records are retried or handed back).',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'SqsToKinesisLambdaFunction' } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm('SqsToKinesisThrottlesAlarm').Properties.AlarmDescription).toBe(
+      'sqsToKinesis was throttled: raise its concurrency, or expect delays.',
+    );
+    expect(alarm('KinesisAggregatorIteratorAgeAlarm').Properties.AlarmDescription).toBe(
+      "kinesisAggregator is behind on its Kinesis input: records older than 3600 s are skipped to the failure queue, or expire with the stream's retention.",
+    );
+    // Functions without a Kinesis input have no iterator-age alarm.
+    expect(Object.keys(template.Resources).filter((id) => id.endsWith('IteratorAgeAlarm'))).toEqual([
+      'KinesisAggregatorIteratorAgeAlarm',
+    ]);
+  });
+
+  it('caps the iterator age at the retention when the maximum record age is longer, and takes a stream it does not declare as 24 hours', () => {
+    // Act
+    const longer = built('dev', false, (raw) => {
+      raw.kinesisAggregator.input.maximumRecordAgeInSeconds = 604_800;
+    }).template;
+    // Assess: the input stream keeps records 24 hours (its retention in the sample config).
+    expect(longer.Resources.KinesisAggregatorIteratorAgeAlarm?.Properties.Threshold).toBe(12 * 3600 * 1000);
+  });
+
+  it('draws every widget from the template and the config', () => {
+    // Prepare
+    const ns = 'StreamingPipeline';
+    const fn = (name: string) => `streaming-pipeline-dev-${name}`;
+    const functions = [
+      'sqsToKinesis',
+      'firehoseTransform',
+      'searchIndex',
+      'eventValidator',
+      'kinesisAggregator',
+    ].map(fn);
+    // Act / Assess
+    expect(widgets.every((w) => w.type === 'metric' && w.width === 12 && w.height === 6)).toBe(true);
+    expect(widgets.every((w) => w.properties.period === 300 && w.properties.view === 'timeSeries')).toBe(
+      true,
+    );
+    expect(widgets.every((w) => w.properties.region === '${AWS::Region}')).toBe(true);
+    expect(widgets.map((w) => [w.properties.stat, w.properties.metrics])).toEqual([
+      ...['page-visits', 'partner-clicks', 'orders'].map((route) => [
+        'Sum',
+        ['received', 'written', 'sentToDlq', 'handedBack', 'filtered'].map((m) => [
+          ns,
+          m,
+          'route',
+          route,
+          'service',
+          'sqs-to-kinesis',
+        ]),
+      ]),
+      [
+        'Sum',
+        ['records', 'ok', 'dropped', 'failed', 'reingested'].map((m) => [
+          ns,
+          m,
+          'deliveryStream',
+          'ses-events-dev',
+          'service',
+          'firehose-transform',
+        ]),
+      ],
+      [
+        'Sum',
+        ['received', 'republished', 'sentToDlq', 'retryLater'].map((m) => [
+          ns,
+          m,
+          'handler',
+          'event-validator',
+          'service',
+          'event-validator',
+        ]),
+      ],
+      [
+        'Sum',
+        ['records', 'sentToDlq', 'handedBack', 'evictedGroups', 'resultsWritten'].map((m) => [
+          ns,
+          m,
+          'handler',
+          'kinesis-aggregator',
+          'service',
+          'kinesis-aggregator',
+        ]),
+      ],
+      ['Sum', functions.map((f) => ['AWS/Lambda', 'Invocations', 'FunctionName', f])],
+      ['Sum', functions.map((f) => ['AWS/Lambda', 'Errors', 'FunctionName', f])],
+      ['p99', functions.map((f) => ['AWS/Lambda', 'Duration', 'FunctionName', f])],
+      ['Sum', functions.map((f) => ['AWS/Lambda', 'Throttles', 'FunctionName', f])],
+      ['Sum', [['AWS/Kinesis', 'IncomingRecords', 'StreamName', 'pipeline-dlq-dev']]],
+      [
+        'Maximum',
+        [
+          'PageVisitsDeadLetterQueue',
+          'PageVisitsQueue',
+          'OrdersDeadLetterQueue',
+          'OrdersQueue',
+          'ValidatorRuleDlq',
+          'ValidatorFailureQueue',
+          'AggregatorFailureQueue',
+        ].map((id) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `\${${id}.QueueName}`]),
+      ],
+      ['Maximum', [['AWS/Lambda', 'IteratorAge', 'FunctionName', fn('kinesisAggregator')]]],
+      [
+        'Maximum',
+        [
+          ['AWS/Firehose', 'DeliveryToS3.DataFreshness', 'DeliveryStreamName', 'ses-events-dev'],
+          [
+            'AWS/Firehose',
+            'DeliveryToAmazonOpenSearchServerless.DataFreshness',
+            'DeliveryStreamName',
+            'ses-events-dev-search',
+          ],
+        ],
+      ],
+      [
+        'Sum',
+        ['ses-events-dev', 'ses-events-dev-search'].map((name) => [
+          'AWS/Firehose',
+          'IncomingRecords',
+          'DeliveryStreamName',
+          name,
+        ]),
+      ],
+    ]);
+  });
+
+  it('leaves out the widgets of parts the config does not have', () => {
+    // Act
+    const { template: bare } = built('dev', false, (raw) => {
+      delete raw.firehoseTransform;
+      delete raw.eventValidator;
+      delete raw.kinesisAggregator;
+      for (const route of raw.sqsToKinesis.routes) delete route.createQueue;
+    });
+    const titles = JSON.parse(bare.Resources.Dashboard?.Properties.DashboardBody['Fn::Sub']).widgets.map(
+      (w: RawConfig) => w.properties.title,
+    );
+    // Assess
+    expect(titles.filter((t: string) => !t.startsWith('Route '))).toEqual([
+      'Functions: Invocations (Sum)',
+      'Functions: Errors (Sum)',
+      'Functions: Duration (p99)',
+      'Functions: Throttles (Sum)',
+      'DLQ stream pipeline-dlq-dev: incoming records',
+    ]);
+  });
+});

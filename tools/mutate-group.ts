@@ -25,7 +25,16 @@ export const GROUPS: Record<string, Group> = {
       'shared/core/kinesis-writer.ts',
       'shared/sqs-to-kinesis/sqs-to-kinesis.ts',
     ],
-    testFiles: unit('batch-writer', 'kinesis-writer', 'sqs-to-kinesis', 'fifo-order'),
+    // errors: outcomeError; kinesis-aggregator: retryDepsOf; filter-pattern: the route filtering in the function.
+    testFiles: unit(
+      'batch-writer',
+      'kinesis-writer',
+      'sqs-to-kinesis',
+      'fifo-order',
+      'errors',
+      'kinesis-aggregator',
+      'filter-pattern',
+    ),
   },
   mapping: {
     mutate: [

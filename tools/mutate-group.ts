@@ -42,7 +42,14 @@ export const GROUPS: Record<string, Group> = {
       'shared/core/partition-key.ts',
       'shared/core/event-shape.ts',
     ],
-    testFiles: unit('sqs-mapping', 'partition-key', 'event-shape', 'handlers', 'sqs-to-kinesis'),
+    testFiles: unit(
+      'sqs-mapping',
+      'partition-key',
+      'event-shape',
+      'handlers',
+      'sqs-to-kinesis',
+      'filter-pattern',
+    ),
   },
   validator: {
     mutate: ['shared/event-validator/event-validator.ts', 'shared/core/eventbridge-writer.ts'],

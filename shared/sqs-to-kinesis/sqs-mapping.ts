@@ -55,6 +55,7 @@ function functionFilter(route: Route): ((record: SQSRecord) => boolean) | undefi
 export function compileRouter(config: PipelineConfig): Router {
   const router = new Map<string, CompiledRoute>();
   for (const route of config.sqsToKinesis?.routes ?? []) {
+    const keep = functionFilter(route);
     router.set(route.queueArn, {
       name: routeName(route),
       queueArn: route.queueArn,
@@ -64,7 +65,7 @@ export function compileRouter(config: PipelineConfig): Router {
       format: route.body.format,
       partitionKey: compilePartitionKey(route),
       reshape: compileReshape(route),
-      ...(route.filter?.where === 'function' ? { keep: functionFilter(route) } : {}),
+      ...(keep ? { keep } : {}),
     });
   }
   return router;

@@ -392,3 +392,69 @@ describe('filter pattern checks, one by one', () => {
     expect(keeps({ body: { a: [1] } }, { a: [] })).toBe(false);
   });
 });
+
+describe('the mapper and each kind of route filter', () => {
+  const kinesisMock = mockClient(KinesisClient);
+  beforeEach(() => kinesisMock.reset());
+  const queue = 'arn:aws:sqs:us-east-1:123456789012:events';
+  const config = (filter: RawConfig, format: 'json' | 'raw' = 'json') =>
+    checkConfig(
+      rawTestConfig((raw) => {
+        raw.sqsToKinesis.routes[0].filter = filter;
+        raw.sqsToKinesis.routes[0].partitionKey = { from: 'messageId' };
+        raw.sqsToKinesis.routes[0].body = { format };
+      }),
+      { stage: 'test', params: {} },
+    ).config;
+  const event = (...bodies: string[]): SQSEvent => ({
+    Records: bodies.map((body, i) => ({ ...message(body), messageId: `m-${i}`, eventSourceARN: queue })),
+  });
+  const run = async (filter: RawConfig, bodies: string[], format: 'json' | 'raw' = 'json') => {
+    const written = putRecordsDouble(kinesisMock);
+    const d = mapperTestDeps(config(filter, format));
+    const response = await processSqsBatch(event(...bodies), d);
+    return {
+      response,
+      written: written.filter((w) => w.stream === 'events-test').map((w) => w.data.toString()),
+      dead: envelopesIn(written, 'dlq-test').map((e) => `${e.source.id}:${e.reason}`),
+      counts: d.metrics.published.get('route=events'),
+    };
+  };
+
+  it('sends a json route any body that is not a JSON object to the DLQ, never to filtered', async () => {
+    // Act
+    const out = await run({ patterns: [{ body: { keep: [true] } }], where: 'function' }, [
+      '[1]',
+      '"text"',
+      'null',
+      '{"keep":false}',
+      '{"keep":true}',
+    ]);
+    // Assess
+    expect(out.response).toEqual({ batchItemFailures: [] });
+    expect(out.dead).toEqual(['m-0:BODY_NOT_OBJECT', 'm-1:BODY_NOT_OBJECT', 'm-2:BODY_NOT_OBJECT']);
+    expect(out.written).toEqual(['{"keep":true}']);
+    expect(out.counts).toMatchObject({ received: 5, written: 1, sentToDlq: 3, filtered: 1 });
+  });
+
+  it('applies AWS semantics on a raw route: a plain-string pattern keeps a plain body', async () => {
+    // Act
+    const out = await run(
+      { patterns: [{ body: ['ping'] }], where: 'function' },
+      ['ping', 'pong', '{"a":1}'],
+      'raw',
+    );
+    // Assess
+    expect(out.written).toEqual(['ping']);
+    expect(out.dead).toEqual([]);
+    expect(out.counts).toMatchObject({ received: 3, written: 1, filtered: 2 });
+  });
+
+  it('does not filter again in the function what the event source filters', async () => {
+    // Act: at the source, Lambda has already dropped what does not match; the function writes all it gets.
+    const out = await run({ patterns: [{ body: { keep: [true] } }] }, ['{"keep":false}', '{"keep":true}']);
+    // Assess
+    expect(out.written).toEqual(['{"keep":false}', '{"keep":true}']);
+    expect(out.counts).not.toHaveProperty('filtered');
+  });
+});

@@ -418,6 +418,7 @@ describe('the mapper and each kind of route filter', () => {
       written: written.filter((w) => w.stream === 'events-test').map((w) => w.data.toString()),
       dead: envelopesIn(written, 'dlq-test').map((e) => `${e.source.id}:${e.reason}`),
       counts: d.metrics.published.get('route=events'),
+      log: d.logger.lines,
     };
   };
 
@@ -435,6 +436,26 @@ describe('the mapper and each kind of route filter', () => {
     expect(out.dead).toEqual(['m-0:BODY_NOT_OBJECT', 'm-1:BODY_NOT_OBJECT', 'm-2:BODY_NOT_OBJECT']);
     expect(out.written).toEqual(['{"keep":true}']);
     expect(out.counts).toMatchObject({ received: 5, written: 1, sentToDlq: 3, filtered: 1 });
+    // The batch's log line counts the filtered ones apart from the written ones.
+    expect(out.log).toEqual([
+      {
+        level: 'info',
+        message: 'Batch processed',
+        extra: [
+          {
+            received: 5,
+            written: 1,
+            filtered: 1,
+            sentToDlq: { BODY_NOT_OBJECT: 3 },
+            dlqMessageIds: ['m-0', 'm-1', 'm-2'],
+            handedBack: 0,
+            // One PutRecords to the target stream, one to the DLQ stream.
+            requests: 2,
+            retriedEntries: 0,
+          },
+        ],
+      },
+    ]);
   });
 
   it('applies AWS semantics on a raw route: a plain-string pattern keeps a plain body', async () => {
@@ -456,5 +477,7 @@ describe('the mapper and each kind of route filter', () => {
     // Assess
     expect(out.written).toEqual(['{"keep":false}', '{"keep":true}']);
     expect(out.counts).not.toHaveProperty('filtered');
+    expect(out.log[0]?.extra[0]).not.toHaveProperty('filtered');
+    expect(out.log[0]?.extra[0]).not.toHaveProperty('dlqMessageIds');
   });
 });

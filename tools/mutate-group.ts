@@ -67,7 +67,7 @@ export const GROUPS: Record<string, Group> = {
     mutate: [
       'shared/kinesis-aggregator/aggregation.ts',
       'shared/kinesis-aggregator/exact-sum.ts',
-      'shared/kinesis-aggregator/kpl.ts',
+      'shared/core/kpl.ts',
       'shared/kinesis-aggregator/kinesis-aggregator.ts',
     ],
     testFiles: unit('aggregation', 'kpl', 'kinesis-aggregator'),

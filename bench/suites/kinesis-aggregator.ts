@@ -7,6 +7,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { stockTrades } from '../../local/scenarios/kinesis-aggregator.js';
 import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
+import { deaggregate } from '../../shared/core/kpl.js';
 import { noMetrics, silentLogger } from '../../shared/core/observability.js';
 import { compileReducer, emptyState } from '../../shared/kinesis-aggregator/aggregation.js';
 import {
@@ -14,7 +15,6 @@ import {
   prepareAggregator,
   type TumblingWindowEvent,
 } from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
-import { deaggregate } from '../../shared/kinesis-aggregator/kpl.js';
 import { aggregateWithLibrary, deaggregateWithLibrary } from '../../tests/helpers/kpl.js';
 import { loadStageConfig } from '../../tools/lib/config-files.js';
 import type { BenchRow, BenchSuite } from '../harness.js';

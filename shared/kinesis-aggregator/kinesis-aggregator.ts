@@ -20,6 +20,7 @@ import {
 } from '../core/errors.js';
 import type { TumblingWindowEvent } from '../core/event-shape.js';
 import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
+import { deaggregate, type UserRecord } from '../core/kpl.js';
 import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
 import { cutPartitionKey } from '../core/partition-key.js';
 import {
@@ -31,7 +32,6 @@ import {
   stateFrom,
   type WindowState,
 } from './aggregation.js';
-import { deaggregate, type UserRecord } from './kpl.js';
 
 export type { TumblingWindowEvent } from '../core/event-shape.js';
 

@@ -4,7 +4,7 @@
  * anything else is the reason it must be refused with. No case may make a handler throw.
  */
 import { createHash } from 'node:crypto';
-import { KPL_MAGIC } from '../../shared/kinesis-aggregator/kpl.js';
+import { KPL_MAGIC } from '../../shared/core/kpl.js';
 
 export interface CorpusCase {
   name: string;

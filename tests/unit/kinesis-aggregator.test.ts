@@ -552,7 +552,7 @@ describe('kinesis-aggregator window bookkeeping', () => {
     const entries = putRecordsDouble(kinesisMock);
     const kpl = loadEvent<TumblingWindowEvent>('kinesis-window-kpl.json');
     const good = aggregatorTestDeps();
-    const [user] = (await import('../../shared/kinesis-aggregator/kpl.js')).deaggregate(
+    const [user] = (await import('../../shared/core/kpl.js')).deaggregate(
       (kpl.Records[0] as KinesisStreamRecord).kinesis,
     );
     expect(user?.aggregated).toBe(true);

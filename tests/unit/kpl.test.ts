@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KplError } from '../../shared/core/errors.js';
-import { deaggregate, KPL_MAGIC } from '../../shared/kinesis-aggregator/kpl.js';
+import { deaggregate, KPL_MAGIC } from '../../shared/core/kpl.js';
 import {
   aggregateWithLibrary,
   deaggregateWithLibrary,

@@ -20,6 +20,8 @@ export interface MapperInfraInput {
   stage: string;
   mapper: SqsToKinesisConfig;
   dlq: PipelineConfig['dlq'];
+  /** The declared streams: a target with `aggregation` needs its shard map (ListShards). */
+  streams: PipelineConfig['streams'];
   streamArn: StreamArnOf;
   environment: Cfn;
   /** Stage parameters: a queue the stack creates must be in the stage's account and region. */
@@ -86,8 +88,9 @@ function createdQueues({ mapper, params }: MapperInfraInput): Cfn {
   return resources;
 }
 
-function mapperStatements({ mapper, dlq, streamArn }: MapperInfraInput): Cfn[] {
+function mapperStatements({ mapper, dlq, streams, streamArn }: MapperInfraInput): Cfn[] {
   const targets = [...new Set(mapper.routes.map((route) => route.target))];
+  const aggregated = targets.filter((target) => streams[target]?.aggregation);
   const keys = [...new Set(mapper.routes.flatMap((route) => (route.kmsKeyArn ? [route.kmsKeyArn] : [])))];
   const statements: Cfn[] = [
     {
@@ -103,6 +106,14 @@ function mapperStatements({ mapper, dlq, streamArn }: MapperInfraInput): Cfn[] {
       Resource: [...targets.map(streamArn), streamArn(dlq.stream)],
     },
   ];
+  if (aggregated.length > 0) {
+    statements.push({
+      Sid: 'ReadShardMapsOfAggregatedStreams',
+      Effect: 'Allow',
+      Action: ['kinesis:ListShards'],
+      Resource: aggregated.map(streamArn),
+    });
+  }
   if (keys.length > 0) {
     statements.push({
       Sid: 'DecryptQueueMessages',

@@ -42,7 +42,16 @@ function handlerParts(input: InfraInput, streamArn: ReturnType<typeof streamsPar
   const openSearch = input.params.openSearch === 'true';
   return [
     mapper &&
-      mapperInfra({ service, stage, mapper, dlq: config.dlq, streamArn, environment, params: input.params }),
+      mapperInfra({
+        service,
+        stage,
+        mapper,
+        dlq: config.dlq,
+        streams: config.streams,
+        streamArn,
+        environment,
+        params: input.params,
+      }),
     transform && firehoseInfra({ service, stage, transform, openSearch, environment }),
     validator &&
       eventBridgeInfra({ service, stage, validator, dlqStreamArn: dlqStreamArn as Cfn, environment }),

@@ -5,6 +5,7 @@ import {
   type KinesisClient,
   ListShardsCommand,
 } from '@aws-sdk/client-kinesis';
+import { deaggregate } from '../shared/core/kpl.js';
 
 export interface StreamRecord {
   shardId: string;
@@ -44,4 +45,30 @@ export async function readStream(kinesis: KinesisClient, streamName: string): Pr
     }
   }
   return out;
+}
+
+export interface UserStreamRecord extends StreamRecord {
+  /** Its index in its aggregated record; 0 for a plain record. */
+  subSequenceNumber: number;
+  /** It came out of a KPL aggregated record. */
+  aggregated: boolean;
+}
+
+/**
+ * A whole stream read back as its consumers see it: KPL aggregated records opened into the
+ * user records they hold (each with its own partition key), plain records as they are.
+ */
+export async function readUserRecords(
+  kinesis: KinesisClient,
+  streamName: string,
+): Promise<UserStreamRecord[]> {
+  return (await readStream(kinesis, streamName)).flatMap((record) =>
+    deaggregate(record).map((user) => ({
+      ...record,
+      partitionKey: user.partitionKey,
+      data: user.data,
+      subSequenceNumber: user.subSequenceNumber,
+      aggregated: user.aggregated,
+    })),
+  );
 }

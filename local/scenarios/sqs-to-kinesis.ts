@@ -3,15 +3,17 @@
  * sample traffic sent to the queues, the real handler driven the way Lambda's SQS event
  * source drives it, then every stream read back to show (and check) where each went.
  */
+import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseDlqEnvelope } from '../../shared/core/dlq.js';
 import { compileSqsFilter } from '../../shared/core/filter-pattern.js';
+import { openShardRanges, partitionKeyHash, shardOf } from '../../shared/core/kinesis-aggregation.js';
 import { lambdaContext } from '../lambda-context.js';
 import { createQueue, createStreams } from '../provision.js';
 import { type SampleMessage, sampleTraffic, unroutedQueueArn } from '../sample-traffic.js';
 import { drainQueues, type QueueBinding, type SqsHandler } from '../sqs-event-source.js';
-import { readStream } from '../stream-reader.js';
+import { readStream, readUserRecords } from '../stream-reader.js';
 import { count } from '../text.js';
 import type { LocalRunContext, Scenario } from './types.js';
 
@@ -39,6 +41,14 @@ export interface SqsToKinesisReport {
   misplaced: string[];
   missing: string[];
   drain: Awaited<ReturnType<typeof drainQueues>>;
+  /** Streams written with KPL aggregation: messages read back, and the Kinesis records holding them. */
+  aggregated: AggregatedStream[];
+}
+
+export interface AggregatedStream {
+  stream: string;
+  messages: number;
+  records: number;
 }
 
 export async function runSqsToKinesis(
@@ -103,24 +113,37 @@ export async function runSqsToKinesis(
   );
 
   const placements: Placement[] = [];
+  const aggregated: AggregatedStream[] = [];
+  const misplaced: string[] = [];
   for (const stream of streams) {
-    for (const record of await readStream(ctx.kinesis, stream)) {
-      if (stream === config.dlq.stream) {
+    if (stream === config.dlq.stream) {
+      for (const record of await readStream(ctx.kinesis, stream)) {
         const envelope = parseDlqEnvelope(record.data);
         const tag = tagById.get(envelope.source.id) ?? envelope.source.id;
         placements.push({ tag, where: stream, reason: envelope.reason, partitionKey: record.partitionKey });
-      } else {
-        const body = JSON.parse(Buffer.from(record.data).toString('utf8')) as {
-          tag?: string;
-          _messageId?: string;
-        };
-        const tag = body.tag ?? tagById.get(body._messageId ?? '') ?? '?';
-        placements.push({ tag, where: stream, partitionKey: record.partitionKey });
       }
+      continue;
+    }
+    const users = await readUserRecords(ctx.kinesis, stream);
+    const shards = config.streams[stream]?.aggregation ? await shardRanges(ctx, stream) : undefined;
+    for (const user of users) {
+      const body = JSON.parse(Buffer.from(user.data).toString('utf8')) as {
+        tag?: string;
+        _messageId?: string;
+      };
+      const tag = body.tag ?? tagById.get(body._messageId ?? '') ?? '?';
+      placements.push({ tag, where: stream, partitionKey: user.partitionKey });
+      // Aggregation keeps shard affinity: each message on the shard its own key hashes to.
+      const own = shards && shardOf(shards, partitionKeyHash(user.partitionKey))?.shardId;
+      if (shards && own !== user.shardId)
+        misplaced.push(`${tag} (on ${user.shardId}, its key's shard is ${own})`);
+    }
+    if (shards) {
+      const records = new Set(users.map((user) => `${user.shardId}/${user.sequenceNumber}`)).size;
+      aggregated.push({ stream, messages: users.length, records });
     }
   }
 
-  const misplaced: string[] = [];
   const missing: string[] = [];
   for (const message of sent) {
     const found = placements.filter((p) => p.tag === message.tag);
@@ -144,7 +167,13 @@ export async function runSqsToKinesis(
   if (drain.filtered !== expectedFiltered) {
     missing.push(`(${drain.filtered} filtered at the event source, ${expectedFiltered} expected)`);
   }
-  return { sent, placements, misplaced, missing, drain };
+  return { sent, placements, misplaced, missing, drain, aggregated };
+}
+
+/** The open shards of a stream, as ListShards gives them. */
+async function shardRanges(ctx: LocalRunContext, stream: string) {
+  const listed = await ctx.kinesis.send(new ListShardsCommand({ StreamName: stream }));
+  return openShardRanges(listed.Shards ?? []);
 }
 
 function printReport(ctx: LocalRunContext, report: SqsToKinesisReport): void {
@@ -161,6 +190,11 @@ function printReport(ctx: LocalRunContext, report: SqsToKinesisReport): void {
       .join(', ');
     ctx.log(
       `  ${place.padEnd(44)} ${String(list.length).padStart(3)}  ${shown}${list.length > 6 ? ', ...' : ''}`,
+    );
+  }
+  for (const { stream, messages, records } of report.aggregated) {
+    ctx.log(
+      `  ${stream}: ${count(messages, 'message')} in ${count(records, 'Kinesis record')} (KPL aggregation, each message on its own key's shard)`,
     );
   }
   ctx.log(

@@ -13,6 +13,12 @@ import {
   writeBatches,
 } from './batch-writer.js';
 import { DEFAULT_MAX_RECORD_SIZE_KIB, type PipelineConfig } from './config/schema.js';
+import {
+  type AggregationDeps,
+  type AggregationReport,
+  type AggregationSettings,
+  writeAggregated,
+} from './kinesis-aggregation.js';
 
 export {
   BLOCKED_BY_EARLIER_ENTRY,
@@ -40,6 +46,15 @@ export function maxRecordBytesOf(config: PipelineConfig, stream: string): number
   return declared ? declared.maxRecordSizeKiB * 1024 : DEFAULT_MAX_RECORD_BYTES;
 }
 
+/**
+ * A stream's aggregation settings (see kinesis-aggregation.ts): those of a declared stream
+ * with `aggregation`; none for the DLQ stream or a stream given by ARN.
+ */
+export function aggregationOf(config: PipelineConfig, stream: string): AggregationSettings | undefined {
+  const aggregation = stream === config.dlq.stream ? undefined : config.streams[stream]?.aggregation;
+  return aggregation && aggregation.format === 'kpl' ? aggregation : undefined;
+}
+
 export interface WriteEntry {
   /** Stream name or ARN. */
   stream: string;
@@ -53,6 +68,8 @@ export interface WriterDeps extends RetryDeps {
   kinesis: Pick<KinesisClient, 'send'>;
   /** Max record size of a stream in bytes; 1 MiB when not given. */
   maxRecordBytes?: (stream: string) => number;
+  /** Streams written with KPL aggregation (none when not given) and their shard maps. */
+  aggregation?: AggregationDeps;
 }
 
 /** Per-entry error codes Kinesis returns that are worth retrying. */
@@ -111,12 +128,24 @@ export function kinesisSink(deps: WriterDeps): BatchSink<WriteEntry> {
 /**
  * Writes `entries` with PutRecords. With `sequenceOf`, entries that share a key are written
  * one at a time, in input order, and a key stops at its first entry not written (see
- * SequenceOf in batch-writer.ts); entries of different keys still share requests.
+ * SequenceOf in batch-writer.ts); entries of different keys still share requests. Entries
+ * bound for a stream with aggregation are packed into KPL aggregated records first (see
+ * kinesis-aggregation.ts); each of them gets the outcome of the record that held it.
  */
 export async function writeRecords(
   entries: readonly WriteEntry[],
   deps: WriterDeps,
   sequenceOf?: SequenceOf,
-): Promise<WriteResult> {
-  return writeBatches(kinesisSink(deps), entries, deps, sequenceOf);
+): Promise<WriteResult & { aggregation?: AggregationReport }> {
+  const sink = kinesisSink(deps);
+  const { aggregation } = deps;
+  if (!aggregation || !entries.some((entry) => aggregation.aggregationOf(entry.stream))) {
+    return writeBatches(sink, entries, deps, sequenceOf);
+  }
+  return writeAggregated(
+    entries,
+    aggregation,
+    (records, lanes) => writeBatches(sink, records, deps, lanes),
+    sequenceOf,
+  );
 }

@@ -1,5 +1,7 @@
 /**
- * De-aggregation of KPL aggregated records (Lambda hands them over as they are).
+ * The KPL aggregated-record format, both directions: `deaggregate` reads what Lambda hands
+ * over (from any KPL producer), `AggregateBuilder` writes it (the mapper's aggregation on
+ * write), and the two are tested against each other and against `aws-kinesis-agg`.
  *
  * Format: the magic bytes F3 89 9A C2, a protobuf (proto2) AggregatedRecord, then the
  * 16-byte MD5 of the protobuf bytes.
@@ -11,13 +13,16 @@
  * A record without the magic is one plain user record. A record with the magic but a bad
  * MD5, or a protobuf that does not parse, is a typed error for that record alone.
  * The decoder is hand-written: one pass, no allocations beyond the results, and the user
- * records' data are views into the decoded buffer.
+ * records' data are views into the decoded buffer. The encoder counts its size as records
+ * are added, so a caller can stop before a limit, and writes the bytes once, at the end.
  */
 import { createHash } from 'node:crypto';
 import { KplError } from '../core/errors.js';
 
 export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 const MD5_BYTES = 16;
+/** What every aggregated record carries besides its protobuf: the magic and the MD5 trailer. */
+export const KPL_FRAME_BYTES = KPL_MAGIC.length + MD5_BYTES;
 
 export interface UserRecord {
   partitionKey: string;
@@ -197,4 +202,154 @@ export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRe
     const hashKey = explicitHashKey !== undefined ? { explicitHashKey } : {};
     return { partitionKey, ...hashKey, data, sequenceNumber, subSequenceNumber: index, aggregated: true };
   });
+}
+
+/** Bytes a protobuf varint of `value` takes (values up to 2^53). */
+export function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  let pos = at;
+  let rest = value;
+  while (rest >= 0x80) {
+    out[pos++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  out[pos++] = rest;
+  return pos;
+}
+
+/** A length-delimited field holding `length` bytes: tag, length, bytes. */
+const delimitedLength = (length: number): number => 1 + varintLength(length) + length;
+
+/** One user record to aggregate; a string stands for its UTF-8 bytes. */
+export interface UserRecordInput {
+  partitionKey: string;
+  explicitHashKey?: string;
+  data: Uint8Array | string;
+}
+
+interface Pending {
+  data: Uint8Array | string;
+  dataBytes: number;
+  keyIndex: number;
+  hashIndex: number | undefined;
+  /** The Record message's own length (without its tag and length prefix). */
+  bodyBytes: number;
+}
+
+/**
+ * Builds one aggregated record. `sizeWith` says what the record would weigh with one more
+ * user record (magic and MD5 included), `add` adds it, `encode` writes the bytes: magic,
+ * `AggregatedRecord` (partition-key table, explicit-hash-key table, records, in that
+ * order), MD5 of the protobuf. Keys repeated across user records are stored once.
+ */
+export class AggregateBuilder {
+  private readonly keys = new Map<string, number>();
+  private readonly hashKeys = new Map<string, number>();
+  private readonly records: Pending[] = [];
+  private bytes = KPL_FRAME_BYTES;
+
+  /** User records added so far. */
+  get count(): number {
+    return this.records.length;
+  }
+
+  /** The aggregated record's size in bytes, magic and MD5 included. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** The size with `record` added, without adding it. */
+  sizeWith(record: UserRecordInput): number {
+    return this.bytes + this.growth(record, byteLength(record.data)).total;
+  }
+
+  add(record: UserRecordInput): void {
+    const dataBytes = byteLength(record.data);
+    const { total, bodyBytes } = this.growth(record, dataBytes);
+    const keyIndex = indexIn(this.keys, record.partitionKey);
+    const hashIndex =
+      record.explicitHashKey === undefined ? undefined : indexIn(this.hashKeys, record.explicitHashKey);
+    this.records.push({ data: record.data, dataBytes, keyIndex, hashIndex, bodyBytes });
+    this.bytes += total;
+  }
+
+  /** Bytes `record` adds: its Record message, and its keys if the tables lack them. */
+  private growth(record: UserRecordInput, dataBytes: number): { total: number; bodyBytes: number } {
+    let tables = 0;
+    let keyIndex = this.keys.get(record.partitionKey);
+    if (keyIndex === undefined) {
+      keyIndex = this.keys.size;
+      tables += delimitedLength(Buffer.byteLength(record.partitionKey, 'utf8'));
+    }
+    let hashBytes = 0;
+    if (record.explicitHashKey !== undefined) {
+      let hashIndex = this.hashKeys.get(record.explicitHashKey);
+      if (hashIndex === undefined) {
+        hashIndex = this.hashKeys.size;
+        tables += delimitedLength(Buffer.byteLength(record.explicitHashKey, 'utf8'));
+      }
+      hashBytes = 1 + varintLength(hashIndex);
+    }
+    const bodyBytes = 1 + varintLength(keyIndex) + hashBytes + delimitedLength(dataBytes);
+    return { total: tables + delimitedLength(bodyBytes), bodyBytes };
+  }
+
+  /** The whole aggregated record. */
+  encode(): Buffer {
+    const out = Buffer.allocUnsafe(this.bytes);
+    KPL_MAGIC.copy(out, 0);
+    let pos = KPL_MAGIC.length;
+    const writeText = (field: number, text: string) => {
+      out[pos++] = (field << 3) | 2;
+      pos = writeVarint(out, pos, Buffer.byteLength(text, 'utf8'));
+      pos += out.write(text, pos, 'utf8');
+    };
+    for (const key of this.keys.keys()) writeText(1, key);
+    for (const key of this.hashKeys.keys()) writeText(2, key);
+    for (const record of this.records) {
+      out[pos++] = (3 << 3) | 2;
+      pos = writeVarint(out, pos, record.bodyBytes);
+      out[pos++] = 1 << 3;
+      pos = writeVarint(out, pos, record.keyIndex);
+      if (record.hashIndex !== undefined) {
+        out[pos++] = 2 << 3;
+        pos = writeVarint(out, pos, record.hashIndex);
+      }
+      out[pos++] = (3 << 3) | 2;
+      pos = writeVarint(out, pos, record.dataBytes);
+      if (typeof record.data === 'string') pos += out.write(record.data, pos, 'utf8');
+      else {
+        out.set(record.data, pos);
+        pos += record.dataBytes;
+      }
+    }
+    const body = out.subarray(KPL_MAGIC.length, pos);
+    createHash('md5').update(body).digest().copy(out, pos);
+    return out;
+  }
+}
+
+function byteLength(data: Uint8Array | string): number {
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+}
+
+function indexIn(table: Map<string, number>, key: string): number {
+  let index = table.get(key);
+  if (index === undefined) {
+    index = table.size;
+    table.set(key, index);
+  }
+  return index;
+}
+
+/** One aggregated record holding `records`, in order. */
+export function aggregate(records: readonly UserRecordInput[]): Buffer {
+  const builder = new AggregateBuilder();
+  for (const record of records) builder.add(record);
+  return builder.encode();
 }

@@ -8,7 +8,9 @@ import { isFifoQueue } from '../core/config/rules.js';
 import type { PipelineConfig } from '../core/config/schema.js';
 import { dlqEntry } from '../core/dlq.js';
 import { type DlqReason, MappingError, toError } from '../core/errors.js';
+import { type ShardMaps, shardMapsOf } from '../core/kinesis-aggregation.js';
 import {
+  aggregationOf,
   BLOCKED_BY_EARLIER_ENTRY,
   maxRecordBytesOf,
   type WriteEntry,
@@ -27,8 +29,10 @@ export const FIFO_GROUP_BLOCKED = 'FIFO_GROUP_BLOCKED';
 /** At most this many message ids are listed in one log line. */
 const MAX_IDS_LOGGED = 50;
 
-export interface MapperDeps extends Omit<WriterDeps, 'maxRecordBytes'> {
+export interface MapperDeps extends Omit<WriterDeps, 'maxRecordBytes' | 'aggregation'> {
   config: PipelineConfig;
+  /** Shard maps for streams with aggregation; by default, one cache per Kinesis client. */
+  shardMaps?: ShardMaps;
   router: Router;
   logger: LogPort;
   metrics: MetricsPort;
@@ -150,7 +154,11 @@ async function writeBatch(
 ) {
   const maxRecordBytes = (stream: string) => maxRecordBytesOf(deps.config, stream);
   const sequenceOf = (entry: number) => fifoSequenceKey(records[recordOfEntry[entry] as number] as SQSRecord);
-  const result = await writeRecords(entries, { ...deps, maxRecordBytes }, sequenceOf);
+  const aggregation = {
+    aggregationOf: (stream: string) => aggregationOf(deps.config, stream),
+    shardMaps: deps.shardMaps ?? shardMapsOf(deps.kinesis),
+  };
+  const result = await writeRecords(entries, { ...deps, maxRecordBytes, aggregation }, sequenceOf);
   const handedBack = plans.map((plan): string | undefined => {
     if (plan.filtered) return undefined;
     const outcome = result.outcomes[plan.entry] as WriteOutcome;
@@ -159,7 +167,12 @@ async function writeBatch(
     if (outcome.status === 'written') return undefined;
     return outcome.errorCode === BLOCKED_BY_EARLIER_ENTRY ? FIFO_GROUP_BLOCKED : outcome.errorCode;
   });
-  return { handedBack, requests: result.requests, retriedEntries: result.retriedEntries };
+  return {
+    handedBack,
+    requests: result.requests,
+    retriedEntries: result.retriedEntries,
+    aggregation: result.aggregation,
+  };
 }
 
 /** Step 3: per-route counts, the failures to return, and a summary for the log. */
@@ -217,7 +230,17 @@ export async function processSqsBatch(event: SQSEvent, deps: MapperDeps): Promis
     handedBack: failures.length,
     requests: written.requests,
     retriedEntries: written.retriedEntries,
+    ...(written.aggregation ? { kinesisRecords: written.aggregation.kinesisRecords } : {}),
   };
+  const { staleShardMaps = [], unaggregated = [] } = written.aggregation ?? {};
+  if (staleShardMaps.length > 0) {
+    deps.logger.warn('A record landed on another shard than predicted: shard map refreshed', {
+      streams: staleShardMaps,
+    });
+  }
+  for (const { stream, error } of unaggregated) {
+    deps.logger.warn('Shard map unavailable: records written without aggregation', { stream, error });
+  }
   if (failures.length > 0) {
     deps.logger.error('Messages handed back to SQS for a retry', {
       ...summary,

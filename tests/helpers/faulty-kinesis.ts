@@ -5,7 +5,15 @@
  * internal failure, refused). It keeps every record it wrote, in the order it wrote them,
  * across streams, and whether the client was told.
  */
-import type { KinesisClient, PutRecordsCommand, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import { createHash } from 'node:crypto';
+import {
+  type KinesisClient,
+  ListShardsCommand,
+  type PutRecordsCommand,
+  type PutRecordsResultEntry,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
+import { deaggregate } from '../../shared/core/kpl.js';
 
 export type CallFault = 'none' | 'unavailable' | 'ambiguous' | 'timeout' | 'refused';
 export type EntryFault = 'none' | 'throttled' | 'internal' | 'refused';
@@ -24,6 +32,9 @@ export interface StoredRecord {
   call: number;
   /** The client got an answer saying it was written. */
   confirmed: boolean;
+  shardId: string;
+  /** The Kinesis record it came in (several user records share one when aggregated). */
+  kinesisRecord: number;
 }
 
 const ENTRY_ERRORS: Record<Exclude<EntryFault, 'none'>, PutRecordsResultEntry> = {
@@ -54,29 +65,83 @@ function callError(fault: Exclude<CallFault, 'none' | 'ambiguous'>): Error {
 const text = (data: Uint8Array | string | undefined) =>
   typeof data === 'string' ? data : Buffer.from(data ?? new Uint8Array()).toString('utf8');
 
-export function faultyKinesis(schedule: FaultSchedule) {
+/** `count` shards splitting the hash-key space evenly, as ListShards lists them. */
+export function evenShards(count: number): Shard[] {
+  const space = 2n ** 128n;
+  return Array.from({ length: count }, (_, i) => ({
+    ShardId: `shardId-${String(i).padStart(12, '0')}`,
+    HashKeyRange: {
+      StartingHashKey: String((space * BigInt(i)) / BigInt(count)),
+      EndingHashKey: String((space * BigInt(i + 1)) / BigInt(count) - 1n),
+    },
+    SequenceNumberRange: { StartingSequenceNumber: '1' },
+  }));
+}
+
+/** The shard a record lands on: its explicit hash key, else the MD5 of its partition key. */
+export function landingShard(
+  shards: readonly Shard[],
+  partitionKey: string,
+  explicitHashKey?: string,
+): string {
+  const hash =
+    explicitHashKey === undefined
+      ? BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`)
+      : BigInt(explicitHashKey);
+  const shard = shards.find(
+    (s) =>
+      BigInt(s.HashKeyRange?.StartingHashKey ?? -1) <= hash &&
+      hash <= BigInt(s.HashKeyRange?.EndingHashKey ?? -1),
+  );
+  return shard?.ShardId ?? 'no-shard';
+}
+
+/**
+ * With `shards`, the stand-in also answers ListShards (subject to the call faults, like any
+ * call) and places each record on its shard; an aggregated record is stored as the user
+ * records it holds, each noting the Kinesis record it came in.
+ */
+export function faultyKinesis(schedule: FaultSchedule, shards: readonly Shard[] = evenShards(1)) {
   const stored: StoredRecord[] = [];
   let calls = 0;
   let entries = 0;
-  const send = async (command: PutRecordsCommand) => {
+  let kinesisRecords = 0;
+  const send = async (command: PutRecordsCommand | ListShardsCommand) => {
     const call = calls++;
     const fault = schedule.calls[call] ?? 'none';
     if (fault === 'unavailable' || fault === 'refused') throw callError(fault);
+    if (command instanceof ListShardsCommand) {
+      if (fault === 'ambiguous')
+        throw Object.assign(new Error('socket hang up (injected)'), { code: 'ECONNRESET' });
+      if (fault === 'timeout') throw callError(fault);
+      return { Shards: [...shards], $metadata: {} };
+    }
     const { StreamName, StreamARN, Records = [] } = command.input;
     const written: StoredRecord[] = [];
     const results = Records.map((record): PutRecordsResultEntry => {
       const entryFault = schedule.entries[entries++] ?? 'none';
       if (entryFault !== 'none') return ENTRY_ERRORS[entryFault];
-      const put = {
-        stream: StreamName ?? StreamARN ?? '',
+      const shardId = landingShard(shards, record.PartitionKey ?? '', record.ExplicitHashKey);
+      const kinesisRecord = kinesisRecords++;
+      const users = deaggregate({
+        data: typeof record.Data === 'string' ? Buffer.from(record.Data) : (record.Data ?? new Uint8Array()),
         partitionKey: record.PartitionKey ?? '',
-        data: text(record.Data),
-        call,
-        confirmed: false,
-      };
-      stored.push(put);
-      written.push(put);
-      return { SequenceNumber: String(stored.length), ShardId: 'shardId-000000000000' };
+        sequenceNumber: String(kinesisRecord),
+      });
+      for (const user of users) {
+        const put = {
+          stream: StreamName ?? StreamARN ?? '',
+          partitionKey: user.partitionKey,
+          data: text(user.data),
+          call,
+          confirmed: false,
+          shardId,
+          kinesisRecord,
+        };
+        stored.push(put);
+        written.push(put);
+      }
+      return { SequenceNumber: String(stored.length), ShardId: shardId };
     });
     // The records are in the stream either way; only a clean answer tells the client so.
     if (fault === 'ambiguous')

@@ -12,14 +12,17 @@
 import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { PipelineConfig } from '../../shared/core/config/schema.js';
 import { parseDlqEnvelope } from '../../shared/core/dlq.js';
 import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { fixedNow, noSleep, recordingLogger, recordingMetrics } from '../helpers/doubles.js';
 import {
   type CallFault,
   type EntryFault,
+  evenShards,
   type FaultSchedule,
   faultyKinesis,
+  landingShard,
   type StoredRecord,
 } from '../helpers/faulty-kinesis.js';
 import { loadEvent, queueArn, testConfig } from '../helpers/fixtures.js';
@@ -32,15 +35,34 @@ const FIFO_BATCH = 10;
 /** Enough invocations to drain any generated queue once the faults have run out. */
 const MAX_INVOCATIONS = 200;
 
-const config = testConfig((raw) => {
-  raw.sqsToKinesis.routes[0] = {
-    queueArn: QUEUE,
-    visibilityTimeoutSeconds: 180,
-    target: 'events-${stage}',
-    partitionKey: { from: 'messageGroupId' },
-    eventSource: { batchSize: FIFO_BATCH },
-  };
-});
+/**
+ * The route as written plain, and with KPL aggregation on a 2-shard target: keyed by group
+ * (a group stays on one shard), or by message (a group spreads over both shards, so its
+ * aggregated records on different shards must still go out in queue order).
+ */
+const VARIANTS = [
+  { name: 'plain records', aggregation: false, partitionKey: { from: 'messageGroupId' } },
+  { name: 'aggregated, keyed by group', aggregation: true, partitionKey: { from: 'messageGroupId' } },
+  { name: 'aggregated, keyed by message', aggregation: true, partitionKey: { from: 'body', path: 'n' } },
+] as const;
+
+function variantConfig(variant: (typeof VARIANTS)[number]) {
+  return testConfig((raw) => {
+    if (variant.aggregation) {
+      raw.streams['events-${stage}'] = {
+        capacity: { mode: 'PROVISIONED', shards: 2 },
+        aggregation: { format: 'kpl', maxUserRecords: 4, maxRecordBytes: 2048 },
+      };
+    }
+    raw.sqsToKinesis.routes[0] = {
+      queueArn: QUEUE,
+      visibilityTimeoutSeconds: 180,
+      target: 'events-${stage}',
+      partitionKey: variant.partitionKey,
+      eventSource: { batchSize: FIFO_BATCH },
+    };
+  });
+}
 
 interface Message {
   n: number;
@@ -109,8 +131,12 @@ interface Run {
 }
 
 /** Delivers `traffic` as an SQS FIFO event source would until the queue is empty. */
-async function deliver(traffic: Message[], schedule: FaultSchedule & { time: number[] }): Promise<Run> {
-  const kinesis = faultyKinesis(schedule);
+async function deliver(
+  config: PipelineConfig,
+  traffic: Message[],
+  schedule: FaultSchedule & { time: number[] },
+): Promise<Run> {
+  const kinesis = faultyKinesis(schedule, evenShards(2));
   const mapper = prepareMapper(config);
   let queue = [...traffic];
   const invocations: Run['invocations'] = [];
@@ -180,12 +206,17 @@ function nonSuffixHandBacks(run: Run): string[] {
   return out;
 }
 
-describe('FIFO routes keep per-group order under any faults', () => {
+describe.each(VARIANTS)('FIFO routes keep per-group order under any faults ($name)', (variant) => {
   it('writes first occurrences in queue order, never hands back a written message, loses nothing', async () => {
+    const config = variantConfig(variant);
+    let aggregatedRecords = 0;
     await fc.assert(
       fc.asyncProperty(trafficArb, scheduleArb, async (traffic, schedule) => {
         // Act
-        const run = await deliver(traffic, schedule);
+        const run = await deliver(config, traffic, schedule);
+        const perRecord = new Map<number, number>();
+        for (const r of run.stored) perRecord.set(r.kinesisRecord, (perRecord.get(r.kinesisRecord) ?? 0) + 1);
+        aggregatedRecords += [...perRecord.values()].filter((n) => n > 1).length;
         // Assess
         expect(run.remaining).toEqual([]);
         expect(orderViolations(traffic, run.stored)).toEqual([]);
@@ -195,8 +226,15 @@ describe('FIFO routes keep per-group order under any faults', () => {
           const places = new Set(run.stored.filter((r) => messageOf(r) === m.n).map((r) => r.stream));
           expect([...places], `m-${m.n}`).toEqual([m.bad ? DLQ : TARGET]);
         }
+        // Aggregated or not, each message is on the shard its own key hashes to.
+        for (const record of run.stored.filter((r) => r.stream === TARGET)) {
+          expect(record.shardId).toBe(landingShard(evenShards(2), record.partitionKey));
+        }
       }),
       { numRuns: 150 },
     );
+    // The aggregated variants did aggregate (else they would test the plain path twice).
+    if (variant.aggregation) expect(aggregatedRecords).toBeGreaterThan(100);
+    else expect(aggregatedRecords).toBe(0);
   });
 });

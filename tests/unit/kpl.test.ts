@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KplError } from '../../shared/core/errors.js';
-import { deaggregate, KPL_MAGIC } from '../../shared/core/kpl.js';
+import {
+  AggregateBuilder,
+  aggregate,
+  deaggregate,
+  KPL_FRAME_BYTES,
+  KPL_MAGIC,
+  type UserRecordInput,
+  varintLength,
+} from '../../shared/core/kpl.js';
 import {
   aggregateWithLibrary,
   deaggregateWithLibrary,
@@ -358,6 +366,123 @@ describe('KPL de-aggregation against our own encoder', () => {
     ]) {
       const data = Buffer.concat([Buffer.from(almost), Buffer.alloc(20)]);
       expect(deaggregate({ data, partitionKey: 'p', sequenceNumber: SEQ })[0]?.aggregated).toBe(false);
+    }
+  });
+});
+
+describe('KPL aggregation (our encoder)', () => {
+  const key = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 40 }),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+    fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'toString', 'a'),
+  );
+  const userRecord = fc.record(
+    {
+      partitionKey: key,
+      explicitHashKey: fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }).map(String),
+      data: fc.oneof(
+        fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+        fc.string({ unit: 'grapheme', maxLength: 100 }),
+      ),
+    },
+    { requiredKeys: ['partitionKey', 'data'] },
+  );
+  const bytesOf = (data: Uint8Array | string) =>
+    typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+
+  /**
+   * Records that all carry an explicit hash key, or none: aws-kinesis-agg reads a missing index
+   * as 0, so in a mixed record it gives the first explicit hash key to those without one (the
+   * writer never mixes them; see kinesis-aggregation.ts).
+   */
+  const uniformRecords = fc
+    .tuple(fc.array(userRecord, { minLength: 1, maxLength: 40 }), fc.boolean())
+    .map(([records, withHashKeys]) =>
+      records.map(({ explicitHashKey, ...rest }) =>
+        withHashKeys ? { ...rest, explicitHashKey: explicitHashKey ?? '0' } : rest,
+      ),
+    );
+
+  it('writes what aws-kinesis-agg reads back: every record once, in order, with its own keys and bytes', async () => {
+    await fc.assert(
+      fc.asyncProperty(uniformRecords, async (records: UserRecordInput[]) => {
+        // Act
+        const encoded = aggregate(records);
+        const theirs = await deaggregateWithLibrary({
+          data: encoded.toString('base64'),
+          partitionKey: records[0]?.partitionKey as string,
+          sequenceNumber: SEQ,
+        });
+        // Assess: the library (checksums on) reads every user record back as written.
+        expect(theirs).toHaveLength(records.length);
+        theirs.forEach((user, i) => {
+          const record = records[i] as (typeof records)[number];
+          expect(user.partitionKey).toBe(record.partitionKey);
+          expect(user.explicitPartitionKey).toBe(record.explicitHashKey);
+          expect(user.subSequenceNumber).toBe(i);
+          expect(Buffer.from(user.data, 'base64').equals(Buffer.from(bytesOf(record.data)))).toBe(true);
+        });
+        // ...and so does our own decoder.
+        const ours = deaggregate({ data: encoded, partitionKey: 'outer', sequenceNumber: SEQ });
+        expect(ours.map((u) => [u.partitionKey, u.explicitHashKey, Buffer.from(u.data)])).toEqual(
+          records.map((r) => [r.partitionKey, r.explicitHashKey, Buffer.from(bytesOf(r.data))]),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('knows its size before it writes: sizeWith, add and encode agree byte for byte', () => {
+    fc.assert(
+      fc.property(fc.array(userRecord, { maxLength: 30 }), (records) => {
+        // Prepare
+        const builder = new AggregateBuilder();
+        expect(builder.size).toBe(KPL_FRAME_BYTES);
+        for (const record of records) {
+          // Act
+          const predicted = builder.sizeWith(record);
+          builder.add(record);
+          // Assess
+          expect(builder.size).toBe(predicted);
+        }
+        expect(builder.count).toBe(records.length);
+        expect(builder.encode().length).toBe(builder.size);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stores each key once: repeated keys cost only their index', () => {
+    // Prepare: 100 records over 2 keys, and the same records over 100 keys.
+    const shared = Array.from({ length: 100 }, (_, i) => ({ partitionKey: `key-${i % 2}`, data: 'x' }));
+    const distinct = shared.map((r, i) => ({ ...r, partitionKey: `key-${i}` }));
+    // Act
+    const sharedBytes = aggregate(shared).length;
+    const distinctBytes = aggregate(distinct).length;
+    // Assess: 98 fewer table entries of 7-8 bytes each.
+    expect(distinctBytes - sharedBytes).toBeGreaterThan(98 * 7);
+    const decoded = deaggregate({ data: aggregate(shared), partitionKey: 'o', sequenceNumber: SEQ });
+    expect(decoded.map((u) => u.partitionKey)).toEqual(shared.map((r) => r.partitionKey));
+  });
+
+  it('writes the magic, then a protobuf, then its MD5', () => {
+    // Act
+    const encoded = aggregate([{ partitionKey: 'k', data: 'hello' }]);
+    // Assess: the bytes a reader checks first, and the exact protobuf.
+    expect(encoded.subarray(0, 4).equals(KPL_MAGIC)).toBe(true);
+    const protobuf = encoded.subarray(4, encoded.length - 16);
+    expect(protobuf).toEqual(
+      Buffer.concat([
+        lengthDelimited(1, Buffer.from('k')),
+        lengthDelimited(3, Buffer.concat([varint(8), varint(0), lengthDelimited(3, Buffer.from('hello'))])),
+      ]),
+    );
+    expect(encoded.subarray(-16)).toEqual(createHash('md5').update(protobuf).digest());
+  });
+
+  it('counts varints as protobuf writes them', () => {
+    for (const value of [0, 1, 127, 128, 16_383, 16_384, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 53 - 1]) {
+      expect(varintLength(value), String(value)).toBe(varint(value).length);
     }
   });
 });

@@ -1,11 +1,14 @@
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient, ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DlqEnvelope } from '../../shared/core/dlq.js';
+import { KPL_MAGIC } from '../../shared/core/kpl.js';
 import { fifoSequenceKey, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
-import { realLogger } from '../helpers/captured-output.js';
+import { jsonLines, realLogger } from '../helpers/captured-output.js';
+import { evenShards, landingShard } from '../helpers/faulty-kinesis.js';
 import { loadEvent } from '../helpers/fixtures.js';
+import { deaggregateWithLibrary } from '../helpers/kpl.js';
 import { envelopesIn, type PutEntry, putRecordsDouble } from '../helpers/service-doubles.js';
 import { mapperTestDeps } from '../helpers/test-deps.js';
 
@@ -301,6 +304,86 @@ describe('sqs-to-kinesis logs through the real Powertools Logger', () => {
       messageIds: [event.Records[1]?.messageId],
     });
     expect(emitted.join('\n')).not.toContain('reserved key');
+  });
+
+  it('writes a burst of page visits as KPL records, one per shard, and logs how many', async () => {
+    // Prepare: page-visits has aggregation and 2 shards; ListShards answers as Kinesis would.
+    const { logger, output: lines } = realLogger('sqs-to-kinesis');
+    kinesisMock.on(ListShardsCommand).resolves({ Shards: evenShards(2) });
+    const written = putRecordsDouble(kinesisMock);
+    const event = loadEvent('sqs-page-visits-burst.json');
+    // Act
+    const response = await processSqsBatch(event, { ...mapperTestDeps(), logger });
+    // Assess: twelve visits in at most two aggregated records, each read back by aws-kinesis-agg.
+    expect(response.batchItemFailures).toEqual([]);
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.length).toBeLessThanOrEqual(2);
+    const users = [];
+    for (const record of written) {
+      expect(record.data.subarray(0, 4)).toEqual(KPL_MAGIC);
+      const opened = await deaggregateWithLibrary({
+        data: record.data.toString('base64'),
+        partitionKey: record.partitionKey,
+        sequenceNumber: '1',
+      });
+      for (const user of opened) {
+        // Each visit on the shard of its own user, whatever the aggregated record's key.
+        expect(landingShard(evenShards(2), record.partitionKey, record.explicitHashKey)).toBe(
+          landingShard(evenShards(2), user.partitionKey),
+        );
+        users.push(user);
+      }
+    }
+    expect(users.map((u) => JSON.parse(Buffer.from(u.data, 'base64').toString()).userId).sort()).toEqual(
+      event.Records.map((r) => JSON.parse(r.body).user.id).sort(),
+    );
+    const logged = jsonLines(lines).find((entry) => entry.message === 'Batch processed');
+    expect(logged).toMatchObject({ level: 'INFO', received: 12, kinesisRecords: written.length });
+    expect(lines.join('')).not.toContain('visitor');
+  });
+
+  it('writes plain records when ListShards is refused, and warns with the cause', async () => {
+    // Prepare
+    const { logger, output: lines } = realLogger('sqs-to-kinesis');
+    kinesisMock.on(ListShardsCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform kinesis:ListShards'), {
+        name: 'AccessDeniedException',
+      }),
+    );
+    const written = putRecordsDouble(kinesisMock);
+    const event = loadEvent('sqs-page-visits-burst.json');
+    // Act
+    const response = await processSqsBatch(event, { ...mapperTestDeps(), logger });
+    // Assess: nothing lost, each visit its own record, and the reason in the log.
+    expect(response.batchItemFailures).toEqual([]);
+    expect(written).toHaveLength(12);
+    expect(written.every((record) => !record.data.subarray(0, 4).equals(KPL_MAGIC))).toBe(true);
+    const warned = jsonLines(lines).find((entry) =>
+      String(entry.message).startsWith('Shard map unavailable'),
+    );
+    expect(warned).toMatchObject({
+      level: 'WARN',
+      stream: 'page-visits-local',
+      error: 'AccessDeniedException: User is not authorized to perform kinesis:ListShards',
+    });
+    expect(jsonLines(lines).find((entry) => entry.message === 'Batch processed')).toMatchObject({
+      kinesisRecords: 12,
+    });
+  });
+
+  it('refreshes the shard map when a record lands on another shard than predicted', async () => {
+    // Prepare: ListShards says 2 shards, but PutRecords puts everything on shard 0 (a merge).
+    const { logger, output: lines } = realLogger('sqs-to-kinesis');
+    kinesisMock.on(ListShardsCommand).resolves({ Shards: evenShards(2) });
+    putRecordsDouble(kinesisMock);
+    const deps = { ...mapperTestDeps(), logger };
+    // Act: two batches through one container.
+    await processSqsBatch(loadEvent('sqs-page-visits-burst.json'), deps);
+    await processSqsBatch(loadEvent('sqs-page-visits-burst.json'), deps);
+    // Assess: the map was read again for the second batch, and the first said why.
+    expect(kinesisMock.commandCalls(ListShardsCommand)).toHaveLength(2);
+    const warned = jsonLines(lines).filter((entry) => String(entry.message).includes('shard map refreshed'));
+    expect(warned[0]).toMatchObject({ level: 'WARN', streams: ['page-visits-local'] });
   });
 });
 

@@ -30,6 +30,31 @@ export function routeName(route: Route): string {
   return route.name ?? queueNameOf(route.queueArn).replace(/\.fifo$/, '-fifo');
 }
 
+/**
+ * An aggregated record must fit the stream it is written to, and only the mapper aggregates:
+ * aggregation on a stream no route writes to would be a setting that does nothing.
+ */
+function aggregationIssues(config: PipelineConfig): string[] {
+  const targets = new Set((config.sqsToKinesis?.routes ?? []).map((route) => route.target));
+  return Object.entries(config.streams).flatMap(([name, stream]) => {
+    if (!stream.aggregation) return [];
+    const issues: string[] = [];
+    const limit = stream.maxRecordSizeKiB * 1024;
+    const max = stream.aggregation.maxRecordBytes;
+    if (max > limit) {
+      issues.push(
+        `streams.${name}.aggregation.maxRecordBytes: ${max} is more than the stream's largest record (maxRecordSizeKiB ${stream.maxRecordSizeKiB} = ${limit} bytes)`,
+      );
+    }
+    if (!targets.has(name)) {
+      issues.push(
+        `streams.${name}.aggregation: only sqs-to-kinesis aggregates its writes, and no route targets this stream`,
+      );
+    }
+    return issues;
+  });
+}
+
 export function crossFieldIssues(config: PipelineConfig): RuleIssues {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -37,7 +62,12 @@ export function crossFieldIssues(config: PipelineConfig): RuleIssues {
   if (dlqName in config.streams) {
     errors.push(`streams.${dlqName}: is the DLQ stream; it is configured under dlq, not streams`);
   }
-  errors.push(...firehoseIssues(config), ...validatorIssues(config), ...aggregatorIssues(config));
+  errors.push(
+    ...firehoseIssues(config),
+    ...validatorIssues(config),
+    ...aggregatorIssues(config),
+    ...aggregationIssues(config),
+  );
   const mapper = config.sqsToKinesis;
   if (!mapper) return { errors, warnings };
   const duplicates = duplicateRouteIssues(mapper.routes);

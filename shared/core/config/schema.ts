@@ -45,17 +45,52 @@ const streamCapacity = z
   ])
   .describe('`PROVISIONED` with a number of shards, or `ON_DEMAND`.');
 
-export const streamSchema = z
+const streamSettings = {
+  capacity: streamCapacity.default({ mode: 'PROVISIONED', shards: 1 }),
+  retentionHours: z.int().min(24).max(8760).default(24).describe('How long the stream keeps records.'),
+  maxRecordSizeKiB: z
+    .int()
+    .min(DEFAULT_MAX_RECORD_SIZE_KIB)
+    .max(MAX_MAX_RECORD_SIZE_KIB)
+    .default(DEFAULT_MAX_RECORD_SIZE_KIB)
+    .describe('Largest record (data + partition key) the stream accepts, 1024-10240 KiB.'),
+};
+
+/** The KPL's own default for an aggregated record's size (AggregationMaxSize), 50 KiB. */
+export const DEFAULT_AGGREGATED_RECORD_BYTES = 51_200;
+
+const aggregationSchema = z
   .strictObject({
-    capacity: streamCapacity.default({ mode: 'PROVISIONED', shards: 1 }),
-    retentionHours: z.int().min(24).max(8760).default(24).describe('How long the stream keeps records.'),
-    maxRecordSizeKiB: z
+    format: z.literal('kpl').describe('KPL aggregated records (the only format).'),
+    maxRecordBytes: z
       .int()
-      .min(DEFAULT_MAX_RECORD_SIZE_KIB)
-      .max(MAX_MAX_RECORD_SIZE_KIB)
-      .default(DEFAULT_MAX_RECORD_SIZE_KIB)
-      .describe('Largest record (data + partition key) the stream accepts, 1024-10240 KiB.'),
+      .min(1024)
+      .max(MAX_MAX_RECORD_SIZE_KIB * 1024)
+      .default(DEFAULT_AGGREGATED_RECORD_BYTES)
+      .describe(
+        "Largest aggregated record, its partition key included; at most the stream's maxRecordSizeKiB. A smaller record fails fewer messages together.",
+      ),
+    maxUserRecords: z
+      .int()
+      .min(2)
+      .max(100_000)
+      .default(1000)
+      .describe('Most messages in one aggregated record.'),
+    shardMapTtlSeconds: z
+      .int()
+      .min(1)
+      .max(3600)
+      .default(60)
+      .describe(
+        "How long a function trusts the stream's shard map (ListShards) before reading it again; a record landing on another shard drops it at once.",
+      ),
   })
+  .describe(
+    "Writes to this stream pack messages into KPL aggregated records, per shard, each message on its own key's shard. Consumers must de-aggregate (the KCL, aws-kinesis-agg, Firehose, this bundle's aggregator). Off when omitted.",
+  );
+
+export const streamSchema = z
+  .strictObject({ ...streamSettings, aggregation: aggregationSchema.optional() })
   .describe('A Kinesis stream this stack creates (KMS-encrypted).');
 
 /** A function's timeout and memory, with its own defaults. */
@@ -206,7 +241,8 @@ export const routeSchema = z.strictObject({
 
 export const dlqSchema = z.strictObject({
   stream: streamName.describe('Name of the dead-letter stream (DLQStream) this stack creates.'),
-  settings: streamSchema
+  settings: z
+    .strictObject(streamSettings)
     .prefault({ retentionHours: 168, maxRecordSizeKiB: 2048 })
     .describe('Its capacity, retention and largest record, as for `streams`.'),
   alarm: z

@@ -10,7 +10,7 @@
  * Seeded: SEED replays a run (see tests/setup/seed.ts).
  */
 import { createHash } from 'node:crypto';
-import { KinesisClient, type PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { KinesisClient, type ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startKinesalite } from '../../local/emulators.js';
@@ -18,10 +18,12 @@ import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
 import { drainFifo } from '../../local/fifo-event-source.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { createStreams } from '../../local/provision.js';
-import { readStream } from '../../local/stream-reader.js';
+import { readStream, readUserRecords } from '../../local/stream-reader.js';
 import { createKinesisClient, keepAliveHandler } from '../../shared/core/aws-clients.js';
 import { parseConfig } from '../../shared/core/config/load.js';
 import { parseDlqEnvelope } from '../../shared/core/dlq.js';
+import { shardMapCache } from '../../shared/core/kinesis-aggregation.js';
+import { deaggregate } from '../../shared/core/kpl.js';
 import { noMetrics, silentLogger } from '../../shared/core/observability.js';
 import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 import { loadEvent, queueArn } from '../helpers/fixtures.js';
@@ -30,8 +32,6 @@ import { seedFromEnvironment } from '../setup/seed.js';
 const MESSAGES = 3_000;
 const GROUPS = 40;
 const QUEUE = queueArn('fo-orders.fifo');
-const TARGET = 'fo-orders';
-const DLQ = 'fo-dlq';
 const SEED = seedFromEnvironment(process.env);
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -100,17 +100,24 @@ const numberIn = (text: string) =>
       .find((x) => x !== undefined),
   );
 
-/** A client that also notes which bodies Kinesis confirmed as written, per invocation. */
-function confirmingClient(client: KinesisClient, confirmed: Set<number>) {
+/** A client that also notes which bodies Kinesis confirmed as written (every message of an aggregated record). */
+function confirmingClient(client: KinesisClient, confirmed: Set<number>, dlq: string) {
   return {
-    async send(command: PutRecordsCommand): Promise<PutRecordsCommandOutput> {
-      const out = await client.send(command);
+    async send(command: PutRecordsCommand | ListShardsCommand) {
+      const out = await client.send(command as PutRecordsCommand);
+      if (!(command instanceof PutRecordsCommand)) return out;
       (out.Records ?? []).forEach((result, i) => {
-        const data = command.input.Records?.[i]?.Data;
-        if (result.SequenceNumber && data !== undefined) {
-          const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+        const record = command.input.Records?.[i];
+        if (!result.SequenceNumber || record?.Data === undefined) return;
+        const data = typeof record.Data === 'string' ? Buffer.from(record.Data) : record.Data;
+        for (const user of deaggregate({
+          data,
+          partitionKey: record.PartitionKey ?? '',
+          sequenceNumber: '0',
+        })) {
+          const text = user.data.toString('utf8');
           confirmed.add(
-            numberIn(command.input.StreamName === DLQ ? parseDlqEnvelope(text).payload.data : text),
+            numberIn(command.input.StreamName === dlq ? parseDlqEnvelope(text).payload.data : text),
           );
         }
       });
@@ -119,12 +126,22 @@ function confirmingClient(client: KinesisClient, confirmed: Set<number>) {
   } as unknown as KinesisClient;
 }
 
-describe('FIFO order under injected faults', () => {
+/** The run as written plain, and with KPL aggregation on the target (streams named apart). */
+const VARIANTS = [
+  { name: 'plain records', prefix: 'fo', aggregation: undefined },
+  { name: 'KPL aggregation on', prefix: 'foa', aggregation: { format: 'kpl' } },
+];
+
+describe.each(VARIANTS)('FIFO order under injected faults ($name)', ({ prefix, aggregation }) => {
   it('keeps each group in queue order in the target stream, losing nothing, handing back nothing written', async () => {
     // Prepare: one FIFO route keyed by message group, its streams, its queue, the traffic.
+    const TARGET = `${prefix}-orders`;
+    const DLQ = `${prefix}-dlq`;
     const config = parseConfig(
       {
-        streams: { [TARGET]: { capacity: { mode: 'PROVISIONED', shards: 2 } } },
+        streams: {
+          [TARGET]: { capacity: { mode: 'PROVISIONED', shards: 2 }, ...(aggregation ? { aggregation } : {}) },
+        },
         dlq: { stream: DLQ },
         sqsToKinesis: {
           routes: [
@@ -170,14 +187,18 @@ describe('FIFO order under injected faults', () => {
       now: () => new Date(),
     };
     const writtenThenHandedBack: string[] = [];
+    // One shard-map cache for the run, as one container keeps it across invocations.
+    const shardMaps = shardMapCache(kinesis);
     const started = Date.now();
+    const before = { ...proxy.counts };
     const drain = await drainFifo(
       sent.map(fifoRecord),
       async (event: SQSEvent, context) => {
         const confirmed = new Set<number>();
         const response = await processSqsBatch(event, {
           ...mapper,
-          kinesis: confirmingClient(kinesis, confirmed),
+          shardMaps,
+          kinesis: confirmingClient(kinesis, confirmed, DLQ),
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
           policy: { maxAttempts: 3, baseDelayMs: 10, reserveMs: RESERVE_MS },
         });
@@ -192,6 +213,10 @@ describe('FIFO order under injected faults', () => {
       { maxMillis: 60_000, pollers: 4, visibilityTimeoutMs: VISIBILITY_SECONDS * 1000 },
     );
     proxy.setRates({ entryFailure: 0, callFailure: 0, connectionReset: 0, delay: 0 });
+    // This run's faults (the proxy serves both variants).
+    const faults = Object.fromEntries(
+      Object.entries(proxy.counts).map(([k, v]) => [k, v - before[k as keyof typeof before]]),
+    ) as typeof before;
     const drainMs = Date.now() - started;
 
     // Assess: read both streams back.
@@ -199,7 +224,9 @@ describe('FIFO order under injected faults', () => {
     const firstSeen = new Set<number>();
     const highest = new Map<string, number>();
     const violations: string[] = [];
-    for (const record of await readStream(direct, TARGET)) {
+    const users = await readUserRecords(direct, TARGET);
+    const kinesisRecords = new Set(users.map((u) => `${u.shardId}/${u.sequenceNumber}`)).size;
+    for (const record of users) {
       const m = sent[numberIn(Buffer.from(record.data).toString('utf8'))] as Sent;
       places.set(m.n, [...(places.get(m.n) ?? []), TARGET]);
       if (firstSeen.has(m.n)) continue;
@@ -217,20 +244,20 @@ describe('FIFO order under injected faults', () => {
     const duplicates = [...places.values()].reduce((sum, p) => sum + p.length - 1, 0);
     const dead = sent.filter((m) => m.bad).length;
     console.log(
-      `fifo-order (seed ${SEED}): in ${MESSAGES} over ${GROUPS} groups, written ${MESSAGES - dead}, DLQ ${dead}, ` +
+      `fifo-order (${prefix === 'fo' ? 'plain' : 'aggregated'}, seed ${SEED}): in ${MESSAGES} over ${GROUPS} groups, written ${MESSAGES - dead} in ${kinesisRecords} Kinesis records, DLQ ${dead}, ` +
         `duplicates ${duplicates}, lost ${lost.length}, order violations ${violations.length}, ` +
         `written then handed back ${writtenThenHandedBack.length}; ${drain.invocations} invocations, ` +
-        `${drain.handedBack} handed back, ${drainMs} ms; faults: ${proxy.counts.failedEntries} entries, ${proxy.counts.failedCalls} calls, ` +
-        `${proxy.counts.resets} resets, ${proxy.counts.delayed} delayed past the timeout over ${proxy.counts.calls} calls`,
+        `${drain.handedBack} handed back, ${drainMs} ms; faults: ${faults.failedEntries} entries, ${faults.failedCalls} calls, ` +
+        `${faults.resets} resets, ${faults.delayed} delayed past the timeout over ${faults.calls} calls`,
     );
     expect(drain.remaining).toBe(0);
     expect(lost).toEqual([]);
     expect(misplaced).toEqual([]);
     expect(violations).toEqual([]);
     expect(writtenThenHandedBack).toEqual([]);
-    expect(proxy.counts.failedEntries).toBeGreaterThan(0);
-    expect(proxy.counts.failedCalls).toBeGreaterThan(0);
-    expect(proxy.counts.resets).toBeGreaterThan(0);
-    expect(proxy.counts.delayed).toBeGreaterThan(0);
+    expect(faults.failedEntries).toBeGreaterThan(0);
+    expect(faults.failedCalls).toBeGreaterThan(0);
+    expect(faults.resets).toBeGreaterThan(0);
+    expect(faults.delayed).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -13,7 +13,7 @@ import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { createQueue, createStreams } from '../../local/provision.js';
 import { drainQueues, type QueueBinding } from '../../local/sqs-event-source.js';
-import { readStream } from '../../local/stream-reader.js';
+import { readStream, readUserRecords } from '../../local/stream-reader.js';
 import { createKinesisClient, keepAliveHandler } from '../../shared/core/aws-clients.js';
 import { parseConfig } from '../../shared/core/config/load.js';
 import { parseDlqEnvelope } from '../../shared/core/dlq.js';
@@ -23,7 +23,7 @@ import { queueArn } from '../helpers/fixtures.js';
 import { seedFromEnvironment } from '../setup/seed.js';
 
 const MESSAGES = 20_000;
-const QUEUES = ['zl-a', 'zl-b', 'zl-c'];
+const QUEUE_NAMES = ['zl-a', 'zl-b', 'zl-c'];
 const SEED = seedFromEnvironment(process.env);
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -47,15 +47,25 @@ afterAll(async () => {
 /** What each message should become: its stream, or the DLQ with a reason. */
 type Expectation = { stream: string } | { dlq: string };
 
-describe('zero loss under injected faults', () => {
+/** The run as written plain, and with KPL aggregation on every target stream. */
+const VARIANTS = [
+  { name: 'plain records', prefix: 'zl', aggregation: undefined },
+  { name: 'KPL aggregation on', prefix: 'zla', aggregation: { format: 'kpl' } },
+];
+
+describe.each(VARIANTS)('zero loss under injected faults ($name)', ({ prefix, aggregation }) => {
   it('puts every one of 20,000 messages in its stream or the DLQ, losing none', async () => {
-    // Prepare: config, streams, queues.
+    // Prepare: config, streams, queues (named apart per variant: the emulators are shared).
+    const QUEUES = QUEUE_NAMES.map((q) => q.replace(/^zl/, prefix));
     const config = parseConfig(
       {
         streams: Object.fromEntries(
-          QUEUES.map((q) => [`${q}-out`, { capacity: { mode: 'PROVISIONED', shards: 2 } }]),
+          QUEUES.map((q) => [
+            `${q}-out`,
+            { capacity: { mode: 'PROVISIONED', shards: 2 }, ...(aggregation ? { aggregation } : {}) },
+          ]),
         ),
-        dlq: { stream: 'zl-dlq' },
+        dlq: { stream: `${prefix}-dlq` },
         sqsToKinesis: {
           routes: QUEUES.map((q) => ({
             queueArn: queueArn(q),
@@ -114,6 +124,7 @@ describe('zero loss under injected faults', () => {
     }
 
     // Act: the faults start, and the event source runs until the queues are empty.
+    const before = { ...proxy.counts };
     proxy.setRates({ entryFailure: 0.1, callFailure: 0.02, connectionReset: 0.005 });
     const mapper = {
       ...prepareMapper(config),
@@ -131,16 +142,23 @@ describe('zero loss under injected faults', () => {
       { maxMillis: 100_000, concurrency: 2 },
     );
     proxy.setRates({ entryFailure: 0, callFailure: 0, connectionReset: 0 });
+    // This run's faults (the proxy serves both variants).
+    const faults = Object.fromEntries(
+      Object.entries(proxy.counts).map(([k, v]) => [k, v - before[k as keyof typeof before]]),
+    ) as typeof before;
 
     // Assess: read everything back and place every message.
     const seen = new Map<number, string[]>();
     const place = (n: number, where: string) => seen.set(n, [...(seen.get(n) ?? []), where]);
+    let kinesisRecords = 0;
     for (const q of QUEUES) {
-      for (const record of await readStream(direct, `${q}-out`)) {
-        place((JSON.parse(Buffer.from(record.data).toString()) as { n: number }).n, `${q}-out`);
+      const users = await readUserRecords(direct, `${q}-out`);
+      kinesisRecords += new Set(users.map((u) => `${u.shardId}/${u.sequenceNumber}`)).size;
+      for (const user of users) {
+        place((JSON.parse(Buffer.from(user.data).toString()) as { n: number }).n, `${q}-out`);
       }
     }
-    for (const record of await readStream(direct, 'zl-dlq')) {
+    for (const record of await readStream(direct, `${prefix}-dlq`)) {
       const envelope = parseDlqEnvelope(record.data);
       const n = Number(/(\d+)/.exec(envelope.payload.data)?.[1]);
       place(n, `dlq:${envelope.reason}`);
@@ -160,16 +178,19 @@ describe('zero loss under injected faults', () => {
       else dead++;
     }
     console.log(
-      `zero-loss (sqs-to-kinesis, seed ${SEED}): in ${MESSAGES}, written ${written}, DLQ ${dead}, ` +
+      `zero-loss (sqs-to-kinesis, ${prefix === 'zl' ? 'plain' : 'aggregated'}, seed ${SEED}): in ${MESSAGES}, written ${written} in ${kinesisRecords} Kinesis records, DLQ ${dead}, ` +
         `duplicates ${duplicates}, lost ${missing.length}; ${drain.invocations} invocations, ` +
-        `${drain.handedBack} handed back; faults: ${proxy.counts.failedEntries} entries, ` +
-        `${proxy.counts.failedCalls} calls, ${proxy.counts.resets} resets over ${proxy.counts.calls} calls`,
+        `${drain.handedBack} handed back; faults: ${faults.failedEntries} entries, ` +
+        `${faults.failedCalls} calls, ${faults.resets} resets over ${faults.calls} calls`,
     );
     expect(drain.remaining).toBe(0);
     expect(missing).toEqual([]);
     expect(misplaced).toEqual([]);
-    expect(proxy.counts.failedEntries).toBeGreaterThan(0);
-    expect(proxy.counts.failedCalls).toBeGreaterThan(0);
-    expect(duplicates).toBeLessThan(MESSAGES * 0.05);
+    expect(faults.failedEntries).toBeGreaterThan(0);
+    expect(faults.failedCalls).toBeGreaterThan(0);
+    expect(duplicates).toBeLessThan(MESSAGES * (aggregation ? 0.15 : 0.05));
+    // With aggregation, far fewer Kinesis records than messages; without, one each (and copies).
+    if (aggregation) expect(kinesisRecords).toBeLessThan(written / 10);
+    else expect(kinesisRecords).toBeGreaterThanOrEqual(written);
   }, 180_000);
 });

@@ -163,6 +163,13 @@ describe('serverless package', () => {
         'Fn::GetAtt': [id, 'Arn'],
       })),
     );
+    // Only page-visits has aggregation: only its shard map may be read.
+    expect(bySid.ReadShardMapsOfAggregatedStreams).toEqual({
+      Sid: 'ReadShardMapsOfAggregatedStreams',
+      Effect: 'Allow',
+      Action: ['kinesis:ListShards'],
+      Resource: [{ 'Fn::GetAtt': ['PageVisitsStream', 'Arn'] }],
+    });
     expect(JSON.stringify(bySid.OwnLogs?.Resource)).toContain(
       'log-group:/aws/lambda/streaming-pipeline-dev-sqsToKinesis:*',
     );

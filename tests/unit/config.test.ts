@@ -240,6 +240,63 @@ describe('config validation', () => {
     expect(() => checkConfig(external, ctx)).not.toThrow();
   });
 
+  it('takes KPL aggregation on a stream a route writes to, with its defaults, and refuses what would not work', () => {
+    // Act
+    const { config } = checkConfig(
+      rawTestConfig((raw) => {
+        raw.streams['events-${stage}'].aggregation = { format: 'kpl' };
+      }),
+      ctx,
+    );
+    // Assess: the KPL's 50 KiB record, at most 1000 messages, a one-minute shard map.
+    expect(config.streams['events-test']?.aggregation).toEqual({
+      format: 'kpl',
+      maxRecordBytes: 51_200,
+      maxUserRecords: 1000,
+      shardMapTtlSeconds: 60,
+    });
+    // Act / Assess: each mistake named by its key.
+    const tooBig = issuesOf(
+      rawTestConfig((raw) => {
+        raw.streams['events-${stage}'].aggregation = { format: 'kpl', maxRecordBytes: 2 * 1024 * 1024 };
+      }),
+    );
+    expect(tooBig).toContain(
+      "streams.events-test.aggregation.maxRecordBytes: 2097152 is more than the stream's largest record (maxRecordSizeKiB 1024 = 1048576 bytes)",
+    );
+    const raised = rawTestConfig((raw) => {
+      raw.streams['events-${stage}'] = {
+        maxRecordSizeKiB: 2048,
+        aggregation: { format: 'kpl', maxRecordBytes: 2 * 1024 * 1024 },
+      };
+    });
+    expect(() => checkConfig(raised, ctx)).not.toThrow();
+    const unread = issuesOf(
+      rawTestConfig((raw) => {
+        raw.streams['other-${stage}'] = { aggregation: { format: 'kpl' } };
+      }),
+    );
+    expect(unread).toContain(
+      'streams.other-test.aggregation: only sqs-to-kinesis aggregates its writes, and no route targets this stream',
+    );
+    const wrong = issuesOf(
+      rawTestConfig((raw) => {
+        raw.streams['events-${stage}'].aggregation = { format: 'protobuf', maxUserRecords: 1 };
+      }),
+    );
+    expect(wrong.some((issue) => issue.startsWith('streams.events-test.aggregation.format:'))).toBe(true);
+    expect(wrong.some((issue) => issue.startsWith('streams.events-test.aggregation.maxUserRecords:'))).toBe(
+      true,
+    );
+    // The DLQ stream is read by the redrive tool, record by record: no aggregation there.
+    const dlq = issuesOf(
+      rawTestConfig((raw) => {
+        raw.dlq.settings = { aggregation: { format: 'kpl' } };
+      }),
+    );
+    expect(dlq.some((issue) => issue.startsWith('dlq.settings'))).toBe(true);
+  });
+
   it('reads the stage from the environment in a deployed function, naming a missing variable', () => {
     // Prepare
     const raw = rawTestConfig();

@@ -4,16 +4,18 @@
  * throughput, Kinesis requests per 10,000 messages, and client CPU per record. Then the
  * cost of per-group order on FIFO routes: requests per 10,000 FIFO messages over 40 groups
  * (SQS FIFO batches of 10), ordered, beside the same traffic batched as a standard queue is.
+ * Last, KPL aggregation on write: records, requests and CPU beside the same write without it.
  */
 import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createStream, createStreams } from '../../local/provision.js';
+import { readStream } from '../../local/stream-reader.js';
 import { parseConfig } from '../../shared/core/config/load.js';
 import type { PipelineConfig } from '../../shared/core/config/schema.js';
 import { noMetrics, silentLogger } from '../../shared/core/observability.js';
 import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
-import { type BenchRow, type BenchSuite, measure } from '../harness.js';
+import { type BenchContext, type BenchRow, type BenchSuite, measure } from '../harness.js';
 
 export const MESSAGES = 10_000;
 const BATCH_SIZE = 1_000;
@@ -254,6 +256,127 @@ export async function fifoOrderRows(log: (line: string) => void): Promise<BenchR
   return rows;
 }
 
+/** The aggregation figure: 10k messages of 500 B, SQS batches of 100, a 2-shard stream. */
+const AGGREGATION_BATCH = 100;
+
+function aggregationConfig(stream: string, aggregated: boolean) {
+  return parseConfig(
+    {
+      streams: {
+        [stream]: {
+          capacity: { mode: 'PROVISIONED', shards: 2 },
+          ...(aggregated ? { aggregation: { format: 'kpl' } } : {}),
+        },
+      },
+      dlq: { stream: 'bench-dlq' },
+      sqsToKinesis: {
+        routes: [
+          {
+            queueArn: QUEUE,
+            visibilityTimeoutSeconds: 180,
+            target: stream,
+            partitionKey: { from: 'body', path: 'user.id' },
+            eventSource: { batchSize: AGGREGATION_BATCH, maximumBatchingWindowInSeconds: 1 },
+          },
+        ],
+      },
+    },
+    { stage: 'bench', params: {} },
+  );
+}
+
+/** One pass of MESSAGES through the mapper in batches of 100: CPU, requests, records on the stream. */
+async function aggregationRun(
+  ctx: BenchContext,
+  records: readonly SQSRecord[],
+  stream: string,
+  aggregated: boolean,
+) {
+  const config = aggregationConfig(stream, aggregated);
+  const setup = ctx.kinesisClient();
+  await createStreams(setup.client, config);
+  const counted = ctx.kinesisClient();
+  const prepared = prepareMapper(config);
+  const { result: handedBack, cpuMicros } = await measure(async () => {
+    let failures = 0;
+    for (let i = 0; i < records.length; i += AGGREGATION_BATCH) {
+      const event: SQSEvent = { Records: records.slice(i, i + AGGREGATION_BATCH) as SQSRecord[] };
+      const response = await processSqsBatch(event, {
+        ...prepared,
+        kinesis: counted.client,
+        logger: silentLogger,
+        metrics: noMetrics,
+        now: () => new Date(),
+        remainingTimeMs: () => 30_000,
+      });
+      failures += response.batchItemFailures.length;
+    }
+    return failures;
+  });
+  if (handedBack > 0) throw new Error(`aggregation bench: ${handedBack} messages handed back`);
+  const written = await readStream(setup.client, stream);
+  return { cpuPerMessage: cpuMicros / records.length, requests: counted.requests(), records: written.length };
+}
+
+/**
+ * Rows: KPL aggregation on write against the same write without it, in the same run,
+ * alternating (plain, aggregated) RUNS times after a warm-up pair; medians.
+ */
+export async function aggregationRows(ctx: BenchContext): Promise<BenchRow[]> {
+  const records = benchRecords(MESSAGES);
+  const runs: Record<'plain' | 'aggregated', Awaited<ReturnType<typeof aggregationRun>>[]> = {
+    plain: [],
+    aggregated: [],
+  };
+  for (let run = 0; run < 1 + RUNS; run++) {
+    for (const aggregated of [false, true]) {
+      const result = await aggregationRun(ctx, records, `bench-agg-${aggregated}-${run}`, aggregated);
+      if (run === 0) continue; // warm-up
+      runs[aggregated ? 'aggregated' : 'plain'].push(result);
+      ctx.log(
+        `aggregation ${aggregated ? 'on ' : 'off'} run ${run}: ${result.records} Kinesis records, ${result.requests} requests, ${result.cpuPerMessage.toFixed(2)} us CPU/message`,
+      );
+    }
+  }
+  const med = (side: 'plain' | 'aggregated', pick: (r: (typeof runs)['plain'][number]) => number) =>
+    median(runs[side].map(pick));
+  const suite = 'sqs-to-kinesis (KPL aggregation, 2 shards, batches of 100)';
+  const written = Math.max(...runs.aggregated.map((r) => r.records));
+  const cpu = med('aggregated', (r) => r.cpuPerMessage);
+  const plainCpu = med('plain', (r) => r.cpuPerMessage);
+  const requests = med('aggregated', (r) => r.requests);
+  const plainRequests = med('plain', (r) => r.requests);
+  return [
+    {
+      suite,
+      metric: 'Kinesis records / 10k x 500 B',
+      unit: 'rec',
+      ours: written,
+      baseline: med('plain', (r) => r.records),
+      target: '<= 200',
+      met: written <= 200,
+    },
+    {
+      suite,
+      metric: 'Kinesis requests / 10k msgs (ListShards included)',
+      unit: 'req',
+      ours: requests,
+      baseline: plainRequests,
+      target: '<= baseline + 1 (one ListShards)',
+      met: requests <= plainRequests + 1,
+    },
+    {
+      suite,
+      metric: 'client CPU per message',
+      unit: 'us',
+      ours: cpu,
+      baseline: plainCpu,
+      target: '<= 1x without aggregation',
+      met: cpu <= plainCpu,
+    },
+  ];
+}
+
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
@@ -353,6 +476,7 @@ export const sqsToKinesisBench: BenchSuite = {
       );
     }
     rows.push(...(await fifoOrderRows(ctx.log)));
+    rows.push(...(await aggregationRows(ctx)));
     return rows;
   },
 };

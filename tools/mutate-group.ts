@@ -36,6 +36,11 @@ export const GROUPS: Record<string, Group> = {
       'filter-pattern',
     ),
   },
+  // KPL aggregation on write: the shard maps and packing, and the encoder beside the decoder.
+  aggregating: {
+    mutate: ['shared/core/kinesis-aggregation.ts', 'shared/core/kpl.ts'],
+    testFiles: unit('kinesis-aggregation', 'kpl', 'fifo-order', 'sqs-to-kinesis', 'kinesis-writer'),
+  },
   mapping: {
     mutate: [
       'shared/sqs-to-kinesis/sqs-mapping.ts',

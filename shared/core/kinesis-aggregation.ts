@@ -46,6 +46,13 @@ export function hashKeyToHex(decimal: string): string {
   return BigInt(decimal).toString(16).padStart(HEX_DIGITS, '0');
 }
 
+/** A decimal hash key as 32 hex digits, if it is one (0 to 2^128 - 1). */
+function validHashKeyHex(decimal: string): string | undefined {
+  if (!/^\d{1,39}$/.test(decimal)) return undefined;
+  const hex = hashKeyToHex(decimal);
+  return hex.length === HEX_DIGITS ? hex : undefined;
+}
+
 /** 32 hex digits as the decimal hash key Kinesis takes. */
 export function hexToHashKey(hex: string): string {
   return BigInt(`0x${hex}`).toString(10);
@@ -333,7 +340,9 @@ export async function writeAggregated(
     const hashHex =
       entry.explicitHashKey === undefined
         ? partitionKeyHash(entry.partitionKey)
-        : hashKeyToHex(entry.explicitHashKey);
+        : validHashKeyHex(entry.explicitHashKey);
+    // A hash key Kinesis would refuse: written as it is, for Kinesis to refuse with its own error.
+    if (hashHex === undefined) return undefined;
     const shard = shardOf(ranges, hashHex);
     if (!shard) return undefined;
     const settings = deps.aggregationOf(entry.stream) as AggregationSettings;

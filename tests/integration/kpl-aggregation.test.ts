@@ -3,9 +3,10 @@
  * streams with `aggregation`, and are read back by the readers users have: aws-kinesis-agg
  * (the library, checksums on, not our decoder) and our own kinesis-aggregator. Each message
  * must come back exactly once, with its own partition key, on the shard that key hashes to;
- * and the records written must be few.
+ * and the records written must be few. The client is the handlers' own, so its PutRecords
+ * fast path (shared/core/kinesis-protocol.ts) is tested against both emulators here too.
  */
-import { KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startKinesalite, startKinesis } from '../../local/emulators.js';
@@ -13,9 +14,10 @@ import { driveWindows } from '../../local/kinesis-window-driver.js';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { createStreams } from '../../local/provision.js';
 import { readStream, type StreamRecord } from '../../local/stream-reader.js';
-import { keepAliveHandler } from '../../shared/core/aws-clients.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
 import { parseConfig } from '../../shared/core/config/load.js';
 import type { PipelineConfig } from '../../shared/core/config/schema.js';
+import { fastPathUse } from '../../shared/core/kinesis-protocol.js';
 import { noMetrics, silentLogger } from '../../shared/core/observability.js';
 import { aggregateWindow, prepareAggregator } from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
 import { prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
@@ -112,12 +114,8 @@ describe.each(EMULATORS)('aggregation on write, on $name', ({ start }) => {
 
   beforeAll(async () => {
     emulator = await start();
-    kinesis = new KinesisClient({
-      endpoint: emulator.endpoint,
-      region: REGION,
-      credentials,
-      requestHandler: keepAliveHandler(),
-    });
+    // The client the handlers build: PutRecords through the fast path (kinesis-protocol.ts).
+    kinesis = createKinesisClient({ endpoint: emulator.endpoint, region: REGION, credentials });
     await createStreams(kinesis, config);
   });
 
@@ -131,6 +129,7 @@ describe.each(EMULATORS)('aggregation on write, on $name', ({ start }) => {
     const mapper = { ...prepareMapper(config), kinesis, metrics: noMetrics, now: () => new Date() };
     const logger = recordingLogger();
     // Act: 100 batches of 100, as the event source would deliver them.
+    const fastBefore = fastPathUse.requests;
     let handedBack = 0;
     for (let start = 0; start < 10_000; start += BATCH) {
       const Records = Array.from({ length: BATCH }, (_, k) =>
@@ -142,6 +141,7 @@ describe.each(EMULATORS)('aggregation on write, on $name', ({ start }) => {
     // Assess
     const { records, users, shards } = await readWithLibrary(kinesis, 'kpl-two');
     expect(handedBack).toBe(0);
+    expect(fastPathUse.requests - fastBefore).toBeGreaterThanOrEqual(100);
     expect(records.length).toBeLessThanOrEqual(200);
     expect(users.map((u) => u.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 10_000 }, (_, n) => n));
     for (const user of users) {

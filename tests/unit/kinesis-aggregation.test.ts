@@ -496,6 +496,27 @@ describe('an aggregated write', () => {
     expect(result.aggregation.staleShardMaps).toEqual([]);
   });
 
+  it('leaves an entry with a hash key Kinesis would refuse as it is, for Kinesis to refuse', async () => {
+    // Prepare: hash keys out of range or not decimal, and one valid one.
+    const odd = ['abc', String(2n ** 128n), '-1', '1e5', String(2n ** 128n - 1n)].map(
+      (explicitHashKey, i) => ({
+        stream: 'agg',
+        partitionKey: `odd-${i}`,
+        data: 'x',
+        explicitHashKey,
+      }),
+    );
+    let sent: WriteEntry[] = [];
+    const write = async (records: WriteEntry[]): Promise<WriteResult> => {
+      sent = records;
+      return { outcomes: records.map(() => written('x')), requests: 1, retriedEntries: 0 };
+    };
+    // Act
+    await writeAggregated(odd, { aggregationOf, shardMaps: fixedMaps() }, write);
+    // Assess: the four bad ones untouched; the valid one alone, so written as it is too.
+    expect(sent).toEqual(odd);
+  });
+
   it('passes lanes to the writer only when an order is asked for', async () => {
     // Prepare
     const lanesSeen: unknown[] = [];

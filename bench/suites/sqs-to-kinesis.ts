@@ -8,9 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { AwsJson1_1Protocol } from '@aws-sdk/core/protocols';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createStream, createStreams } from '../../local/provision.js';
 import { readStream } from '../../local/stream-reader.js';
+import { createKinesisClient } from '../../shared/core/aws-clients.js';
 import { parseConfig } from '../../shared/core/config/load.js';
 import type { PipelineConfig } from '../../shared/core/config/schema.js';
 import { noMetrics, silentLogger } from '../../shared/core/observability.js';
@@ -256,6 +258,47 @@ export async function fifoOrderRows(log: (line: string) => void): Promise<BenchR
   return rows;
 }
 
+/**
+ * The PutRecords fast path (shared/core/kinesis-protocol.ts) against the SDK's own serializer,
+ * on the plain mapper route: RUNS interleaved pairs after a warm-up pair, median CPU per record.
+ */
+export async function fastPathRows(ctx: BenchContext, records: readonly SQSRecord[]): Promise<BenchRow[]> {
+  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+  const clients = {
+    fast: createKinesisClient({ endpoint: ctx.kinesisEmulator.endpoint, region: ctx.region, credentials }),
+    sdk: createKinesisClient({
+      endpoint: ctx.kinesisEmulator.endpoint,
+      region: ctx.region,
+      credentials,
+      protocol: AwsJson1_1Protocol,
+    }),
+  };
+  const cpus: Record<keyof typeof clients, number[]> = { fast: [], sdk: [] };
+  for (let run = 0; run < 1 + RUNS; run++) {
+    for (const name of ['fast', 'sdk'] as const) {
+      const config = benchConfig(`bench-fastpath-${name}-${run}`, false);
+      await createStreams(clients.fast, config);
+      const result = await measure(() => mapper(clients[name], records, config));
+      if (result.result > 0) throw new Error(`fast path bench: ${result.result} messages handed back`);
+      if (run > 0) cpus[name].push(result.cpuMicros / records.length);
+    }
+  }
+  const fast = median(cpus.fast);
+  const sdk = median(cpus.sdk);
+  ctx.log(`PutRecords fast path: ${fast.toFixed(2)} us CPU/record, the SDK's serializer ${sdk.toFixed(2)}`);
+  return [
+    {
+      suite: 'sqs-to-kinesis (mapper)',
+      metric: "client CPU per record, fast path vs the SDK's serializer",
+      unit: 'us',
+      ours: fast,
+      baseline: sdk,
+      target: "< the SDK's",
+      met: fast < sdk,
+    },
+  ];
+}
+
 /** The aggregation figure: 10k messages of 500 B, SQS batches of 100, a 2-shard stream. */
 const AGGREGATION_BATCH = 100;
 
@@ -475,6 +518,7 @@ export const sqsToKinesisBench: BenchSuite = {
         },
       );
     }
+    rows.push(...(await fastPathRows(ctx, records)));
     rows.push(...(await fifoOrderRows(ctx.log)));
     rows.push(...(await aggregationRows(ctx)));
     return rows;

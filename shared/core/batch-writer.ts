@@ -150,6 +150,7 @@ export function planRequests<E>(
   sink: BatchSink<E>,
   entries: readonly E[],
   indices: readonly number[],
+  sizeOf: (index: number) => number = (i) => sink.size(entries[i] as E),
 ): number[][] {
   const byGroup = new Map<string, number[]>();
   for (const i of indices) {
@@ -163,7 +164,7 @@ export function planRequests<E>(
     let current: number[] = [];
     let bytes = 0;
     for (const i of list) {
-      const size = sink.size(entries[i] as E);
+      const size = sizeOf(i);
       const full = current.length === sink.maxEntriesPerRequest;
       if (full || (current.length > 0 && bytes + size > sink.maxBytesPerRequest)) {
         requests.push(current);
@@ -212,6 +213,8 @@ interface WriteState<E> {
   outcomes: WriteOutcome[];
   /** Times each entry was sent. */
   attempts: Uint16Array;
+  /** Each entry's size, measured once. */
+  sizes: Float64Array;
   lastError: Map<number, { errorCode: string; errorMessage: string }>;
   requests: number;
 }
@@ -307,7 +310,7 @@ async function sendRound<E>(state: WriteState<E>, pending: readonly number[]): P
   const send = async (batch: number[]) => {
     retry.push(...(await sendRequest(state, batch)));
   };
-  const batches = planRequests(state.sink, state.entries, pending);
+  const batches = planRequests(state.sink, state.entries, pending, (i) => state.sizes[i] as number);
   await runPool(
     batches.map((batch) => () => send(batch)),
     MAX_CONCURRENT_REQUESTS,
@@ -350,11 +353,13 @@ export async function writeBatches<E>(
     entries,
     outcomes: new Array<WriteOutcome>(entries.length),
     attempts: new Uint16Array(entries.length),
+    sizes: new Float64Array(entries.length),
     lastError: new Map(),
     requests: 0,
   };
   entries.forEach((entry, i) => {
     const size = sink.size(entry);
+    state.sizes[i] = size;
     const limit = sink.maxEntryBytes(entry);
     if (size > limit) state.outcomes[i] = { status: 'oversize', size, limit };
   });

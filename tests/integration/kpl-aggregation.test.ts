@@ -6,7 +6,13 @@
  * and the records written must be few. The client is the handlers' own, so its PutRecords
  * fast path (shared/core/kinesis-protocol.ts) is tested against both emulators here too.
  */
-import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+  SplitShardCommand,
+} from '@aws-sdk/client-kinesis';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startKinesalite, startKinesis } from '../../local/emulators.js';
@@ -103,6 +109,16 @@ async function readWithLibrary(kinesis: KinesisClient, stream: string): Promise<
   return { records, users, shards };
 }
 
+/** Waits until a resharded stream is ACTIVE again. */
+async function waitActive(kinesis: KinesisClient, stream: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${stream} did not become ACTIVE after the split`);
+}
+
 const EMULATORS = [
   { name: 'kinesis-local', start: () => startKinesis({ region: REGION, accountId: '123456789012' }) },
   { name: 'kinesalite', start: () => startKinesalite() },
@@ -156,6 +172,77 @@ describe.each(EMULATORS)('aggregation on write, on $name', ({ start }) => {
     console.log(
       `kpl-aggregation: 10,000 messages of 500 B in ${records.length} Kinesis records on 2 shards (batches of ${BATCH})`,
     );
+  });
+
+  it('after a shard split, finds the new shards at once: the batch after the split is on its own shards again', async () => {
+    // Prepare: a stream of its own, written once so that its 2-shard map is cached.
+    const splitConfig = parseConfig(
+      {
+        streams: {
+          'kpl-split': { capacity: { mode: 'PROVISIONED', shards: 2 }, aggregation: { format: 'kpl' } },
+        },
+        dlq: { stream: 'kpl-dlq' },
+        sqsToKinesis: {
+          routes: [
+            {
+              queueArn: queueArn('kpl-split'),
+              visibilityTimeoutSeconds: 180,
+              target: 'kpl-split',
+              partitionKey: { from: 'body', path: 'user' },
+              eventSource: { batchSize: BATCH, maximumBatchingWindowInSeconds: 1 },
+            },
+          ],
+        },
+      },
+      { stage: 'kpl', params: {} },
+    );
+    await createStreams(kinesis, splitConfig);
+    const logger = recordingLogger();
+    const mapper = {
+      ...prepareMapper(splitConfig),
+      kinesis,
+      logger,
+      metrics: noMetrics,
+      now: () => new Date(),
+    };
+    const batch = (from: number) =>
+      ({
+        Records: Array.from({ length: BATCH }, (_, k) =>
+          sqsRecord('kpl-split', from + k, smallBody(from + k)),
+        ),
+      }) as SQSEvent;
+    await processSqsBatch(batch(0), mapper);
+    // Act: split the first shard in two, then write three more batches.
+    const before = (await kinesis.send(new ListShardsCommand({ StreamName: 'kpl-split' }))).Shards ?? [];
+    const first = before[0] as Shard;
+    const middle =
+      (BigInt(first.HashKeyRange?.StartingHashKey as string) +
+        BigInt(first.HashKeyRange?.EndingHashKey as string)) /
+      2n;
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: 'kpl-split',
+        ShardToSplit: first.ShardId as string,
+        NewStartingHashKey: String(middle),
+      }),
+    );
+    await waitActive(kinesis, 'kpl-split');
+    for (const from of [BATCH, 2 * BATCH, 3 * BATCH]) {
+      const response = await processSqsBatch(batch(from), mapper);
+      expect(response.batchItemFailures).toEqual([]);
+    }
+    // Assess: nothing lost; the first batch after the split found the map stale (the logged
+    // warning), and every message of the last batch is on the open shard its key hashes to.
+    const { users, shards } = await readWithLibrary(kinesis, 'kpl-split');
+    expect(users.map((u) => u.n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 4 * BATCH }, (_, n) => n),
+    );
+    const open = shards.filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined);
+    expect(open).toHaveLength(3);
+    expect(logger.lines.filter((l) => l.message.includes('shard map refreshed'))).toHaveLength(1);
+    for (const user of users.filter((u) => u.n >= 3 * BATCH)) {
+      expect(user.shardId).toBe(landingShard(open, user.partitionKey));
+    }
   });
 
   it('on 4 shards, keeps every trade on its own shard, and our aggregator counts each once', async () => {

@@ -154,6 +154,18 @@ function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) =>
   };
 }
 
+/** A record's output text as base64. */
+const encodeText = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/** A record's output text and a newline as base64, written into one buffer (no string copy). */
+function encodeLine(text: string): string {
+  const length = Buffer.byteLength(text, 'utf8');
+  const bytes = Buffer.allocUnsafe(length + 1);
+  bytes.write(text, 0, length, 'utf8');
+  bytes[length] = 0x0a;
+  return bytes.toString('base64');
+}
+
 /** Compiles the per-record transform for a config (and the hash key, when hashing). */
 export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint8Array): RecordTransform {
   const hash = hashKey ? keyedHasher(hashKey) : undefined;
@@ -168,7 +180,7 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
   const partitions = Object.entries(config.partitionKeys ?? {}).map(
     ([name, spec]) => [name, compilePath(spec.path), spec.as] as const,
   );
-  const suffix = config.appendNewline ? '\n' : '';
+  const encode = config.appendNewline ? encodeLine : encodeText;
 
   const shape = (parsed: Json): Json | 'FILTERED' => {
     if (config.mode === 'ses') {
@@ -205,7 +217,7 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
     }
     if (doc === 'FILTERED') return { result: 'Dropped', reason: 'FILTERED' };
     const edited = edit(doc);
-    const data = Buffer.from(JSON.stringify(edited) + suffix, 'utf8').toString('base64');
+    const data = encode(JSON.stringify(edited));
     if (partitions.length === 0) return { result: 'Ok', data };
     const partitionKeys: Record<string, string> = {};
     for (const [name, path, as] of partitions)

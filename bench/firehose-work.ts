@@ -1,8 +1,9 @@
 /**
- * The two pieces of work the Firehose bench compares: the full transform of a batch (the
+ * The pieces of work the Firehose bench compares: the full transform of a batch (the
  * project's SES settings, hashing and partition keys on, overflow re-ingested through a
- * stub that accepts everything), and the naive baseline (decode, JSON.parse, change a
- * field, JSON.stringify, encode, nothing else).
+ * stub that accepts everything), the JSON mode (keep and rename, no hashing, no partition
+ * keys), and the naive baseline (decode, JSON.parse, change a field, JSON.stringify,
+ * encode, nothing else).
  */
 import type { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -35,10 +36,44 @@ const acceptingFirehose = {
   }),
 } as unknown as FirehoseClient;
 
-export function fullTransform(): (
-  event: FirehoseTransformationEvent,
-) => Promise<FirehoseTransformationResult> {
-  const settings = loadStageConfig('local').config.firehoseTransform as FirehoseTransformConfig;
+type BatchTransform = (event: FirehoseTransformationEvent) => Promise<FirehoseTransformationResult>;
+
+/** The project's SES settings: normalisation, filtering, removals, hashing, partition keys. */
+export function fullTransform(): BatchTransform {
+  return batchTransform(loadStageConfig('local').config.firehoseTransform as FirehoseTransformConfig);
+}
+
+/**
+ * JSON mode on the same SES events: keep what an analytics copy would (the event, the mail's
+ * identity, recipients and headers, each type's details), rename `eventType`, take the
+ * timestamp; no hashing, no removals, no partition keys.
+ */
+export const JSON_MODE: NonNullable<Extract<FirehoseTransformConfig, { mode: 'json' }>['json']> = {
+  keep: [
+    'eventType',
+    'mail.timestamp',
+    'mail.messageId',
+    'mail.source',
+    'mail.destination',
+    'mail.headers',
+    ...['bounce', 'complaint', 'delivery', 'send', 'reject', 'open', 'click'],
+    ...['renderingFailure', 'deliveryDelay', 'subscription'],
+  ],
+  rename: { eventType: 'type' },
+  timestampPath: 'mail.timestamp',
+};
+
+export function jsonTransform(): BatchTransform {
+  const ses = loadStageConfig('local').config.firehoseTransform as FirehoseTransformConfig;
+  const {
+    keepEventTypes: _types,
+    partitionKeys: _keys,
+    ...common
+  } = ses as Extract<FirehoseTransformConfig, { mode: 'ses' }>;
+  return batchTransform({ ...common, mode: 'json', json: JSON_MODE, hash: [], remove: [] });
+}
+
+function batchTransform(settings: FirehoseTransformConfig): BatchTransform {
   const deps = {
     transform: compileTransform(settings, Buffer.from('bench-hash-key')),
     logger: silentLogger,

@@ -13,10 +13,30 @@ export interface BenchRow {
   metric: string;
   unit: string;
   ours: number;
+  /** The baseline measured in the same run, or null where the target is absolute. */
   baseline: number | null;
   /** What we promise, as text, and whether this run met it. */
   target: string;
   met: boolean;
+}
+
+/** A row as reported: with `ours / baseline` (null when there is no baseline to divide by). */
+export interface ReportedRow extends BenchRow {
+  ratio: number | null;
+}
+
+/** Ours over the baseline, or null when there is none (or it is zero). */
+export function ratioOf(row: Pick<BenchRow, 'ours' | 'baseline'>): number | null {
+  return row.baseline === null || row.baseline === 0 ? null : row.ours / row.baseline;
+}
+
+export function reported(rows: readonly BenchRow[]): ReportedRow[] {
+  return rows.map((row) => ({ ...row, ratio: ratioOf(row) }));
+}
+
+/** The median of some timings (the upper one of an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 }
 
 export interface BenchContext {
@@ -69,7 +89,7 @@ export function formatTable(rows: readonly BenchRow[]): string {
     row.metric,
     `${fmt(row.ours)} ${row.unit}`,
     row.baseline === null ? '-' : `${fmt(row.baseline)} ${row.unit}`,
-    row.baseline === null || row.baseline === 0 ? '-' : `${(row.ours / row.baseline).toFixed(2)}x`,
+    ratioOf(row) === null ? '-' : `${(ratioOf(row) as number).toFixed(2)}x`,
     row.target,
     row.met ? 'yes' : 'NO',
   ]);

@@ -5,12 +5,18 @@
 import { writeFileSync } from 'node:fs';
 import { startKinesalite } from '../local/emulators.js';
 import { checkedArgs, choiceOption, parseCli } from '../tools/cli-args.js';
-import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
+import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable, reported } from './harness.js';
+import { eventValidatorBench } from './suites/event-validator.js';
 import { firehoseTransformBench } from './suites/firehose-transform.js';
 import { kinesisAggregatorBench } from './suites/kinesis-aggregator.js';
 import { sqsToKinesisBench } from './suites/sqs-to-kinesis.js';
 
-const SUITES: BenchSuite[] = [sqsToKinesisBench, firehoseTransformBench, kinesisAggregatorBench];
+const SUITES: BenchSuite[] = [
+  sqsToKinesisBench,
+  firehoseTransformBench,
+  kinesisAggregatorBench,
+  eventValidatorBench,
+];
 const REGION = 'us-east-1';
 
 const USAGE = 'npm run bench [-- --json FILE] [--only SUITE]';
@@ -43,4 +49,8 @@ console.log(`\n${formatTable(rows)}`);
 console.log(
   `\nnode ${process.version}, ${process.arch}; emulator: kinesalite (child process, not counted in CPU)`,
 );
-if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
+if (jsonPath)
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rows: reported(rows) }, null, 2)}\n`,
+  );

@@ -154,6 +154,18 @@ function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) =>
   };
 }
 
+/** A record's output text as base64. */
+const encodeText = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/** A record's output text and a newline as base64, written into one buffer (no string copy). */
+function encodeLine(text: string): string {
+  const length = Buffer.byteLength(text, 'utf8');
+  const bytes = Buffer.allocUnsafe(length + 1);
+  bytes.write(text, 0, length, 'utf8');
+  bytes[length] = 0x0a;
+  return bytes.toString('base64');
+}
+
 /** Compiles the per-record transform for a config (and the hash key, when hashing). */
 export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint8Array): RecordTransform {
   const hash = hashKey ? keyedHasher(hashKey) : undefined;
@@ -168,7 +180,7 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
   const partitions = Object.entries(config.partitionKeys ?? {}).map(
     ([name, spec]) => [name, compilePath(spec.path), spec.as] as const,
   );
-  const suffix = config.appendNewline ? '\n' : '';
+  const encode = config.appendNewline ? encodeLine : encodeText;
 
   const shape = (parsed: Json): Json | 'FILTERED' => {
     if (config.mode === 'ses') {
@@ -205,7 +217,7 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
     }
     if (doc === 'FILTERED') return { result: 'Dropped', reason: 'FILTERED' };
     const edited = edit(doc);
-    const data = Buffer.from(JSON.stringify(edited) + suffix, 'utf8').toString('base64');
+    const data = encode(JSON.stringify(edited));
     if (partitions.length === 0) return { result: 'Ok', data };
     const partitionKeys: Record<string, string> = {};
     for (const [name, path, as] of partitions)
@@ -237,17 +249,37 @@ type ResponseRecord = FirehoseTransformationResult['records'][number];
 
 /** UTF-8 bytes of a value's JSON; short ASCII text (record ids, keys) is counted in JavaScript. */
 function jsonBytes(value: unknown): number {
+  if (typeof value === 'string') {
+    const plain = plainJsonStringBytes(value);
+    if (plain >= 0) return plain;
+  }
   const json = JSON.stringify(value);
   if (json.length > 256) return Buffer.byteLength(json, 'utf8');
   for (let i = 0; i < json.length; i++) if (json.charCodeAt(i) > 0x7f) return Buffer.byteLength(json, 'utf8');
   return json.length;
 }
+
+/**
+ * The JSON size of a string that JSON writes as it is (printable ASCII, no `"` or `\`):
+ * its length and two quotes, counted without building the JSON; -1 for any other string.
+ */
+function plainJsonStringBytes(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+  }
+  return text.length + 2;
+}
 /** `{"recordId":,"result":}` and the separating comma. */
 const ENTRY_FRAME_BYTES = '{"recordId":,"result":},'.length;
 
+/** The JSON of each result a response entry can have, in bytes (quotes included). */
+const RESULT_BYTES: Record<string, number> = { Ok: 4, Dropped: 9, ProcessingFailed: 18 };
+
 /** Bytes an entry takes in the response JSON, its separating comma included. */
 export function responseEntryBytes(entry: ResponseRecord): number {
-  let bytes = ENTRY_FRAME_BYTES + jsonBytes(entry.recordId) + jsonBytes(entry.result);
+  let bytes =
+    ENTRY_FRAME_BYTES + jsonBytes(entry.recordId) + (RESULT_BYTES[entry.result] ?? jsonBytes(entry.result));
   if (entry.data !== undefined) bytes += ',"data":""'.length + entry.data.length; // base64: ASCII
   if (entry.metadata !== undefined) bytes += ',"metadata":'.length + jsonBytes(entry.metadata);
   return bytes;
@@ -299,6 +331,12 @@ function transformAll(event: FirehoseTransformationEvent, deps: TransformDeps): 
   });
 }
 
+/** The response entries, with the bytes each takes (counted once: the fit reuses them). */
+interface Entries {
+  entries: ResponseRecord[];
+  bytes: number[];
+}
+
 /**
  * Step 2: each outcome as its response entry (partition keys only for the partitioned
  * stream). A record whose output alone could never fit fails; re-ingesting it would only loop.
@@ -307,22 +345,30 @@ function responseEntries(
   event: FirehoseTransformationEvent,
   outcomes: RecordOutcome[],
   deps: TransformDeps,
-): ResponseRecord[] {
+): Entries {
   const stream = deliveryStreamName(event.deliveryStreamArn);
   const partitioned = deps.partitionedStream === undefined || stream === deps.partitionedStream;
-  return outcomes.map((outcome, i) => {
+  const bytes: number[] = [];
+  const entries = outcomes.map((outcome, i): ResponseRecord => {
     const record = event.records[i] as Input;
     const { recordId } = record;
-    if (outcome.result === 'Dropped') return { recordId, result: 'Dropped', data: record.data };
-    if (outcome.result !== 'Ok') return originalEntry(record);
-    const entry: ResponseRecord =
-      outcome.partitionKeys && partitioned
-        ? { recordId, result: 'Ok', data: outcome.data, metadata: { partitionKeys: outcome.partitionKeys } }
-        : { recordId, result: 'Ok', data: outcome.data };
-    if (RESPONSE_FRAME_BYTES + responseEntryBytes(entry) <= MAX_RESPONSE_BYTES) return entry;
-    outcomes[i] = fail('OUTPUT_TOO_LARGE', 'the transformed record alone would not fit the response');
-    return originalEntry(record);
+    let entry: ResponseRecord;
+    if (outcome.result === 'Dropped') entry = { recordId, result: 'Dropped', data: record.data };
+    else if (outcome.result !== 'Ok') entry = originalEntry(record);
+    else {
+      entry =
+        outcome.partitionKeys && partitioned
+          ? { recordId, result: 'Ok', data: outcome.data, metadata: { partitionKeys: outcome.partitionKeys } }
+          : { recordId, result: 'Ok', data: outcome.data };
+      if (RESPONSE_FRAME_BYTES + responseEntryBytes(entry) > MAX_RESPONSE_BYTES) {
+        outcomes[i] = fail('OUTPUT_TOO_LARGE', 'the transformed record alone would not fit the response');
+        entry = originalEntry(record);
+      }
+    }
+    bytes.push(responseEntryBytes(entry));
+    return entry;
   });
+  return { entries, bytes };
 }
 
 /**
@@ -333,7 +379,7 @@ function responseEntries(
  */
 async function fitResponse(
   event: FirehoseTransformationEvent,
-  entries: ResponseRecord[],
+  { entries, bytes }: Entries,
   outcomes: RecordOutcome[],
   deps: TransformDeps,
 ): Promise<{ size: number; reingested: number; notReingested: number }> {
@@ -341,11 +387,14 @@ async function fitResponse(
     recordId: entries[i]?.recordId as string,
     result: 'Dropped',
   });
-  const minimum = entries.map((_, i) => responseEntryBytes(dropped(i)));
+  // A Dropped entry without data: the frame, its id and its result (counted, not built).
+  const minimum = entries.map(
+    (entry) => ENTRY_FRAME_BYTES + jsonBytes(entry.recordId) + (RESULT_BYTES.Dropped as number),
+  );
   let budget = MAX_RESPONSE_BYTES - RESPONSE_FRAME_BYTES - minimum.reduce((a, b) => a + b, 0);
   const overflow: number[] = [];
-  entries.forEach((entry, i) => {
-    const extra = responseEntryBytes(entry) - (minimum[i] as number);
+  entries.forEach((_, i) => {
+    const extra = (bytes[i] as number) - (minimum[i] as number);
     if (extra <= budget) {
       budget -= extra;
       return;
@@ -398,8 +447,9 @@ export async function transformBatch(
   deps: TransformDeps,
 ): Promise<FirehoseTransformationResult> {
   const outcomes = transformAll(event, deps);
-  const entries = responseEntries(event, outcomes, deps);
-  const { size, reingested, notReingested } = await fitResponse(event, entries, outcomes, deps);
+  const answer = responseEntries(event, outcomes, deps);
+  const { entries } = answer;
+  const { size, reingested, notReingested } = await fitResponse(event, answer, outcomes, deps);
   const { counts, reasons } = report(entries, outcomes, reingested, deps);
   const stream = deliveryStreamName(event.deliveryStreamArn);
   deps.metrics.publish({ name: 'deliveryStream', value: stream }, counts);

@@ -37,6 +37,53 @@ function buildTree(paths: readonly string[]): PathNode {
   return root;
 }
 
+/**
+ * Where the walk stands: the set of tree nodes a key path reached, compiled once. Its next
+ * state per key is memoised: a key that no node names leads, for every such key, to the
+ * same state (the nodes' wildcards), so there are only as many states as the config has
+ * paths' prefixes, whatever the documents hold.
+ */
+interface State {
+  /** Some path ends here. */
+  terminal: boolean;
+  /** Some node has a `*` child: every own key is visited. */
+  wildcard: boolean;
+  /** No node at all: nothing below is hashed. */
+  empty: boolean;
+  /** Without a wildcard, the keys worth visiting: those some node names. */
+  named: readonly string[];
+  step(key: string): State;
+}
+
+function compileState(nodes: readonly PathNode[]): State {
+  const names = new Set<string>();
+  for (const node of nodes) for (const key of node.children.keys()) if (key !== WILDCARD) names.add(key);
+  const wildcards = nodes.flatMap((node) => {
+    const any = node.children.get(WILDCARD);
+    return any ? [any] : [];
+  });
+  const next = new Map<string, State>();
+  let other: State | undefined;
+  return {
+    terminal: nodes.some((node) => node.terminal),
+    wildcard: wildcards.length > 0,
+    empty: nodes.length === 0,
+    named: [...names],
+    step(key) {
+      if (!names.has(key)) {
+        other ??= compileState(wildcards);
+        return other;
+      }
+      let state = next.get(key);
+      if (state === undefined) {
+        state = compileState(follow(nodes, key));
+        next.set(key, state);
+      }
+      return state;
+    },
+  };
+}
+
 /** The nodes that a key leads to from `nodes`: its own segment's and the wildcard's. */
 function follow(nodes: readonly PathNode[], key: string): PathNode[] {
   const next: PathNode[] = [];
@@ -50,32 +97,28 @@ function follow(nodes: readonly PathNode[], key: string): PathNode[] {
 }
 
 /** The keys of `container` that some node names (or every own key, under a wildcard). */
-function keysToVisit(container: object, nodes: readonly PathNode[]): string[] {
-  if (nodes.some((node) => node.children.has(WILDCARD))) return Object.keys(container);
-  const keys = new Set<string>();
-  for (const node of nodes) for (const key of node.children.keys()) keys.add(key);
+function keysToVisit(container: object, state: State): readonly string[] {
+  if (state.wildcard) return Object.keys(container);
+  const array = Array.isArray(container);
   // `length` is an array's own property but no element of it.
-  return [...keys].filter(
-    (key) => Object.hasOwn(container, key) && !(Array.isArray(container) && key === 'length'),
-  );
+  return state.named.filter((key) => Object.hasOwn(container, key) && !(array && key === 'length'));
 }
 
 type Hash = (value: string) => string;
 
-function rewrite(value: unknown, nodes: readonly PathNode[], hash: Hash): unknown {
-  const reached = nodes.some((node) => node.terminal);
+function rewrite(value: unknown, state: State, hash: Hash): unknown {
+  const reached = state.terminal;
   if (typeof value === 'string') return reached ? hash(value) : value;
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null || state.empty) return value;
   const container = value as Record<string, unknown>;
   const array = Array.isArray(value);
   // An array reached by a path has every string element hashed; elements may go deeper too.
-  const keys = array && reached ? Object.keys(container) : keysToVisit(container, nodes);
+  const keys = array && reached ? Object.keys(container) : keysToVisit(container, state);
   let copy: Record<string, unknown> | unknown[] | undefined;
   for (const key of keys) {
     const child = container[key];
-    const next = follow(nodes, key);
     const rewritten =
-      array && reached && typeof child === 'string' ? hash(child) : rewrite(child, next, hash);
+      array && reached && typeof child === 'string' ? hash(child) : rewrite(child, state.step(key), hash);
     if (rewritten === child) continue;
     copy ??= array ? [...(value as unknown[])] : { ...container };
     if (Array.isArray(copy)) copy[Number(key)] = rewritten;
@@ -92,6 +135,6 @@ export function compileHashing(
   paths: readonly string[],
   hash: Hash,
 ): (doc: Record<string, unknown>) => Record<string, unknown> {
-  const root = [buildTree(paths)];
+  const root = compileState([buildTree(paths)]);
   return (doc) => rewrite(doc, root, hash) as Record<string, unknown>;
 }

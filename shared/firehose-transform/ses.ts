@@ -7,6 +7,7 @@
  */
 import { SES_EVENT_TYPES, type SesEventType } from '../core/config/schema.js';
 import { SesEventError } from '../core/errors.js';
+import { defineOwn } from '../core/json-path.js';
 
 /**
  * Per event type: the object it keeps its details under, its `eventType` in the output (lower
@@ -58,15 +59,18 @@ export function sesEventType(event: Json): SesEventType {
 
 /** `[{name, value}]` headers as a map; a repeated name keeps every value, in order. */
 export function headerMap(headers: unknown): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null);
+  // A plain object built in place (no null-prototype copy): own-property reads, and
+  // defineOwn for writes, so `__proto__` or `toString` are names like any other.
+  const out: Record<string, string | string[]> = {};
   if (!Array.isArray(headers)) return out;
   for (const header of headers) {
     if (!isObject(header) || typeof header.name !== 'string' || typeof header.value !== 'string') continue;
-    const previous = out[header.name];
-    if (previous === undefined) out[header.name] = header.value;
-    else out[header.name] = Array.isArray(previous) ? [...previous, header.value] : [previous, header.value];
+    const { name, value } = header;
+    const previous = Object.hasOwn(out, name) ? out[name] : undefined;
+    if (previous === undefined) defineOwn(out, name, value);
+    else defineOwn(out, name, Array.isArray(previous) ? [...previous, value] : [previous, value]);
   }
-  return { ...out };
+  return out;
 }
 
 /** The domain of an address such as `"Ana" <ana@Example.com>`: `example.com`. */
@@ -138,17 +142,22 @@ export function normalizeSesEvent(event: Json): Json {
   const details = event[SES_TYPES[type].detailKey];
   const detail: Json = isObject(details) ? details : {};
   const subject = isObject(mail.commonHeaders) ? mail.commonHeaders.subject : undefined;
-  return {
+  // Built field by field, in the order the document lists them (no spread of partial objects).
+  const out: Json = {
     // The type's own time (a bounce's, an open's) places the event better than the send time.
     '@timestamp': isoTime(detail.timestamp) ?? mailTime,
     eventType: SES_TYPES[type].name,
-    // Lifted so that it stays searchable when mail.commonHeaders is removed.
-    ...(typeof subject === 'string' ? { subject } : {}),
-    mail: { ...mail, headers: headerMap(mail.headers), recipientDomains: recipientDomains(mail.destination) },
-    details: detail,
-    ...TYPE_FIELDS[type]?.(detail),
-    ...(event.eventType === undefined && event.notificationType !== undefined
-      ? { source: 'notification' }
-      : {}),
   };
+  // Lifted so that it stays searchable when mail.commonHeaders is removed.
+  if (typeof subject === 'string') out.subject = subject;
+  out.mail = {
+    ...mail,
+    headers: headerMap(mail.headers),
+    recipientDomains: recipientDomains(mail.destination),
+  };
+  out.details = detail;
+  const fields = TYPE_FIELDS[type]?.(detail);
+  if (fields) Object.assign(out, fields);
+  if (event.eventType === undefined && event.notificationType !== undefined) out.source = 'notification';
+  return out;
 }

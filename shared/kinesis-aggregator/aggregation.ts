@@ -100,20 +100,30 @@ export function stateFrom(raw: unknown): WindowState {
 
 const BEYOND_EXACT = 'its magnitude is beyond what is summed exactly (2^960)';
 
+/**
+ * The values of a record at the paths the reducer reads, each read once per record; a
+ * metric finds its own by the slot numbers it was compiled with.
+ */
+type Read = readonly unknown[];
+
+/** Gives a path's slot in `Read` (the same path, the same slot). */
+type SlotOf = (path: string) => number;
+
 interface CompiledMetric {
   name: string;
-  where?: { path: CompiledPath; equals: unknown };
-  /** Reads and checks what the metric needs from a record; throws MissingFieldError. */
-  extract(record: unknown): unknown;
+  /** The slot of the `where` path, and the value it must equal; slot -1 when there is none. */
+  whereSlot: number;
+  whereEquals: unknown;
+  /** Checks what the metric needs from a record's values; throws MissingFieldError. */
+  extract(read: Read): unknown;
   /** Folds an extracted value in, in place where it can; returns the state. */
-  apply(state: MetricState, value: unknown, record: unknown, at: Position): MetricState;
+  apply(state: MetricState, value: unknown, read: Read, at: Position): MetricState;
   /** Merges two states (neither is changed). */
   merge(a: MetricState, b: MetricState): MetricState;
   result(state: MetricState): unknown;
 }
 
-function numberAt(record: unknown, path: CompiledPath, name: string): number {
-  const value = getPath(record, path);
+function numberOf(value: unknown, name: string): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
     return Number(value);
@@ -121,21 +131,31 @@ function numberAt(record: unknown, path: CompiledPath, name: string): number {
 }
 
 /** A number that a sum or a mean adds exactly (see the limits in exact-sum.ts). */
-function summandAt(record: unknown, path: CompiledPath, name: string): number {
-  const value = numberAt(record, path, name);
+function summandOf(raw: unknown, name: string): number {
+  const value = numberOf(raw, name);
   if (!isExactSummand(value)) throw new MissingFieldError(name, BEYOND_EXACT);
   return value;
 }
 
 const positionOf = (state: { s: string; i: number }): Position => ({ seq: state.s, sub: state.i });
 
+/** comparePositions of `at` and a state's position, without building a Position. */
+const compareTo = (at: Position, state: { s: string; i: number }): number =>
+  at.seq.length !== state.s.length
+    ? at.seq.length - state.s.length
+    : at.seq !== state.s
+      ? at.seq < state.s
+        ? -1
+        : 1
+      : at.sub - state.i;
+
 /**
  * What one kind of metric does, over its own state `S` (null before its first record) and
  * the value `V` it reads from a record.
  */
 interface MetricOps<S, V> {
-  extract(record: unknown): V;
-  apply(state: S | null, value: V, record: unknown, at: Position): S;
+  extract(read: Read): V;
+  apply(state: S | null, value: V, read: Read, at: Position): S;
   merge(a: S | null, b: S | null): S | null;
   result(state: S | null): unknown;
 }
@@ -159,28 +179,28 @@ function pick<S>(a: S | null, b: S | null, bWins: (b: S, a: S) => boolean): S | 
   return bWins(b, a) ? b : a;
 }
 
-const count = (): MetricOps<number, 1> => ({
+const count = (_metric: MetricOf<'count'>, _slot: SlotOf): MetricOps<number, 1> => ({
   extract: () => 1,
   apply: (state) => (state ?? 0) + 1,
   merge: (a, b) => (a ?? 0) + (b ?? 0),
   result: (state) => state ?? 0,
 });
 
-const sum = (metric: MetricOf<'sum'>): MetricOps<Exact, number> => {
-  const path = compilePath(metric.path);
+const sum = (metric: MetricOf<'sum'>, slot: SlotOf): MetricOps<Exact, number> => {
+  const at = slot(metric.path);
   return {
-    extract: (record) => summandAt(record, path, metric.path),
+    extract: (read) => summandOf(read[at], metric.path),
     apply: (state, value) => addExact(Array.isArray(state) ? state : [...partialsOf(state)], value),
     merge: mergedExact,
     result: (state) => roundedSum(partialsOf(state)),
   };
 };
 
-function extreme(metric: MetricOf<'min' | 'max'>): MetricOps<{ m: number }, number> {
-  const path = compilePath(metric.path);
+function extreme(metric: MetricOf<'min' | 'max'>, slot: SlotOf): MetricOps<{ m: number }, number> {
+  const at = slot(metric.path);
   const better = metric.op === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
   return {
-    extract: (record) => numberAt(record, path, metric.path),
+    extract: (read) => numberOf(read[at], metric.path),
     apply: (state, value) => {
       if (state === null) return { m: value };
       if (better(value, state.m)) state.m = value;
@@ -193,15 +213,22 @@ function extreme(metric: MetricOf<'min' | 'max'>): MetricOps<{ m: number }, numb
 
 type Positioned = { v: number; s: string; i: number };
 
-function firstOrLast(metric: MetricOf<'first' | 'last'>): MetricOps<Positioned, number> {
-  const path = compilePath(metric.path);
+function firstOrLast(metric: MetricOf<'first' | 'last'>, slot: SlotOf): MetricOps<Positioned, number> {
+  const from = slot(metric.path);
   const sign = metric.op === 'first' ? -1 : 1;
   // Does a record at `candidate` replace the one at `current`?
   const wins = (candidate: Position, current: Position) => sign * comparePositions(candidate, current) > 0;
   return {
-    extract: (record) => numberAt(record, path, metric.path),
-    apply: (state, value, _record, at) =>
-      state !== null && !wins(at, positionOf(state)) ? state : { v: value, s: at.seq, i: at.sub },
+    extract: (read) => numberOf(read[from], metric.path),
+    apply: (state, value, _read, at) => {
+      if (state === null) return { v: value, s: at.seq, i: at.sub };
+      if (sign * compareTo(at, state) > 0) {
+        state.v = value;
+        state.s = at.seq;
+        state.i = at.sub;
+      }
+      return state;
+    },
     merge: (a, b) => pick(a, b, (y, x) => wins(positionOf(y), positionOf(x))),
     result: (state) => (state === null ? null : state.v),
   };
@@ -209,10 +236,10 @@ function firstOrLast(metric: MetricOf<'first' | 'last'>): MetricOps<Positioned, 
 
 type Mean = { s: Exact; n: number };
 
-function mean(metric: MetricOf<'mean'>): MetricOps<Mean, number> {
-  const path = compilePath(metric.path);
+function mean(metric: MetricOf<'mean'>, slot: SlotOf): MetricOps<Mean, number> {
+  const at = slot(metric.path);
   return {
-    extract: (record) => summandAt(record, path, metric.path),
+    extract: (read) => summandOf(read[at], metric.path),
     apply: (state, value) => {
       if (state === null) return { s: addExact([], value), n: 1 };
       state.s = addExact(ownPartials(state.s), value);
@@ -226,17 +253,23 @@ function mean(metric: MetricOf<'mean'>): MetricOps<Mean, number> {
 
 type Weighted = { sw: Exact; w: Exact };
 
-function weightedMean(metric: MetricOf<'weightedMean'>): MetricOps<Weighted, [number, number]> {
-  const value = compilePath(metric.path);
-  const weight = compilePath(metric.weight);
+function weightedMean(metric: MetricOf<'weightedMean'>, slot: SlotOf): MetricOps<Weighted, [number, number]> {
+  const value = slot(metric.path);
+  const weight = slot(metric.weight);
+  // Reused for every record: it is applied before the next record is read.
+  const pair: [number, number] = [0, 0];
   return {
-    extract: (record) => {
-      const w = summandAt(record, weight, metric.weight);
-      const v = numberAt(record, value, metric.path);
+    extract: (read) => {
+      const w = summandOf(read[weight], metric.weight);
+      const v = numberOf(read[value], metric.path);
       if (!isExactProduct(v, w)) throw new MissingFieldError(metric.path, `${BEYOND_EXACT} once weighted`);
-      return [v, w];
+      pair[0] = v;
+      pair[1] = w;
+      return pair;
     },
-    apply: (state, [v, w]) => {
+    apply: (state, pair) => {
+      const v = pair[0];
+      const w = pair[1];
       const weighted = state ?? { sw: [], w: [] };
       weighted.sw = addProduct(ownPartials(weighted.sw), v, w);
       weighted.w = addExact(ownPartials(weighted.w), w);
@@ -249,18 +282,18 @@ function weightedMean(metric: MetricOf<'weightedMean'>): MetricOps<Weighted, [nu
 
 type Top = { b: number; s: string; i: number; r: Record<string, unknown> };
 
-function top(metric: MetricOf<'top'>): MetricOps<Top, number> {
-  const by = compilePath(metric.by);
-  const fields = metric.fields.map((field) => [field, compilePath(field)] as const);
+function top(metric: MetricOf<'top'>, slot: SlotOf): MetricOps<Top, number> {
+  const by = slot(metric.by);
+  const fields = metric.fields.map((field) => [field, slot(field)] as const);
   // The larger value wins; on a tie, the earlier record (so any split agrees).
   const wins = (b: number, at: Position, current: Top) =>
-    b > current.b || (b === current.b && comparePositions(at, positionOf(current)) < 0);
+    b > current.b || (b === current.b && compareTo(at, current) < 0);
   return {
-    extract: (record) => numberAt(record, by, metric.by),
-    apply: (state, value, record, at) => {
+    extract: (read) => numberOf(read[by], metric.by),
+    apply: (state, value, read, at) => {
       if (state !== null && !wins(value, at, state)) return state;
       const kept: Record<string, unknown> = {};
-      for (const [field, path] of fields) kept[field] = getPath(record, path) ?? null;
+      for (const [field, from] of fields) kept[field] = read[from] ?? null;
       return { b: value, s: at.seq, i: at.sub, r: kept };
     },
     merge: (a, b) => pick(a, b, (y, x) => wins(y.b, positionOf(y), x)),
@@ -270,11 +303,11 @@ function top(metric: MetricOf<'top'>): MetricOps<Top, number> {
 
 type Counted = Record<string, number>;
 
-function countBy(metric: MetricOf<'countBy'>): MetricOps<Counted, string> {
-  const path = compilePath(metric.path);
+function countBy(metric: MetricOf<'countBy'>, slot: SlotOf): MetricOps<Counted, string> {
+  const from = slot(metric.path);
   return {
-    extract: (record) => {
-      const value = getPath(record, path);
+    extract: (read) => {
+      const value = read[from];
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
         throw new MissingFieldError(metric.path);
       }
@@ -296,7 +329,7 @@ function countBy(metric: MetricOf<'countBy'>): MetricOps<Counted, string> {
 }
 
 /** One factory per op; each metric's state type stays its own inside. */
-const METRICS: { [K in Op]: (metric: MetricOf<K>) => object } = {
+const METRICS: { [K in Op]: (metric: MetricOf<K>, slot: SlotOf) => object } = {
   count,
   sum,
   min: extreme,
@@ -309,12 +342,21 @@ const METRICS: { [K in Op]: (metric: MetricOf<K>) => object } = {
   countBy,
 };
 
-function compileMetric(name: string, metric: AggregateMetric): CompiledMetric {
+function compileMetric(name: string, metric: AggregateMetric, slot: SlotOf): CompiledMetric {
   // The one place where a metric's own state type meets the state's union of them all.
-  const factory = METRICS[metric.op] as (metric: AggregateMetric) => Omit<CompiledMetric, 'name' | 'where'>;
-  const ops = factory(metric);
-  const where = metric.where && { path: compilePath(metric.where.path), equals: metric.where.equals };
-  return { name, ...(where ? { where } : {}), ...ops };
+  type Ops = Pick<CompiledMetric, 'extract' | 'apply' | 'merge' | 'result'>;
+  const factory = METRICS[metric.op] as (metric: AggregateMetric, slot: SlotOf) => Ops;
+  const { extract, apply, merge, result } = factory(metric, slot);
+  // Every compiled metric has the same shape, so the fold's property reads stay monomorphic.
+  return {
+    name,
+    whereSlot: metric.where ? slot(metric.where.path) : -1,
+    whereEquals: metric.where?.equals,
+    extract,
+    apply,
+    merge,
+    result,
+  };
 }
 
 /** One group's result of a window. */
@@ -343,40 +385,55 @@ export interface Reducer {
 interface Compiled {
   config: KinesisAggregatorConfig;
   metrics: CompiledMetric[];
-  groupPath: CompiledPath;
-  filter: { path: CompiledPath; equals: unknown } | undefined;
+  /** The distinct paths the reducer reads, by slot. */
+  paths: CompiledPath[];
+  groupSlot: number;
+  /** The filter's slot and the value it keeps; slot -1 when there is no filter. */
+  filterSlot: number;
+  filterEquals: unknown;
   /** The metric `keepBy` names, or -1 to rank groups by their record count. */
   keepIndex: number;
 }
 
 const SKIP = Symbol('not this record');
 
-/** Reads every metric's value of `record` into `values` (SKIP where its `where` fails). */
-function extractAll(c: Compiled, record: unknown, values: unknown[]): void {
+/** Reads every metric's value of a record into `values` (SKIP where its `where` fails). */
+function extractAll(c: Compiled, read: Read, values: unknown[]): void {
   for (let i = 0; i < c.metrics.length; i++) {
     const metric = c.metrics[i] as CompiledMetric;
     values[i] =
-      metric.where && getPath(record, metric.where.path) !== metric.where.equals
-        ? SKIP
-        : metric.extract(record);
+      metric.whereSlot >= 0 && read[metric.whereSlot] !== metric.whereEquals ? SKIP : metric.extract(read);
   }
+}
+
+/** The record's values at each path, once each (records are plain data: a read is pure). */
+function readPaths(c: Compiled, record: unknown, read: unknown[]): void {
+  for (let k = 0; k < c.paths.length; k++) read[k] = getPath(record, c.paths[k] as CompiledPath);
+}
+
+/** The buffers `add` reuses from one record to the next (folding is the hot path). */
+interface Scratch {
+  read: unknown[];
+  values: unknown[];
 }
 
 function addRecord(
   c: Compiled,
-  values: unknown[],
+  scratch: Scratch,
   state: WindowState,
   record: unknown,
   at: Position,
 ): boolean {
-  if (c.filter && getPath(record, c.filter.path) !== c.filter.equals) {
+  const { read, values } = scratch;
+  readPaths(c, record, read);
+  if (c.filterSlot >= 0 && read[c.filterSlot] !== c.filterEquals) {
     state.filtered++;
     return false;
   }
-  const key = getPath(record, c.groupPath);
+  const key = read[c.groupSlot];
   if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(c.config.groupBy);
-  // Read and check everything first: a missing field must leave the state untouched.
-  extractAll(c, record, values);
+  // Check everything first: a missing field must leave the state untouched.
+  extractAll(c, read, values);
   const group = String(key);
   let current = state.groups[group];
   if (current === undefined) {
@@ -386,7 +443,7 @@ function addRecord(
   current.n++;
   for (let i = 0; i < c.metrics.length; i++) {
     if (values[i] === SKIP) continue;
-    current.m[i] = (c.metrics[i] as CompiledMetric).apply(current.m[i] ?? null, values[i], record, at);
+    current.m[i] = (c.metrics[i] as CompiledMetric).apply(current.m[i] ?? null, values[i], read, at);
   }
   return true;
 }
@@ -448,18 +505,27 @@ function boundState(c: Compiled, state: WindowState): number {
 }
 
 export function compileReducer(config: KinesisAggregatorConfig): Reducer {
-  const metrics = Object.entries(config.metrics).map(([name, metric]) => compileMetric(name, metric));
+  const slots = new Map<string, number>();
+  const slot: SlotOf = (path) => {
+    if (!slots.has(path)) slots.set(path, slots.size);
+    return slots.get(path) as number;
+  };
+  const groupSlot = slot(config.groupBy);
+  const filterSlot = config.filter ? slot(config.filter.path) : -1;
+  const metrics = Object.entries(config.metrics).map(([name, metric]) => compileMetric(name, metric, slot));
   const c: Compiled = {
     config,
     metrics,
-    groupPath: compilePath(config.groupBy),
-    filter: config.filter && { path: compilePath(config.filter.path), equals: config.filter.equals },
+    paths: [...slots.keys()].map(compilePath),
+    groupSlot,
+    filterSlot,
+    filterEquals: config.filter?.equals,
     keepIndex: config.state.keepBy ? metrics.findIndex((m) => m.name === config.state.keepBy) : -1,
   };
-  const values: unknown[] = new Array(metrics.length); // reused: folding is the hot path
+  const scratch: Scratch = { read: new Array(c.paths.length), values: new Array(metrics.length) };
   return {
     metricNames: metrics.map((m) => m.name),
-    add: (state, record, at) => addRecord(c, values, state, record, at),
+    add: (state, record, at) => addRecord(c, scratch, state, record, at),
     merge: (a, b) => mergeStates(c, a, b),
     results: (state) => resultsOf(c, state),
     bound: (state) => boundState(c, state),

@@ -59,8 +59,9 @@ export function addExact(partials: Partials, x: number): Partials {
     sum = hi;
   }
   if (sum !== 0) partials[kept++] = sum;
-  // Written in place (no shrink-and-grow of the array on the hot path); trimmed if shorter.
-  if (kept !== count) partials.length = kept;
+  // Written in place (no shrink-and-grow of the array on the hot path): one more partial is
+  // appended by the write above; fewer are popped (cheaper than setting the length).
+  while (partials.length > kept) partials.pop();
   return partials;
 }
 

@@ -131,13 +131,13 @@ function fold(records: readonly KinesisStreamRecord[], upTo: number, reducer: Re
 
 function foldUserRecord(out: Fold, index: number, user: UserRecord, reducer: Reducer): void {
   const at: Position = { seq: user.sequenceNumber, sub: user.subSequenceNumber };
-  const recordId = user.aggregated ? `${at.seq}:${at.sub}` : at.seq;
   const payload = user.data;
   let value: unknown;
   try {
     value = JSON.parse(payload.toString('utf8'));
   } catch (error) {
     const message = `Not JSON: ${toError(error).message.slice(0, 80)}`;
+    const recordId = recordIdOf(user);
     out.deadLetters.push({ index, reason: 'BODY_NOT_JSON', message, detail: 'Not JSON', recordId, payload });
     return;
   }
@@ -147,9 +147,14 @@ function foldUserRecord(out: Fold, index: number, user: UserRecord, reducer: Red
   } catch (error) {
     if (!(error instanceof MissingFieldError)) throw error;
     const { message } = error;
+    const recordId = recordIdOf(user);
     out.deadLetters.push({ index, reason: 'MISSING_FIELDS', message, detail: message, recordId, payload });
   }
 }
+
+/** A dead letter's record id (built only for dead letters: folding is the hot path). */
+const recordIdOf = (user: UserRecord): string =>
+  user.aggregated ? `${user.sequenceNumber}:${user.subSequenceNumber}` : user.sequenceNumber;
 
 function deadLetterEntry(event: TumblingWindowEvent, letter: DeadLetter, config: PipelineConfig, now: Date) {
   const arn = event.eventSourceARN ?? event.Records[letter.index]?.eventSourceARN;

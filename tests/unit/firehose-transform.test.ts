@@ -17,6 +17,7 @@ import {
   keyedHasher,
   MAX_RESPONSE_BYTES,
   type RecordTransform,
+  responseEntryBytes,
   transformBatch,
 } from '../../shared/firehose-transform/firehose-transform.js';
 import { realLogger } from '../helpers/captured-output.js';
@@ -531,6 +532,28 @@ describe('firehose transform, the 6 MB response boundary', () => {
 
   type Entry = FirehoseTransformationResult['records'][number];
   const bytesOf = (records: Entry[]) => Buffer.byteLength(JSON.stringify({ records }));
+
+  it('counts each entry as the bytes of its JSON and a comma, whatever its ids and keys hold', () => {
+    // Prepare: ids and partition keys of any text (quotes, backslashes, controls, lone
+    // surrogates, beyond ASCII), each result, with and without data and metadata.
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
+    const entry = fc.record(
+      {
+        recordId: text,
+        result: fc.constantFrom('Ok', 'Dropped', 'ProcessingFailed'),
+        data: fc.base64String(),
+        metadata: fc.record({ partitionKeys: fc.dictionary(text, text) }),
+      },
+      { requiredKeys: ['recordId', 'result'] },
+    );
+    fc.assert(
+      fc.property(entry, (e) => {
+        // Act / Assess
+        expect(responseEntryBytes(e as Entry)).toBe(Buffer.byteLength(JSON.stringify(e)) + ','.length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   /**
    * Fills `entries` to exactly `target` bytes of response: the first entry's data grows by a

@@ -23,7 +23,7 @@ import {
   writeAggregated,
 } from '../../shared/core/kinesis-aggregation.js';
 import { type WriteEntry, writeRecords } from '../../shared/core/kinesis-writer.js';
-import { deaggregate } from '../../shared/core/kpl.js';
+import { AggregateBuilder, deaggregate } from '../../shared/core/kpl.js';
 import { evenShards, landingShard } from '../helpers/faulty-kinesis.js';
 
 const SETTINGS: AggregationSettings = {
@@ -166,16 +166,16 @@ describe('the shard map cache', () => {
 
   it('keeps a map for its TTL, shares one call between concurrent reads, and forgets on invalidate', async () => {
     // Prepare
-    let now = 0;
+    let now = 1_000_000;
     const { client, calls } = listingClient([evenShards(2)]);
     const maps = shardMapCache(client, () => now);
     // Act / Assess
     await Promise.all([maps.get('s', 60_000), maps.get('s', 60_000)]);
     expect(calls).toHaveLength(1);
-    now = 59_999;
+    now = 1_059_999;
     await maps.get('s', 60_000);
     expect(calls).toHaveLength(1);
-    now = 60_000;
+    now = 1_060_000;
     await maps.get('s', 60_000);
     expect(calls).toHaveLength(2);
     maps.invalidate('s');
@@ -197,6 +197,29 @@ describe('the shard map cache', () => {
     failing = false;
     expect(await maps.get('s', 60_000)).toHaveLength(1);
     expect(calls).toHaveLength(2);
+  });
+
+  it('keeps a newer map when an older read fails after it', async () => {
+    // Prepare: the first ListShards hangs, then fails; the second answers at once.
+    let failFirst: (error: Error) => void = () => {};
+    let calls = 0;
+    const client = {
+      async send() {
+        calls++;
+        if (calls === 1) return new Promise((_, reject) => (failFirst = reject));
+        return { Shards: evenShards(2) };
+      },
+    };
+    const maps = shardMapCache(client);
+    // Act: an old read in flight, the map dropped, a new read done, then the old one fails.
+    const old = maps.get('s', 60_000);
+    maps.invalidate('s');
+    await maps.get('s', 60_000);
+    failFirst(new Error('late failure'));
+    await expect(old).rejects.toThrow('late failure');
+    // Assess: the newer map is still cached: no third call.
+    expect(await maps.get('s', 60_000)).toHaveLength(2);
+    expect(calls).toBe(2);
   });
 
   it('is one per client', () => {
@@ -363,6 +386,78 @@ describe('packing entries into Kinesis records', () => {
     expect(laneOf(0)).toBeUndefined();
   });
 
+  it('lets an entry open a record only if it fits alone, its key counted, to the byte', () => {
+    // Prepare: 'a', then an entry exactly at the limit or one byte over, then 'b' and 'c'.
+    const entriesWith = (size: number) =>
+      ['a', 'x'.repeat(size), 'b', 'c'].map((data) => ({ stream: 's', partitionKey: 'key', data }));
+    // A one-record aggregate of n bytes weighs n plus a fixed overhead (n from 128 to 16,383).
+    const aggregatedAlone = (n: number) =>
+      new AggregateBuilder().sizeWith({ partitionKey: 'key', data: 'x'.repeat(n) }) +
+      Buffer.byteLength('key');
+    const limit = 1000;
+    const settings = { ...SETTINGS, maxRecordBytes: limit };
+    const atLimit = limit - (aggregatedAlone(500) - 500);
+    // Act
+    const exact = packRecords(entriesWith(atLimit), placer(entriesWith(atLimit), settings)).records;
+    const over = packRecords(entriesWith(atLimit + 1), placer(entriesWith(atLimit + 1), settings)).records;
+    // Assess: at the limit it opens its own record ('b' and 'c' start another); over it, it is
+    // written as it is and 'b' and 'c' join 'a'.
+    expect(exact.map((r) => r.members)).toEqual([[0], [1], [2, 3]]);
+    expect(over.map((r) => r.members)).toEqual([[0, 2, 3], [1]]);
+  });
+
+  it('keeps records with and without explicit hash keys apart, and places each by its own hash key', () => {
+    // Prepare: on one shard, entries with and without an explicit hash key; one hash key that
+    // points at the other shard than its partition key.
+    const otherShard = (key: string) =>
+      shardOf(TWO_SHARDS, partitionKeyHash(key))?.shardId === 'shardId-000000000000'
+        ? String(2n ** 127n + 1n)
+        : '1';
+    const entries: WriteEntry[] = [
+      { stream: 's', partitionKey: 'k', data: 'a' },
+      { stream: 's', partitionKey: 'k', data: 'b', explicitHashKey: hexToHashKey(partitionKeyHash('k')) },
+      { stream: 's', partitionKey: 'k', data: 'c' },
+      { stream: 's', partitionKey: 'k', data: 'd', explicitHashKey: hexToHashKey(partitionKeyHash('k')) },
+      { stream: 's', partitionKey: 'k', data: 'e', explicitHashKey: otherShard('k') },
+    ];
+    const maps = fixedMaps();
+    const sent: WriteEntry[][] = [];
+    const write = async (records: WriteEntry[]): Promise<WriteResult> => {
+      sent.push(records);
+      return { outcomes: records.map(() => written('x')), requests: 1, retriedEntries: 0 };
+    };
+    // Act
+    return writeAggregated(entries, { aggregationOf: () => SETTINGS, shardMaps: maps }, write).then(() => {
+      // Assess: a, c together; b, d together; e alone (plain), on the other shard's hash key.
+      const records = sent[0] as WriteEntry[];
+      const contents = records.map((record) =>
+        typeof record.data === 'string'
+          ? [record.data]
+          : deaggregate({ ...record, data: record.data as Buffer, sequenceNumber: '1' }).map((u) =>
+              u.data.toString(),
+            ),
+      );
+      expect(contents).toEqual([['a', 'c'], ['b', 'd'], ['e']]);
+      expect(records[2]).toBe(entries[4]);
+    });
+  });
+
+  it('writes an entry plain when the shard map has no shard for its hash key', async () => {
+    // Prepare: a map with a gap where the key's hash falls.
+    const hash = partitionKeyHash('k');
+    const gap = TWO_SHARDS.filter((range) => !(range.startHex <= hash && hash <= range.endHex));
+    const entries = ['a', 'b'].map((data) => ({ stream: 's', partitionKey: 'k', data }));
+    let sent: WriteEntry[] = [];
+    const write = async (records: WriteEntry[]): Promise<WriteResult> => {
+      sent = records;
+      return { outcomes: records.map(() => written('x')), requests: 1, retriedEntries: 0 };
+    };
+    // Act
+    await writeAggregated(entries, { aggregationOf: () => SETTINGS, shardMaps: fixedMaps(gap) }, write);
+    // Assess
+    expect(sent).toEqual(entries);
+  });
+
   it('counts the aggregated record partition key against the limit', () => {
     // Prepare: two records whose aggregate is exactly at the limit with the key, one byte over without room.
     const entries = [
@@ -515,6 +610,34 @@ describe('an aggregated write', () => {
     await writeAggregated(odd, { aggregationOf, shardMaps: fixedMaps() }, write);
     // Assess: the four bad ones untouched; the valid one alone, so written as it is too.
     expect(sent).toEqual(odd);
+  });
+
+  it('asks for each shard map with the stream TTL in milliseconds', async () => {
+    // Prepare
+    const asked: [string, number][] = [];
+    const maps: ShardMaps = {
+      get: async (stream, ttlMs) => {
+        asked.push([stream, ttlMs]);
+        return TWO_SHARDS;
+      },
+      invalidate: () => {},
+    };
+    const write = async (records: WriteEntry[]): Promise<WriteResult> => ({
+      outcomes: records.map(() => written('x')),
+      requests: 1,
+      retriedEntries: 0,
+    });
+    // Act
+    await writeAggregated(
+      entries,
+      {
+        aggregationOf: (s) => (s === 'agg' ? { ...SETTINGS, shardMapTtlSeconds: 90 } : undefined),
+        shardMaps: maps,
+      },
+      write,
+    );
+    // Assess: one read for the one aggregated stream.
+    expect(asked).toEqual([['agg', 90_000]]);
   });
 
   it('passes lanes to the writer only when an order is asked for', async () => {

@@ -480,6 +480,22 @@ describe('KPL aggregation (our encoder)', () => {
     expect(encoded.subarray(-16)).toEqual(createHash('md5').update(protobuf).digest());
   });
 
+  it('writes lengths at the varint boundaries as aws-kinesis-agg reads them', async () => {
+    // Prepare: data of 127, 128, 16,383 and 16,384 bytes (one- and two-, two- and three-byte lengths).
+    const records = [127, 128, 16_383, 16_384].map((n, i) => ({
+      partitionKey: `k${i}`,
+      data: Buffer.alloc(n, i + 1),
+    }));
+    // Act
+    const users = await deaggregateWithLibrary({
+      data: aggregate(records).toString('base64'),
+      partitionKey: 'k0',
+      sequenceNumber: SEQ,
+    });
+    // Assess
+    expect(users.map((u) => Buffer.from(u.data, 'base64'))).toEqual(records.map((r) => r.data));
+  });
+
   it('counts varints as protobuf writes them', () => {
     for (const value of [0, 1, 127, 128, 16_383, 16_384, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 53 - 1]) {
       expect(varintLength(value), String(value)).toBe(varint(value).length);

@@ -62,6 +62,8 @@ export interface WriteEntry {
   data: Uint8Array | string;
   partitionKey: string;
   explicitHashKey?: string;
+  /** Its size (data and partition key in bytes), when its maker has measured it already. */
+  size?: number;
 }
 
 export interface WriterDeps extends RetryDeps {
@@ -79,6 +81,7 @@ const utf8Length = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 /** Bytes an entry counts against the record and request limits. */
 export function entrySize(entry: WriteEntry): number {
+  if (entry.size !== undefined) return entry.size;
   const dataBytes = typeof entry.data === 'string' ? utf8Length(entry.data) : entry.data.byteLength;
   return dataBytes + utf8Length(entry.partitionKey);
 }

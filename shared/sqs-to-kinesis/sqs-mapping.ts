@@ -180,5 +180,5 @@ export function mapSqsRecord(record: SQSRecord, router: Router): WriteEntry & { 
   }
   const size = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (size > route.maxRecordBytes) throw new OversizeRecordError(size, route.maxRecordBytes);
-  return { stream: route.stream, partitionKey, data, route };
+  return { stream: route.stream, partitionKey, data, size, route };
 }

@@ -6,11 +6,17 @@ import { writeFileSync } from 'node:fs';
 import { startKinesalite } from '../local/emulators.js';
 import { checkedArgs, choiceOption, parseCli } from '../tools/cli-args.js';
 import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable } from './harness.js';
+import { coldStartBench } from './suites/cold-start.js';
 import { firehoseTransformBench } from './suites/firehose-transform.js';
 import { kinesisAggregatorBench } from './suites/kinesis-aggregator.js';
 import { sqsToKinesisBench } from './suites/sqs-to-kinesis.js';
 
-const SUITES: BenchSuite[] = [sqsToKinesisBench, firehoseTransformBench, kinesisAggregatorBench];
+const SUITES: BenchSuite[] = [
+  sqsToKinesisBench,
+  firehoseTransformBench,
+  kinesisAggregatorBench,
+  coldStartBench,
+];
 const REGION = 'us-east-1';
 
 const USAGE = 'npm run bench [-- --json FILE] [--only SUITE]';

@@ -8,7 +8,8 @@
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { outcomeError, type RetryDeps, retryDepsOf } from '../core/batch-writer.js';
 import { outputSourceOf } from '../core/config/rules.js';
 import type { PipelineConfig } from '../core/config/schema.js';
@@ -49,14 +50,17 @@ export interface ValidatorDeps {
   policy?: WriterDeps['policy'];
 }
 
+// zod/mini with zod's English messages: the same checks and messages as zod's classic API,
+// without the rest of zod (about 25 KB in the bundle instead of 90).
+z.config(en());
 const envelopeSchema = z.object({
-  id: z.string().min(1),
-  'detail-type': z.string().min(1).max(256),
-  source: z.string().min(1).max(256),
-  account: z.string().optional(),
+  id: z.string().check(z.minLength(1)),
+  'detail-type': z.string().check(z.minLength(1), z.maxLength(256)),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
+  account: z.optional(z.string()),
   time: z.iso.datetime({ offset: true }),
-  region: z.string().optional(),
-  resources: z.array(z.string()).optional(),
+  region: z.optional(z.string()),
+  resources: z.optional(z.array(z.string())),
   detail: z.record(z.string(), z.unknown()),
 });
 

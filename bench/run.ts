@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { startKinesalite } from '../local/emulators.js';
 import { checkedArgs, choiceOption, parseCli } from '../tools/cli-args.js';
 import { type BenchRow, type BenchSuite, countingKinesisClient, formatTable, reported } from './harness.js';
+import { coldStartBench } from './suites/cold-start.js';
 import { eventValidatorBench } from './suites/event-validator.js';
 import { firehoseTransformBench } from './suites/firehose-transform.js';
 import { kinesisAggregatorBench } from './suites/kinesis-aggregator.js';
@@ -16,6 +17,7 @@ const SUITES: BenchSuite[] = [
   firehoseTransformBench,
   kinesisAggregatorBench,
   eventValidatorBench,
+  coldStartBench,
 ];
 const REGION = 'us-east-1';
 

@@ -8,6 +8,8 @@ import { loadStageConfig } from '../tools/lib/config-files.js';
 import { refreshSchemaBundle, SCHEMA_BUNDLE_FILE } from '../tools/lib/schema-bundle.js';
 import { buildInfra } from './template.js';
 
+export { embeddingPlugin } from './bundle-embedding.js';
+
 export interface PackageTimeInput {
   service: string;
   stage: string;
@@ -66,7 +68,8 @@ export function packageTime(input: PackageTimeInput) {
     Description: 'Digest of the config this stack was deployed with (serverless deploy function checks it)',
     Value: digest,
   };
-  return { ...infra, region, warnings: loaded.warnings, digest };
+  // config: what the bundles embed (infra/esbuild-plugins.cjs), checked above with the key named.
+  return { ...infra, region, warnings: loaded.warnings, digest, config: loaded.config };
 }
 
 /** A digest of what the template is derived from: the checked config, the parameters, the region. */

@@ -8,7 +8,11 @@
 const path = require('node:path');
 const tsx = require('tsx/cjs/api');
 
-const { packageTime } = tsx.require('./package-time.ts', __filename);
+// Registered for the whole process rather than through tsx.require's private module cache: the
+// package step generates Ajv standalone code (infra/bundle-embedding.ts), which works only when
+// Ajv's compiler and its code generator are the same module instances, and osls loads Ajv too.
+tsx.register();
+const { packageTime, embeddingPlugin } = require('./package-time.ts');
 
 const results = new Map();
 
@@ -41,3 +45,5 @@ function derive(service, options) {
 module.exports = async ({ options, resolveVariable }) =>
   derive(await resolveVariable('self:service'), options);
 module.exports.derive = derive;
+// For infra/esbuild-plugins.cjs, loaded with the same modules as the config it embeds.
+module.exports.embeddingPlugin = embeddingPlugin;

@@ -5,6 +5,11 @@
  * infra/serverless.cjs, so adding a queue or a stream is one config edit and one deploy.
  * Each handler's part is in its own file; this one puts the parts together.
  */
+import {
+  CONFIG_DIGEST_VARIABLE,
+  configTextDigest,
+  embeddedConfigText,
+} from '../shared/core/config/embedded.js';
 import type { PipelineConfig } from '../shared/core/config/schema.js';
 import { alarmsPart } from './alarms.js';
 import type { Cfn, InfraPart } from './cfn.js';
@@ -23,18 +28,21 @@ export interface InfraInput {
   config: PipelineConfig;
   /** Stage parameters (alarmEmail, region, ...). */
   params: Readonly<Record<string, string>>;
-  /** What the deployed functions get as PIPELINE_PARAMS. */
+  /** The parameters the config uses, as the deployed functions' PIPELINE_PARAMS (for reading only). */
   functionParams: Readonly<Record<string, string>>;
 }
 
 /** Each configured handler's part of the template. */
 function handlerParts(input: InfraInput, streamArn: ReturnType<typeof streamsPart>['arnOf']) {
   const { config, service, stage } = input;
+  // The bundles carry the checked config (infra/bundle-embedding.ts) and start only when its
+  // digest is this one. The stage and its parameters are there to read: the bundles do not
+  // resolve the config again.
   const environment = {
+    [CONFIG_DIGEST_VARIABLE]: configTextDigest(embeddedConfigText(config)),
     PIPELINE_STAGE: stage,
     PIPELINE_PARAMS: JSON.stringify(input.functionParams),
     POWERTOOLS_LOG_LEVEL: 'INFO',
-    NODE_OPTIONS: '--enable-source-maps',
   };
   const dlqStreamArn = streamArn(config.dlq.stream);
   const { sqsToKinesis: mapper, firehoseTransform: transform, eventValidator: validator } = config;

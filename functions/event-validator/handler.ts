@@ -7,22 +7,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
-import schemaBundle from '../../config/event-schemas.bundle.json' with { type: 'json' };
-import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/core/aws-clients.js';
-import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { deployedConfig } from '../../shared/core/config/deployed.js';
 import { ConfigError } from '../../shared/core/errors.js';
 import { expectValidatorInput } from '../../shared/core/event-shape.js';
 import { createEventBridgeClient } from '../../shared/core/eventbridge-client.js';
 import { powertoolsMetrics } from '../../shared/core/observability.js';
-import { compileSchemas, schemaBundleReader } from '../../shared/event-validator/event-schemas.js';
+import { deployedSchemas } from '../../shared/event-validator/deployed-schemas.js';
 import { HANDLER_NAME, validateEvents } from '../../shared/event-validator/event-validator.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
-const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+const config = deployedConfig(process.env); // checked at package time; from source, checked here
 if (!config.eventValidator) throw new ConfigError(['eventValidator: is not configured']);
-// The schemas are bundled; one that does not compile fails the cold start too.
-const schemas = compileSchemas(config.eventValidator, schemaBundleReader(schemaBundle));
+// Compiled at package time (standalone code); from source, compiled here.
+const schemas = deployedSchemas(config.eventValidator);
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
 const kinesis = createKinesisClient();
 const eventBridge = createEventBridgeClient();

@@ -6,9 +6,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, FirehoseTransformationResult } from 'aws-lambda';
-import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/core/aws-clients.js';
-import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { deployedConfig } from '../../shared/core/config/deployed.js';
 import { ConfigError } from '../../shared/core/errors.js';
 import { expectFirehoseEvent } from '../../shared/core/event-shape.js';
 import { createFirehoseClient, secretLoader } from '../../shared/core/firehose-clients.js';
@@ -21,7 +20,7 @@ import {
 } from '../../shared/firehose-transform/firehose-transform.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
-const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+const config = deployedConfig(process.env); // checked at package time; from source, checked here
 if (!config.firehoseTransform) throw new ConfigError(['firehoseTransform: is not configured']);
 const settings = config.firehoseTransform;
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });

@@ -6,9 +6,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/core/aws-clients.js';
-import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { deployedConfig } from '../../shared/core/config/deployed.js';
 import { ConfigError } from '../../shared/core/errors.js';
 import { expectTumblingWindowEvent } from '../../shared/core/event-shape.js';
 import { powertoolsMetrics } from '../../shared/core/observability.js';
@@ -20,7 +19,7 @@ import {
 } from '../../shared/kinesis-aggregator/kinesis-aggregator.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
-const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+const config = deployedConfig(process.env); // checked at package time; from source, checked here
 if (!config.kinesisAggregator) throw new ConfigError(['kinesisAggregator: is not configured']);
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
 const kinesis = createKinesisClient();

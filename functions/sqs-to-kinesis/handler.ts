@@ -6,15 +6,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
-import rawConfig from '../../config/pipeline.json' with { type: 'json' };
 import { createKinesisClient } from '../../shared/core/aws-clients.js';
-import { configFromEnvironment } from '../../shared/core/config/load.js';
+import { deployedConfig } from '../../shared/core/config/deployed.js';
 import { expectSqsEvent } from '../../shared/core/event-shape.js';
 import { powertoolsMetrics } from '../../shared/core/observability.js';
 import { HANDLER_NAME, prepareMapper, processSqsBatch } from '../../shared/sqs-to-kinesis/sqs-to-kinesis.js';
 
 const logger = new Logger({ serviceName: HANDLER_NAME });
-const config = configFromEnvironment(rawConfig, process.env); // bad config fails the cold start
+const config = deployedConfig(process.env); // checked at package time; from source, checked here
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: HANDLER_NAME });
 const kinesis = createKinesisClient();
 const mapper = prepareMapper(config);

@@ -22,7 +22,12 @@ export interface ParameterSource {
   get(name: string, options: { decrypt: true; maxAge: number }): Promise<string | undefined>;
 }
 
-/** Powertools Parameters over SSM, on the keep-alive HTTP handler. */
+/**
+ * Powertools Parameters over SSM, on the keep-alive HTTP handler; made on the first read of the
+ * secret (secretLoader), not at cold start. The modules are imported statically: behind a
+ * dynamic import, esbuild keeps every export of the SSM client in the single-file bundle
+ * (measured: 650 KB instead of 518 KB for the Firehose transform).
+ */
 export function ssmParameters(): ParameterSource {
   const provider = new SSMProvider({ awsSdkV3Client: new SSMClient({ requestHandler: keepAliveHandler() }) });
   return { get: (name, options) => provider.get(name, options) };

@@ -12,7 +12,8 @@ import {
   type WriteResult,
   writeBatches,
 } from './batch-writer.js';
-import { DEFAULT_MAX_RECORD_SIZE_KIB, type PipelineConfig } from './config/schema.js';
+import { DEFAULT_MAX_RECORD_SIZE_KIB } from './config/constants.js';
+import type { PipelineConfig } from './config/schema.js';
 import {
   type AggregationDeps,
   type AggregationReport,

@@ -5,42 +5,24 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type Options } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import type { EventValidatorConfig } from '../core/config/schema.js';
 import { ConfigError, toError } from '../core/errors.js';
+import { type AjvValidate, registryOf, type SchemaRegistry } from './schema-registry.js';
 
-export interface ValidationIssue {
-  path: string;
-  message: string;
-}
-
-export type DetailValidator = (detail: unknown) => ValidationIssue[];
-
-export interface SchemaRegistry {
-  /** The validator for a source and detail-type, or undefined when none is configured. */
-  get(source: string, detailType: string): DetailValidator | undefined;
-}
+export type { DetailValidator, SchemaRegistry, ValidationIssue } from './schema-registry.js';
 
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema';
 
 const addFormats = formats as unknown as (ajv: Ajv) => Ajv;
 
-function engines() {
-  const options = { allErrors: true, strict: false } as const;
+/** The two engines, with formats; `extra` adds options (the package step's `code.source`). */
+function engines(extra: Options = {}) {
+  const options = { allErrors: true, strict: false, ...extra } as const;
   return { draft2020: addFormats(new Ajv2020(options)), draft07: addFormats(new Ajv(options)) };
-}
-
-function issues(errors: readonly ErrorObject[] | null | undefined): ValidationIssue[] {
-  return (errors ?? []).map((error) => {
-    const extra =
-      error.keyword === 'additionalProperties'
-        ? ` (${(error.params as { additionalProperty: string }).additionalProperty})`
-        : '';
-    return { path: `/detail${error.instancePath}`, message: `${error.message ?? error.keyword}${extra}` };
-  });
 }
 
 /** Reads schema files relative to `root` (the tools' working directory). */
@@ -61,13 +43,26 @@ export function schemaBundleReader(bundle: Readonly<Record<string, unknown>>) {
 const compileProblem = (error: unknown): string =>
   error instanceof ConfigError ? error.issues.join('; ') : toError(error).message;
 
-/** Compiles every configured schema; a ConfigError lists each one that fails, by key. */
-export function compileSchemas(
+/** One configured schema, compiled, with the engine that compiled it. */
+export interface CompiledSchema {
+  source: string;
+  detailType: string;
+  validate: AjvValidate;
+  engine: Ajv;
+}
+
+/**
+ * Compiles every configured schema; a ConfigError lists each one that fails, by key.
+ * `options` go to Ajv (the package step asks for `code: { source: true }` to generate
+ * standalone code from the result).
+ */
+export function compileEachSchema(
   validator: EventValidatorConfig,
   readSchema: (file: string) => unknown,
-): SchemaRegistry {
-  const { draft2020, draft07 } = engines();
-  const compiled = new Map<string, DetailValidator>();
+  options: Options = {},
+): CompiledSchema[] {
+  const { draft2020, draft07 } = engines(options);
+  const compiled: CompiledSchema[] = [];
   const errors: string[] = [];
   for (const [source, settings] of Object.entries(validator.sources)) {
     for (const [detailType, { schema: file }] of Object.entries(settings.detailTypes)) {
@@ -77,15 +72,26 @@ export function compileSchemas(
         const draft = (schema.$schema ?? DRAFT_07).replace(/#$/, '');
         const engine = draft === DRAFT_2020 ? draft2020 : draft === DRAFT_07 ? draft07 : undefined;
         if (!engine) throw new ConfigError([`unsupported $schema ${draft}; use draft 2020-12 or draft-07`]);
-        const validate: ValidateFunction = engine.compile(schema);
-        compiled.set(`${source}\u0000${detailType}`, (detail) =>
-          validate(detail) ? [] : issues(validate.errors),
-        );
+        compiled.push({ source, detailType, validate: engine.compile(schema), engine });
       } catch (error) {
         errors.push(`${at}: ${file} does not compile: ${compileProblem(error)}`);
       }
     }
   }
   if (errors.length > 0) throw new ConfigError(errors);
-  return { get: (source, detailType) => compiled.get(`${source}\u0000${detailType}`) };
+  return compiled;
+}
+
+/** Compiles every configured schema into a registry; a ConfigError lists each one that fails, by key. */
+export function compileSchemas(
+  validator: EventValidatorConfig,
+  readSchema: (file: string) => unknown,
+): SchemaRegistry {
+  return registryOf(
+    compileEachSchema(validator, readSchema).map(({ source, detailType, validate }) => [
+      source,
+      detailType,
+      validate,
+    ]),
+  );
 }

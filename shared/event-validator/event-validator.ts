@@ -8,7 +8,6 @@
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { outcomeError, type RetryDeps, retryDepsOf } from '../core/batch-writer.js';
 import { outputSourceOf } from '../core/config/rules.js';
 import type { PipelineConfig } from '../core/config/schema.js';
@@ -23,7 +22,8 @@ import {
 } from '../core/eventbridge-writer.js';
 import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
 import { type Counts, increment, type LogPort, type MetricsPort } from '../core/observability.js';
-import type { SchemaRegistry, ValidationIssue } from './event-schemas.js';
+import { checkEnvelope, type Envelope } from './envelope.js';
+import type { SchemaRegistry, ValidationIssue } from './schema-registry.js';
 
 export const HANDLER_NAME = 'event-validator';
 /** The field added to a republished event's detail, so consumers can trace it back. */
@@ -49,23 +49,11 @@ export interface ValidatorDeps {
   policy?: WriterDeps['policy'];
 }
 
-const envelopeSchema = z.object({
-  id: z.string().min(1),
-  'detail-type': z.string().min(1).max(256),
-  source: z.string().min(1).max(256),
-  account: z.string().optional(),
-  time: z.iso.datetime({ offset: true }),
-  region: z.string().optional(),
-  resources: z.array(z.string()).optional(),
-  detail: z.record(z.string(), z.unknown()),
-});
-
 type Verdict =
   | { kind: 'republish'; entry: PutEventsRequestEntry }
   | { kind: 'dlq'; reason: DlqReason; message: string; errors?: ValidationIssue[]; target?: string };
 
 type ValidatorSettings = NonNullable<PipelineConfig['eventValidator']>;
-type Envelope = z.infer<typeof envelopeSchema>;
 
 /** A source the validator must not take: one of its own outputs (a loop), or one not configured. */
 function refusedSource(validator: ValidatorSettings, source: string): Verdict | undefined {
@@ -119,12 +107,9 @@ export function judge(
 ): Verdict {
   const validator = deps.config.eventValidator;
   if (!validator) throw new ConfigError(['eventValidator: is not configured']);
-  const envelope = envelopeSchema.safeParse(raw);
+  const envelope = checkEnvelope(raw);
   if (!envelope.success) {
-    const errors = envelope.error.issues.map((issue) => ({
-      path: `/${issue.path.join('/')}`,
-      message: issue.message,
-    }));
+    const errors = envelope.issues;
     return { kind: 'dlq', reason: 'INVALID_ENVELOPE', message: 'The event envelope is not valid', errors };
   }
   const event = envelope.data;

@@ -5,7 +5,7 @@
  * types, diagnostic codes, user agent, link) lifted to the top. Its fields and their types
  * are described in ses-document.ts.
  */
-import { SES_EVENT_TYPES, type SesEventType } from '../core/config/schema.js';
+import { SES_EVENT_TYPES, type SesEventType } from '../core/config/constants.js';
 import { SesEventError } from '../core/errors.js';
 import { defineOwn } from '../core/json-path.js';
 

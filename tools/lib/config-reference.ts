@@ -3,7 +3,7 @@
  * `.describe()` texts): one row per key, with its type, its default and what it means.
  * `npm run config-schema` writes it; `npm run check-config` and a test fail when it is stale.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from '../../shared/core/config/schema.js';
 
 export const CONFIG_REFERENCE_FILE = 'docs/config-reference.md';

@@ -1,5 +1,5 @@
 /** The config schema as JSON Schema (draft 2020-12), for editors: config/pipeline.schema.json. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from '../../shared/core/config/schema.js';
 
 export const JSON_SCHEMA_FILE = 'config/pipeline.schema.json';

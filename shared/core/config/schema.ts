@@ -5,12 +5,16 @@
  * JSON Schema for editors (config/pipeline.schema.json). Every object is strict, so a
  * misspelt key is an error that names its path rather than a setting silently ignored.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { filterPatternIssues } from '../filter-pattern.js';
+import { DEFAULT_MAX_RECORD_SIZE_KIB, MAX_MAX_RECORD_SIZE_KIB, SES_EVENT_TYPES } from './constants.js';
 
-/** Kinesis record size bounds, in KiB: 1 MiB by default, raisable per stream to 10 MiB. */
-export const DEFAULT_MAX_RECORD_SIZE_KIB = 1024;
-export const MAX_MAX_RECORD_SIZE_KIB = 10 * 1024;
+export {
+  DEFAULT_MAX_RECORD_SIZE_KIB,
+  MAX_MAX_RECORD_SIZE_KIB,
+  SES_EVENT_TYPES,
+  type SesEventType,
+} from './constants.js';
 
 const queueArn = z
   .string()
@@ -303,21 +307,6 @@ export const sqsToKinesisSchema = z.strictObject({
   ...lambdaSettings(30, 512),
   routes: z.array(routeSchema).min(1).describe('One per source queue.'),
 });
-
-/** SES event types, as `eventType` names them in event publishing. */
-export const SES_EVENT_TYPES = [
-  'Send',
-  'Reject',
-  'Bounce',
-  'Complaint',
-  'Delivery',
-  'Open',
-  'Click',
-  'Rendering Failure',
-  'DeliveryDelay',
-  'Subscription',
-] as const;
-export type SesEventType = (typeof SES_EVENT_TYPES)[number];
 
 /** A dotted path where `*` stands for every element of an array (or value of an object). */
 export const wildcardPath = z

@@ -4,7 +4,7 @@
  * used go to the DLQ stream; on the window's final invocation, one result per group goes to
  * the output stream. The contract is Lambda's: state in, `{ state, batchItemFailures }` out.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { outcomeError, retryDepsOf } from '../core/batch-writer.js';
@@ -123,31 +123,63 @@ function fold(records: readonly KinesisStreamRecord[], upTo: number, reducer: Re
     at.seq = kinesis.sequenceNumber;
     if (spans === null) {
       at.sub = 0;
-      foldUserRecord(out, index, bytes, 0, bytes.length, at, false, reducer);
+      foldUserRecord(out, { index, bytes, aggregated: false, ascii: null }, 0, bytes.length, at, reducer);
       continue;
     }
+    const source: Source = { index, bytes, aggregated: true, ascii: asciiText(bytes, spans) };
     for (let k = 0; k < spans.length; k += 2) {
       at.sub = k / 2;
-      foldUserRecord(out, index, bytes, spans[k] as number, spans[k + 1] as number, at, true, reducer);
+      foldUserRecord(out, source, spans[k] as number, spans[k + 1] as number, at, reducer);
     }
   }
   return out;
 }
 
-/** One user record: the bytes [start, end) of its Kinesis record's `bytes`, at `at`. */
+/**
+ * The text of an aggregated record's user records, from the first one's start to the last
+ * one's end, when all those bytes are ASCII (then each byte is one character, and UTF-8 and
+ * Latin-1 read the same text): one decode for the whole record instead of one per user record.
+ * Null when any byte there is not ASCII (each user record is then decoded as UTF-8 alone).
+ */
+function asciiText(bytes: Buffer, spans: readonly number[]): AsciiText | null {
+  if (spans.length === 0) return null;
+  const from = spans[0] as number;
+  const to = spans[spans.length - 1] as number;
+  if (to <= from || !isAscii(bytes.subarray(from, to))) return null;
+  return { from, text: bytes.toString('latin1', from, to) };
+}
+
+/** ASCII text of a record's bytes from `from` on. */
+interface AsciiText {
+  from: number;
+  text: string;
+}
+
+/** A Kinesis record whose user records are being folded. */
+interface Source {
+  /** Its index in the batch. */
+  index: number;
+  /** Its decoded data. */
+  bytes: Buffer;
+  aggregated: boolean;
+  /** The text of its user records when they are all ASCII (see asciiText). */
+  ascii: AsciiText | null;
+}
+
+/** One user record: the bytes [start, end) of its Kinesis record's, at `at`. */
 function foldUserRecord(
   out: Fold,
-  index: number,
-  bytes: Buffer,
+  { index, bytes, aggregated, ascii }: Source,
   start: number,
   end: number,
   at: Position,
-  aggregated: boolean,
   reducer: Reducer,
 ): void {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8', start, end));
+    value = JSON.parse(
+      ascii ? ascii.text.slice(start - ascii.from, end - ascii.from) : bytes.toString('utf8', start, end),
+    );
   } catch (error) {
     const message = `Not JSON: ${toError(error).message.slice(0, 80)}`;
     const recordId = recordIdOf(at, aggregated);

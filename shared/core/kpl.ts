@@ -123,15 +123,24 @@ function bodyOf(bytes: Buffer, verifyMd5: boolean): { start: number; end: number
   return { start, end };
 }
 
-/** `AggregatedRecord`: the partition-key and explicit-hash-key tables, and each record's span. */
-interface AggregatedRecord {
-  partitionKeys: string[];
-  hashKeys: string[];
-  records: [number, number][];
+/**
+ * Where the parts of an aggregated record sit in its bytes, as flat arrays of offsets (the
+ * decoder's one allocation per Kinesis record, not one per user record):
+ * - `partitionKeys`, `hashKeys`: [start, end) of each table entry;
+ * - `records`: per user record, its data's [start, end), its partition key index and its
+ *   explicit hash key index (-1 when it has none), every index checked against its table.
+ */
+interface Layout {
+  partitionKeys: number[];
+  hashKeys: number[];
+  records: number[];
 }
 
-function readAggregated(bytes: Buffer, start: number, end: number): AggregatedRecord {
-  const out: AggregatedRecord = { partitionKeys: [], hashKeys: [], records: [] };
+/** Numbers `records` holds per user record. */
+const RECORD_SLOTS = 4;
+
+/** Step 1: the top level of `AggregatedRecord`: the tables, and each `Record` message's span. */
+function readAggregated(bytes: Buffer, start: number, end: number, out: Layout): void {
   const top = new Reader(bytes, end, start);
   while (top.pos < end) {
     const tag = top.varint();
@@ -139,34 +148,79 @@ function readAggregated(bytes: Buffer, start: number, end: number): AggregatedRe
     const wireType = tag & 7;
     if (wireType === 2 && field >= 1 && field <= 3) {
       const [from, to] = top.span();
-      if (field === 1) out.partitionKeys.push(bytes.toString('utf8', from, to));
-      else if (field === 2) out.hashKeys.push(bytes.toString('utf8', from, to));
-      else out.records.push([from, to]);
+      if (field === 1) out.partitionKeys.push(from, to);
+      else if (field === 2) out.hashKeys.push(from, to);
+      else out.records.push(from, to, -1, -1);
     } else {
       top.skip(wireType);
     }
   }
-  return out;
 }
 
-/** One `Record` message: its table indexes and its data. */
-function readUserRecord(bytes: Buffer, [from, to]: [number, number]) {
+/**
+ * Step 2: one `Record` message, at `out.records[at]` (its span), rewritten in place to its
+ * data's span and its table indexes; throws for a record that lacks them.
+ */
+function readUserRecord(bytes: Buffer, out: Layout, at: number, index: number): void {
+  const from = out.records[at] as number;
+  const to = out.records[at + 1] as number;
   const reader = new Reader(bytes, to, from);
-  let partitionIndex: number | undefined;
-  let hashIndex: number | undefined;
-  let data: Buffer | undefined;
+  let partitionIndex = -1;
+  let hashIndex = -1;
+  let dataStart = -1;
+  let dataEnd = -1;
   while (reader.pos < to) {
     const tag = reader.varint();
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (field === 1 && wireType === 0) partitionIndex = reader.varint();
     else if (field === 2 && wireType === 0) hashIndex = reader.varint();
-    else if (field === 3 && wireType === 2) {
-      const [a, b] = reader.span();
-      data = bytes.subarray(a, b);
-    } else reader.skip(wireType);
+    else if (field === 3 && wireType === 2) [dataStart, dataEnd] = reader.span();
+    else reader.skip(wireType);
   }
-  return { partitionIndex, hashIndex, data };
+  if (partitionIndex < 0 || partitionIndex >= out.partitionKeys.length / 2 || dataStart < 0) {
+    throw new KplError('KPL_CORRUPT', `User record ${index} lacks its partition key or data`);
+  }
+  if (hashIndex >= out.hashKeys.length / 2) {
+    throw new KplError('KPL_CORRUPT', `User record ${index} points past the explicit hash key table`);
+  }
+  out.records[at] = dataStart;
+  out.records[at + 1] = dataEnd;
+  out.records[at + 2] = partitionIndex;
+  out.records[at + 3] = hashIndex;
+}
+
+/** An aggregated record's layout, checked whole before anything is handed out. */
+function layoutOf(bytes: Buffer, verifyMd5: boolean): Layout {
+  const { start, end } = bodyOf(bytes, verifyMd5);
+  const layout: Layout = { partitionKeys: [], hashKeys: [], records: [] };
+  readAggregated(bytes, start, end, layout);
+  for (let at = 0; at < layout.records.length; at += RECORD_SLOTS) {
+    readUserRecord(bytes, layout, at, at / RECORD_SLOTS);
+  }
+  return layout;
+}
+
+/** The strings of a table, from its entries' spans. */
+function tableOf(bytes: Buffer, spans: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < spans.length; k += 2) out.push(bytes.toString('utf8', spans[k], spans[k + 1]));
+  return out;
+}
+
+/**
+ * Where each user record's data sits in `bytes` (a Kinesis record's decoded data), without
+ * building the records: [start, end) pairs in record order (the sub-sequence number is the
+ * pair's index); null for a plain record (no magic: its data is the whole of `bytes`).
+ * Throws exactly what `deaggregate` throws for the same bytes, before giving anything.
+ */
+export function userRecordSpans(bytes: Buffer, verifyMd5 = true): number[] | null {
+  if (!hasMagic(bytes)) return null;
+  const { records } = layoutOf(bytes, verifyMd5);
+  const spans: number[] = [];
+  for (let at = 0; at < records.length; at += RECORD_SLOTS)
+    spans.push(records[at] as number, records[at + 1] as number);
+  return spans;
 }
 
 /** The user records in one Kinesis record; throws a KplError for a corrupt aggregated record. */
@@ -187,21 +241,30 @@ export function deaggregate(record: KinesisRecordLike, verifyMd5 = true): UserRe
       },
     ];
   }
-  const { start, end } = bodyOf(bytes, verifyMd5);
-  const { partitionKeys, hashKeys, records } = readAggregated(bytes, start, end);
-  return records.map((span, index) => {
-    const { partitionIndex, hashIndex, data } = readUserRecord(bytes, span);
-    const partitionKey = partitionIndex === undefined ? undefined : partitionKeys[partitionIndex];
-    if (partitionKey === undefined || data === undefined) {
-      throw new KplError('KPL_CORRUPT', `User record ${index} lacks its partition key or data`);
-    }
-    const explicitHashKey = hashIndex === undefined ? undefined : hashKeys[hashIndex];
-    if (hashIndex !== undefined && explicitHashKey === undefined) {
-      throw new KplError('KPL_CORRUPT', `User record ${index} points past the explicit hash key table`);
-    }
-    const hashKey = explicitHashKey !== undefined ? { explicitHashKey } : {};
-    return { partitionKey, ...hashKey, data, sequenceNumber, subSequenceNumber: index, aggregated: true };
-  });
+  const layout = layoutOf(bytes, verifyMd5);
+  const partitionKeys = tableOf(bytes, layout.partitionKeys);
+  const hashKeys = tableOf(bytes, layout.hashKeys);
+  const { records } = layout;
+  const out: UserRecord[] = [];
+  for (let at = 0; at < records.length; at += RECORD_SLOTS) {
+    const partitionKey = partitionKeys[records[at + 2] as number] as string;
+    const hashIndex = records[at + 3] as number;
+    const data = bytes.subarray(records[at], records[at + 1]);
+    const subSequenceNumber = at / RECORD_SLOTS;
+    out.push(
+      hashIndex < 0
+        ? { partitionKey, data, sequenceNumber, subSequenceNumber, aggregated: true }
+        : {
+            partitionKey,
+            explicitHashKey: hashKeys[hashIndex] as string,
+            data,
+            sequenceNumber,
+            subSequenceNumber,
+            aggregated: true,
+          },
+    );
+  }
+  return out;
 }
 
 /** Bytes a protobuf varint of `value` takes (values up to 2^53). */

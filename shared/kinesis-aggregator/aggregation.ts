@@ -111,13 +111,19 @@ type SlotOf = (path: string) => number;
 
 interface CompiledMetric {
   name: string;
+  /** What `checkValue` and `applyValue` do for it (one switch, so the fold's calls stay monomorphic). */
+  kind: Kind;
+  /** The slot of its value (`path`, or `by` for top), and of its weight (weightedMean; else -1). */
+  valueSlot: number;
+  weightSlot: number;
+  /** The paths a top metric keeps, with their slots. */
+  kept: readonly (readonly [string, number])[];
+  /** The path its value comes from (`path`, or `by` for top), and the weight's: for MissingFieldError. */
+  valuePath: string;
+  weightPath: string;
   /** The slot of the `where` path, and the value it must equal; slot -1 when there is none. */
   whereSlot: number;
   whereEquals: unknown;
-  /** Checks what the metric needs from a record's values; throws MissingFieldError. */
-  extract(read: Read): unknown;
-  /** Folds an extracted value in, in place where it can; returns the state. */
-  apply(state: MetricState, value: unknown, read: Read, at: Position): MetricState;
   /** Merges two states (neither is changed). */
   merge(a: MetricState, b: MetricState): MetricState;
   result(state: MetricState): unknown;
@@ -150,12 +156,12 @@ const compareTo = (at: Position, state: { s: string; i: number }): number =>
       : at.sub - state.i;
 
 /**
- * What one kind of metric does, over its own state `S` (null before its first record) and
- * the value `V` it reads from a record.
+ * How one kind of metric merges its states (null before its first record) and gives its
+ * result. Folding a record in is in `checkValue` and `applyValue` below, one switch over
+ * every kind: there the fold's calls stay monomorphic (a call through eleven different
+ * closures per record cost more than the work they did).
  */
-interface MetricOps<S, V> {
-  extract(read: Read): V;
-  apply(state: S | null, value: V, read: Read, at: Position): S;
+interface MetricOps<S> {
   merge(a: S | null, b: S | null): S | null;
   result(state: S | null): unknown;
 }
@@ -164,6 +170,21 @@ type Op = AggregateMetric['op'];
 /** The config of the metrics whose `op` can be any of `K`. */
 type Having<M, K> = M extends { op: infer O } ? ([K] extends [O] ? M : never) : never;
 type MetricOf<K extends Op> = Having<AggregateMetric, K>;
+
+/** The fold's tag for each op. */
+const KIND = {
+  count: 0,
+  sum: 1,
+  min: 2,
+  max: 3,
+  first: 4,
+  last: 5,
+  mean: 6,
+  weightedMean: 7,
+  top: 8,
+  countBy: 9,
+} as const satisfies Record<Op, number>;
+type Kind = (typeof KIND)[Op];
 
 /** A sum's partials, or a plain number from a state written before sums were exact. */
 type Exact = Partials | number;
@@ -179,33 +200,19 @@ function pick<S>(a: S | null, b: S | null, bWins: (b: S, a: S) => boolean): S | 
   return bWins(b, a) ? b : a;
 }
 
-const count = (_metric: MetricOf<'count'>, _slot: SlotOf): MetricOps<number, 1> => ({
-  extract: () => 1,
-  apply: (state) => (state ?? 0) + 1,
+const count = (): MetricOps<number> => ({
   merge: (a, b) => (a ?? 0) + (b ?? 0),
   result: (state) => state ?? 0,
 });
 
-const sum = (metric: MetricOf<'sum'>, slot: SlotOf): MetricOps<Exact, number> => {
-  const at = slot(metric.path);
-  return {
-    extract: (read) => summandOf(read[at], metric.path),
-    apply: (state, value) => addExact(Array.isArray(state) ? state : [...partialsOf(state)], value),
-    merge: mergedExact,
-    result: (state) => roundedSum(partialsOf(state)),
-  };
-};
+const sum = (): MetricOps<Exact> => ({
+  merge: mergedExact,
+  result: (state) => roundedSum(partialsOf(state)),
+});
 
-function extreme(metric: MetricOf<'min' | 'max'>, slot: SlotOf): MetricOps<{ m: number }, number> {
-  const at = slot(metric.path);
+function extreme(metric: MetricOf<'min' | 'max'>): MetricOps<{ m: number }> {
   const better = metric.op === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
   return {
-    extract: (read) => numberOf(read[at], metric.path),
-    apply: (state, value) => {
-      if (state === null) return { m: value };
-      if (better(value, state.m)) state.m = value;
-      return state;
-    },
     merge: (a, b) => (a === null ? b : b === null ? a : { m: better(b.m, a.m) ? b.m : a.m }),
     result: (state) => (state === null ? null : state.m),
   };
@@ -213,22 +220,11 @@ function extreme(metric: MetricOf<'min' | 'max'>, slot: SlotOf): MetricOps<{ m: 
 
 type Positioned = { v: number; s: string; i: number };
 
-function firstOrLast(metric: MetricOf<'first' | 'last'>, slot: SlotOf): MetricOps<Positioned, number> {
-  const from = slot(metric.path);
+function firstOrLast(metric: MetricOf<'first' | 'last'>): MetricOps<Positioned> {
   const sign = metric.op === 'first' ? -1 : 1;
   // Does a record at `candidate` replace the one at `current`?
   const wins = (candidate: Position, current: Position) => sign * comparePositions(candidate, current) > 0;
   return {
-    extract: (read) => numberOf(read[from], metric.path),
-    apply: (state, value, _read, at) => {
-      if (state === null) return { v: value, s: at.seq, i: at.sub };
-      if (sign * compareTo(at, state) > 0) {
-        state.v = value;
-        state.s = at.seq;
-        state.i = at.sub;
-      }
-      return state;
-    },
     merge: (a, b) => pick(a, b, (y, x) => wins(positionOf(y), positionOf(x))),
     result: (state) => (state === null ? null : state.v),
   };
@@ -236,100 +232,43 @@ function firstOrLast(metric: MetricOf<'first' | 'last'>, slot: SlotOf): MetricOp
 
 type Mean = { s: Exact; n: number };
 
-function mean(metric: MetricOf<'mean'>, slot: SlotOf): MetricOps<Mean, number> {
-  const at = slot(metric.path);
-  return {
-    extract: (read) => summandOf(read[at], metric.path),
-    apply: (state, value) => {
-      if (state === null) return { s: addExact([], value), n: 1 };
-      state.s = addExact(ownPartials(state.s), value);
-      state.n += 1;
-      return state;
-    },
-    merge: (a, b) => ({ s: mergedExact(a?.s ?? [], b?.s ?? []), n: (a?.n ?? 0) + (b?.n ?? 0) }),
-    result: (state) => (state && state.n > 0 ? roundedMean(partialsOf(state.s), state.n) : null),
-  };
-}
+const mean = (): MetricOps<Mean> => ({
+  merge: (a, b) => ({ s: mergedExact(a?.s ?? [], b?.s ?? []), n: (a?.n ?? 0) + (b?.n ?? 0) }),
+  result: (state) => (state && state.n > 0 ? roundedMean(partialsOf(state.s), state.n) : null),
+});
 
 type Weighted = { sw: Exact; w: Exact };
 
-function weightedMean(metric: MetricOf<'weightedMean'>, slot: SlotOf): MetricOps<Weighted, [number, number]> {
-  const value = slot(metric.path);
-  const weight = slot(metric.weight);
-  // Reused for every record: it is applied before the next record is read.
-  const pair: [number, number] = [0, 0];
-  return {
-    extract: (read) => {
-      const w = summandOf(read[weight], metric.weight);
-      const v = numberOf(read[value], metric.path);
-      if (!isExactProduct(v, w)) throw new MissingFieldError(metric.path, `${BEYOND_EXACT} once weighted`);
-      pair[0] = v;
-      pair[1] = w;
-      return pair;
-    },
-    apply: (state, pair) => {
-      const v = pair[0];
-      const w = pair[1];
-      const weighted = state ?? { sw: [], w: [] };
-      weighted.sw = addProduct(ownPartials(weighted.sw), v, w);
-      weighted.w = addExact(ownPartials(weighted.w), w);
-      return weighted;
-    },
-    merge: (a, b) => ({ sw: mergedExact(a?.sw ?? [], b?.sw ?? []), w: mergedExact(a?.w ?? [], b?.w ?? []) }),
-    result: (state) => (state ? roundedRatio(partialsOf(state.sw), partialsOf(state.w)) : null),
-  };
-}
+const weightedMean = (): MetricOps<Weighted> => ({
+  merge: (a, b) => ({ sw: mergedExact(a?.sw ?? [], b?.sw ?? []), w: mergedExact(a?.w ?? [], b?.w ?? []) }),
+  result: (state) => (state ? roundedRatio(partialsOf(state.sw), partialsOf(state.w)) : null),
+});
 
 type Top = { b: number; s: string; i: number; r: Record<string, unknown> };
 
-function top(metric: MetricOf<'top'>, slot: SlotOf): MetricOps<Top, number> {
-  const by = slot(metric.by);
-  const fields = metric.fields.map((field) => [field, slot(field)] as const);
-  // The larger value wins; on a tie, the earlier record (so any split agrees).
-  const wins = (b: number, at: Position, current: Top) =>
-    b > current.b || (b === current.b && compareTo(at, current) < 0);
-  return {
-    extract: (read) => numberOf(read[by], metric.by),
-    apply: (state, value, read, at) => {
-      if (state !== null && !wins(value, at, state)) return state;
-      const kept: Record<string, unknown> = {};
-      for (const [field, from] of fields) kept[field] = read[from] ?? null;
-      return { b: value, s: at.seq, i: at.sub, r: kept };
-    },
-    merge: (a, b) => pick(a, b, (y, x) => wins(y.b, positionOf(y), x)),
-    result: (state) => (state === null ? null : state.r),
-  };
-}
+/** The larger value wins; on a tie, the earlier record (so any split agrees). */
+const topWins = (b: number, at: Position, current: Top): boolean =>
+  b > current.b || (b === current.b && compareTo(at, current) < 0);
+
+const top = (): MetricOps<Top> => ({
+  merge: (a, b) => pick(a, b, (y, x) => topWins(y.b, positionOf(y), x)),
+  result: (state) => (state === null ? null : state.r),
+});
 
 type Counted = Record<string, number>;
 
-function countBy(metric: MetricOf<'countBy'>, slot: SlotOf): MetricOps<Counted, string> {
-  const from = slot(metric.path);
-  return {
-    extract: (read) => {
-      const value = read[from];
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new MissingFieldError(metric.path);
-      }
-      return String(value);
-    },
-    apply: (state, key) => {
-      const counts = state ?? dictionary<number>();
-      counts[key] = (counts[key] ?? 0) + 1;
-      return counts;
-    },
-    merge: (a, b) => {
-      const out = Object.assign(dictionary<number>(), a);
-      for (const [key, n] of Object.entries(b ?? {})) out[key] = (out[key] ?? 0) + n;
-      return out;
-    },
-    // Categories in key order: the order they were first seen in depends on the split.
-    result: (state) => Object.fromEntries(Object.entries(state ?? {}).sort(([a], [b]) => byKey(a, b))),
-  };
-}
+const countBy = (): MetricOps<Counted> => ({
+  merge: (a, b) => {
+    const out = Object.assign(dictionary<number>(), a);
+    for (const [key, n] of Object.entries(b ?? {})) out[key] = (out[key] ?? 0) + n;
+    return out;
+  },
+  // Categories in key order: the order they were first seen in depends on the split.
+  result: (state) => Object.fromEntries(Object.entries(state ?? {}).sort(([a], [b]) => byKey(a, b))),
+});
 
 /** One factory per op; each metric's state type stays its own inside. */
-const METRICS: { [K in Op]: (metric: MetricOf<K>, slot: SlotOf) => object } = {
+const METRICS: { [K in Op]: (metric: MetricOf<K>) => object } = {
   count,
   sum,
   min: extreme,
@@ -342,18 +281,132 @@ const METRICS: { [K in Op]: (metric: MetricOf<K>, slot: SlotOf) => object } = {
   countBy,
 };
 
+/**
+ * Checks what a metric needs from a record's values (throws MissingFieldError) and gives
+ * the value it folds in; a weighted mean's weight goes to `weights[i]`.
+ */
+function checkValue(metric: CompiledMetric, read: Read, weights: number[], i: number): unknown {
+  switch (metric.kind) {
+    case KIND.count:
+      return 1;
+    case KIND.sum:
+    case KIND.mean:
+      return summandOf(read[metric.valueSlot], metric.valuePath);
+    case KIND.weightedMean: {
+      const w = summandOf(read[metric.weightSlot], metric.weightPath);
+      const v = numberOf(read[metric.valueSlot], metric.valuePath);
+      if (!isExactProduct(v, w))
+        throw new MissingFieldError(metric.valuePath, `${BEYOND_EXACT} once weighted`);
+      weights[i] = w;
+      return v;
+    }
+    case KIND.countBy: {
+      const value = read[metric.valueSlot];
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new MissingFieldError(metric.valuePath);
+      }
+      return String(value);
+    }
+    default: // min, max, first, last, top
+      return numberOf(read[metric.valueSlot], metric.valuePath);
+  }
+}
+
+/** Folds a checked value into a metric's state, in place where it can; gives the state. */
+function applyValue(
+  metric: CompiledMetric,
+  state: MetricState,
+  value: unknown,
+  weight: number,
+  read: Read,
+  at: Position,
+): MetricState {
+  switch (metric.kind) {
+    case KIND.count:
+      return ((state as number | null) ?? 0) + 1;
+    case KIND.sum: {
+      const exact = state as Exact | null;
+      return addExact(Array.isArray(exact) ? exact : [...partialsOf(exact)], value as number);
+    }
+    case KIND.min:
+    case KIND.max: {
+      const v = value as number;
+      const extreme = state as { m: number } | null;
+      if (extreme === null) return { m: v };
+      if (metric.kind === KIND.min ? v < extreme.m : v > extreme.m) extreme.m = v;
+      return extreme;
+    }
+    case KIND.first:
+    case KIND.last: {
+      const positioned = state as Positioned | null;
+      if (positioned === null) return { v: value as number, s: at.seq, i: at.sub };
+      if ((metric.kind === KIND.first ? -1 : 1) * compareTo(at, positioned) > 0) {
+        positioned.v = value as number;
+        positioned.s = at.seq;
+        positioned.i = at.sub;
+      }
+      return positioned;
+    }
+    case KIND.mean: {
+      const averaged = state as Mean | null;
+      if (averaged === null) return { s: addExact([], value as number), n: 1 };
+      averaged.s = addExact(ownPartials(averaged.s), value as number);
+      averaged.n += 1;
+      return averaged;
+    }
+    case KIND.weightedMean: {
+      const weighted = (state as Weighted | null) ?? { sw: [], w: [] };
+      weighted.sw = addProduct(ownPartials(weighted.sw), value as number, weight);
+      weighted.w = addExact(ownPartials(weighted.w), weight);
+      return weighted;
+    }
+    case KIND.top: {
+      const current = state as Top | null;
+      if (current !== null && !topWins(value as number, at, current)) return current;
+      const kept: Record<string, unknown> = {};
+      for (const [field, from] of metric.kept) kept[field] = read[from] ?? null;
+      return { b: value as number, s: at.seq, i: at.sub, r: kept };
+    }
+    default: {
+      const counts = (state as Counted | null) ?? dictionary<number>();
+      const key = value as string;
+      counts[key] = (counts[key] ?? 0) + 1;
+      return counts;
+    }
+  }
+}
+
+/** The fields a metric reads, by path; the slots are taken in the order the metric names them. */
+function pathsOf(metric: AggregateMetric): { value: string; weight: string; kept: readonly string[] } {
+  switch (metric.op) {
+    case 'count':
+      return { value: '', weight: '', kept: [] };
+    case 'weightedMean':
+      return { value: metric.path, weight: metric.weight, kept: [] };
+    case 'top':
+      return { value: metric.by, weight: '', kept: metric.fields };
+    default:
+      return { value: metric.path, weight: '', kept: [] };
+  }
+}
+
 function compileMetric(name: string, metric: AggregateMetric, slot: SlotOf): CompiledMetric {
   // The one place where a metric's own state type meets the state's union of them all.
-  type Ops = Pick<CompiledMetric, 'extract' | 'apply' | 'merge' | 'result'>;
-  const factory = METRICS[metric.op] as (metric: AggregateMetric, slot: SlotOf) => Ops;
-  const { extract, apply, merge, result } = factory(metric, slot);
+  type Ops = Pick<CompiledMetric, 'merge' | 'result'>;
+  const factory = METRICS[metric.op] as (metric: AggregateMetric) => Ops;
+  const { merge, result } = factory(metric);
+  const paths = pathsOf(metric);
   // Every compiled metric has the same shape, so the fold's property reads stay monomorphic.
   return {
     name,
+    kind: KIND[metric.op],
+    valueSlot: paths.value === '' ? -1 : slot(paths.value),
+    weightSlot: paths.weight === '' ? -1 : slot(paths.weight),
+    kept: paths.kept.map((field) => [field, slot(field)] as const),
+    valuePath: paths.value,
+    weightPath: paths.weight,
     whereSlot: metric.where ? slot(metric.where.path) : -1,
     whereEquals: metric.where?.equals,
-    extract,
-    apply,
     merge,
     result,
   };
@@ -398,11 +451,13 @@ interface Compiled {
 const SKIP = Symbol('not this record');
 
 /** Reads every metric's value of a record into `values` (SKIP where its `where` fails). */
-function extractAll(c: Compiled, read: Read, values: unknown[]): void {
+function extractAll(c: Compiled, read: Read, values: unknown[], weights: number[]): void {
   for (let i = 0; i < c.metrics.length; i++) {
     const metric = c.metrics[i] as CompiledMetric;
     values[i] =
-      metric.whereSlot >= 0 && read[metric.whereSlot] !== metric.whereEquals ? SKIP : metric.extract(read);
+      metric.whereSlot >= 0 && read[metric.whereSlot] !== metric.whereEquals
+        ? SKIP
+        : checkValue(metric, read, weights, i);
   }
 }
 
@@ -415,6 +470,8 @@ function readPaths(c: Compiled, record: unknown, read: unknown[]): void {
 interface Scratch {
   read: unknown[];
   values: unknown[];
+  /** A weighted mean's weight, beside its value in `values`. */
+  weights: number[];
 }
 
 function addRecord(
@@ -424,7 +481,7 @@ function addRecord(
   record: unknown,
   at: Position,
 ): boolean {
-  const { read, values } = scratch;
+  const { read, values, weights } = scratch;
   readPaths(c, record, read);
   if (c.filterSlot >= 0 && read[c.filterSlot] !== c.filterEquals) {
     state.filtered++;
@@ -433,7 +490,7 @@ function addRecord(
   const key = read[c.groupSlot];
   if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(c.config.groupBy);
   // Check everything first: a missing field must leave the state untouched.
-  extractAll(c, read, values);
+  extractAll(c, read, values, weights);
   const group = String(key);
   let current = state.groups[group];
   if (current === undefined) {
@@ -443,7 +500,8 @@ function addRecord(
   current.n++;
   for (let i = 0; i < c.metrics.length; i++) {
     if (values[i] === SKIP) continue;
-    current.m[i] = (c.metrics[i] as CompiledMetric).apply(current.m[i] ?? null, values[i], read, at);
+    const metric = c.metrics[i] as CompiledMetric;
+    current.m[i] = applyValue(metric, current.m[i] ?? null, values[i], weights[i] as number, read, at);
   }
   return true;
 }
@@ -522,7 +580,11 @@ export function compileReducer(config: KinesisAggregatorConfig): Reducer {
     filterEquals: config.filter?.equals,
     keepIndex: config.state.keepBy ? metrics.findIndex((m) => m.name === config.state.keepBy) : -1,
   };
-  const scratch: Scratch = { read: new Array(c.paths.length), values: new Array(metrics.length) };
+  const scratch: Scratch = {
+    read: new Array(c.paths.length),
+    values: new Array(metrics.length),
+    weights: new Array<number>(metrics.length).fill(0),
+  };
   return {
     metricNames: metrics.map((m) => m.name),
     add: (state, record, at) => addRecord(c, scratch, state, record, at),

@@ -4,7 +4,7 @@
  * used go to the DLQ stream; on the window's final invocation, one result per group goes to
  * the output stream. The contract is Lambda's: state in, `{ state, batchItemFailures }` out.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { outcomeError, retryDepsOf } from '../core/batch-writer.js';
@@ -20,7 +20,7 @@ import {
 } from '../core/errors.js';
 import type { TumblingWindowEvent } from '../core/event-shape.js';
 import { maxRecordBytesOf, type WriteEntry, type WriterDeps, writeRecords } from '../core/kinesis-writer.js';
-import { deaggregate, type UserRecord } from '../core/kpl.js';
+import { userRecordSpans } from '../core/kpl.js';
 import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
 import { cutPartitionKey } from '../core/partition-key.js';
 import {
@@ -105,39 +105,85 @@ interface Fold {
 /** Step 1: de-aggregate, parse and fold the first `upTo` records into a state of their own. */
 function fold(records: readonly KinesisStreamRecord[], upTo: number, reducer: Reducer): Fold {
   const out: Fold = { state: emptyState(), userRecords: 0, deadLetters: [] };
+  // One position for every user record: the reducer copies what it keeps of it.
+  const at: Position = { seq: '', sub: 0 };
   for (let index = 0; index < upTo; index++) {
     const { kinesis } = records[index] as KinesisStreamRecord;
-    let users: UserRecord[];
+    const bytes = Buffer.from(kinesis.data, 'base64');
+    let spans: number[] | null;
     try {
-      users = deaggregate(kinesis);
+      spans = userRecordSpans(bytes);
     } catch (error) {
       if (!(error instanceof KplError)) throw error;
       const { reason, message } = error;
-      const payload = Buffer.from(kinesis.data, 'base64');
-      out.deadLetters.push({
-        index,
-        reason,
-        message,
-        detail: message,
-        recordId: kinesis.sequenceNumber,
-        payload,
-      });
+      const recordId = kinesis.sequenceNumber;
+      out.deadLetters.push({ index, reason, message, detail: message, recordId, payload: bytes });
       continue;
     }
-    for (const user of users) foldUserRecord(out, index, user, reducer);
+    at.seq = kinesis.sequenceNumber;
+    if (spans === null) {
+      at.sub = 0;
+      foldUserRecord(out, { index, bytes, aggregated: false, ascii: null }, 0, bytes.length, at, reducer);
+      continue;
+    }
+    const source: Source = { index, bytes, aggregated: true, ascii: asciiText(bytes, spans) };
+    for (let k = 0; k < spans.length; k += 2) {
+      at.sub = k / 2;
+      foldUserRecord(out, source, spans[k] as number, spans[k + 1] as number, at, reducer);
+    }
   }
   return out;
 }
 
-function foldUserRecord(out: Fold, index: number, user: UserRecord, reducer: Reducer): void {
-  const at: Position = { seq: user.sequenceNumber, sub: user.subSequenceNumber };
-  const payload = user.data;
+/**
+ * The text of an aggregated record's user records, from the first one's start to the last
+ * one's end, when all those bytes are ASCII (then each byte is one character, and UTF-8 and
+ * Latin-1 read the same text): one decode for the whole record instead of one per user record.
+ * Null when any byte there is not ASCII (each user record is then decoded as UTF-8 alone).
+ */
+function asciiText(bytes: Buffer, spans: readonly number[]): AsciiText | null {
+  if (spans.length === 0) return null;
+  const from = spans[0] as number;
+  const to = spans[spans.length - 1] as number;
+  if (to <= from || !isAscii(bytes.subarray(from, to))) return null;
+  return { from, text: bytes.toString('latin1', from, to) };
+}
+
+/** ASCII text of a record's bytes from `from` on. */
+interface AsciiText {
+  from: number;
+  text: string;
+}
+
+/** A Kinesis record whose user records are being folded. */
+interface Source {
+  /** Its index in the batch. */
+  index: number;
+  /** Its decoded data. */
+  bytes: Buffer;
+  aggregated: boolean;
+  /** The text of its user records when they are all ASCII (see asciiText). */
+  ascii: AsciiText | null;
+}
+
+/** One user record: the bytes [start, end) of its Kinesis record's, at `at`. */
+function foldUserRecord(
+  out: Fold,
+  { index, bytes, aggregated, ascii }: Source,
+  start: number,
+  end: number,
+  at: Position,
+  reducer: Reducer,
+): void {
   let value: unknown;
   try {
-    value = JSON.parse(payload.toString('utf8'));
+    value = JSON.parse(
+      ascii ? ascii.text.slice(start - ascii.from, end - ascii.from) : bytes.toString('utf8', start, end),
+    );
   } catch (error) {
     const message = `Not JSON: ${toError(error).message.slice(0, 80)}`;
-    const recordId = recordIdOf(user);
+    const recordId = recordIdOf(at, aggregated);
+    const payload = bytes.subarray(start, end);
     out.deadLetters.push({ index, reason: 'BODY_NOT_JSON', message, detail: 'Not JSON', recordId, payload });
     return;
   }
@@ -147,14 +193,15 @@ function foldUserRecord(out: Fold, index: number, user: UserRecord, reducer: Red
   } catch (error) {
     if (!(error instanceof MissingFieldError)) throw error;
     const { message } = error;
-    const recordId = recordIdOf(user);
+    const recordId = recordIdOf(at, aggregated);
+    const payload = bytes.subarray(start, end);
     out.deadLetters.push({ index, reason: 'MISSING_FIELDS', message, detail: message, recordId, payload });
   }
 }
 
 /** A dead letter's record id (built only for dead letters: folding is the hot path). */
-const recordIdOf = (user: UserRecord): string =>
-  user.aggregated ? `${user.sequenceNumber}:${user.subSequenceNumber}` : user.sequenceNumber;
+const recordIdOf = (at: Position, aggregated: boolean): string =>
+  aggregated ? `${at.seq}:${at.sub}` : at.seq;
 
 function deadLetterEntry(event: TumblingWindowEvent, letter: DeadLetter, config: PipelineConfig, now: Date) {
   const arn = event.eventSourceARN ?? event.Records[letter.index]?.eventSourceARN;

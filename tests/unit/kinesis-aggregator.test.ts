@@ -15,7 +15,8 @@ const positionOf = (seq: string, sub: number): Position => ({ seq, sub });
 
 import type { KinesisAggregatorConfig } from '../../shared/core/config/schema.js';
 import { type DlqEnvelope, parseDlqEnvelope } from '../../shared/core/dlq.js';
-import { RetryLaterError } from '../../shared/core/errors.js';
+import { type KplError, RetryLaterError } from '../../shared/core/errors.js';
+import { aggregate, deaggregate } from '../../shared/core/kpl.js';
 import {
   type AggregatorDeps,
   aggregateWindow,
@@ -850,5 +851,102 @@ describe('kinesis-aggregator dead letters and results, as written, counted and l
       shardId: final.shardId,
       window: final.window,
     });
+  });
+});
+
+describe('kinesis-aggregator de-aggregation and parsing', () => {
+  beforeEach(() => kinesisMock.reset());
+
+  /**
+   * What the handler must fold, read the plain way: every user record `deaggregate` gives,
+   * decoded as UTF-8 on its own and parsed; its reason when it cannot be used.
+   */
+  function reference(records: readonly KinesisStreamRecord[]) {
+    const state = emptyState();
+    const deadLetters: string[] = [];
+    for (const { kinesis } of records) {
+      let users: ReturnType<typeof deaggregate>;
+      try {
+        users = deaggregate(kinesis);
+      } catch (error) {
+        deadLetters.push(`${kinesis.sequenceNumber} ${(error as KplError).reason}`);
+        continue;
+      }
+      for (const user of users) {
+        const id = user.aggregated ? `${user.sequenceNumber}:${user.subSequenceNumber}` : user.sequenceNumber;
+        let value: unknown;
+        try {
+          value = JSON.parse(user.data.toString('utf8'));
+        } catch {
+          deadLetters.push(`${id} BODY_NOT_JSON`);
+          continue;
+        }
+        try {
+          reducer.add(state, value, positionOf(user.sequenceNumber, user.subSequenceNumber));
+        } catch {
+          deadLetters.push(`${id} MISSING_FIELDS`);
+        }
+      }
+    }
+    return { state: JSON.parse(JSON.stringify(state)) as WindowState, deadLetters: deadLetters.sort() };
+  }
+
+  // User records: trades whose text is ASCII or not (any code point in the group key), bytes
+  // that are not UTF-8 or not JSON, and trades that lack a field.
+  const tradeText = fc
+    .record({
+      id: fc.nat(),
+      tickerSymbol: fc.oneof(fc.constantFrom('AMZN', 'MSFT'), fc.string({ unit: 'binary', maxLength: 4 })),
+      tradeType: fc.constantFrom('BUY', 'SELL'),
+      price: awkwardDouble(),
+      quantity: awkwardWeight(),
+    })
+    .map((trade) => JSON.stringify(trade));
+  const userData = fc.oneof(
+    { weight: 6, arbitrary: tradeText.map((text) => Buffer.from(text)) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 20 }).map((bytes) => Buffer.from(bytes)) },
+    { weight: 1, arbitrary: tradeText.map((text) => Buffer.from(text.replace('"price"', '"cost"'))) },
+    {
+      weight: 1,
+      arbitrary: tradeText.map((text) => Buffer.concat([Buffer.from(text), Buffer.from([0xc3])])),
+    },
+  );
+  const kinesisOf = (sequence: number, data: Buffer): KinesisStreamRecord => {
+    const record = kinesisRecord(sequence, '');
+    record.kinesis.data = data.toString('base64');
+    return record;
+  };
+  const record = fc.oneof(
+    userData.map((data) => ({ aggregated: false, data, damaged: false })),
+    fc.tuple(fc.array(userData, { minLength: 1, maxLength: 12 }), fc.boolean()).map(([users, damaged]) => {
+      const data = aggregate(users.map((data) => ({ partitionKey: 'pk', data })));
+      if (damaged) data[data.length - 1] = (data[data.length - 1] as number) ^ 1; // a bad MD5
+      return { aggregated: true, data, damaged };
+    }),
+  );
+
+  it('folds and dead-letters exactly what deaggregate, UTF-8 decoding and JSON.parse give', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 8 }), async (inputs) => {
+        // Prepare
+        const records = inputs.map(({ data }, i) => kinesisOf(i, data));
+        kinesisMock.reset();
+        const written = putRecordsDouble(kinesisMock);
+        const template = loadEvent<TumblingWindowEvent>('kinesis-window-plain.json');
+        // Act
+        const response = await aggregateWindow(
+          { ...template, Records: records, state: {}, isFinalInvokeForWindow: false },
+          aggregatorTestDeps(),
+        );
+        // Assess
+        const expected = reference(records);
+        expect(JSON.stringify(response.state)).toBe(JSON.stringify(expected.state));
+        const deadLetters = envelopesIn(written, DLQ)
+          .map((envelope) => `${envelope.source.id} ${envelope.reason}`)
+          .sort();
+        expect(deadLetters).toEqual(expected.deadLetters);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

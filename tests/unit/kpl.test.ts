@@ -9,6 +9,7 @@ import {
   KPL_FRAME_BYTES,
   KPL_MAGIC,
   type UserRecordInput,
+  userRecordSpans,
   varintLength,
 } from '../../shared/core/kpl.js';
 import {
@@ -162,6 +163,83 @@ describe('KPL de-aggregation', () => {
         } catch (error) {
           if (!(error instanceof KplError)) throw error;
         }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+/** What reading a record gives: its user records' data, or the KplError's reason and message. */
+function outcomeOf(read: () => Buffer[]): Buffer[] | string {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof KplError)) throw error;
+    return `${error.reason}: ${error.message}`;
+  }
+}
+
+describe("userRecordSpans (the handler's de-aggregation, without building user records)", () => {
+  // Valid encodings with indexes that may point past their tables, then cut or with a byte
+  // changed; and random bytes after the magic, with or without a valid MD5.
+  const encoded = fc
+    .tuple(
+      fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+      fc.array(fc.constantFrom('1', '2', '3'), { maxLength: 2 }),
+      fc.array(fc.tuple(fc.nat(4), fc.option(fc.nat(3)), fc.uint8Array({ maxLength: 40 })), { maxLength: 8 }),
+    )
+    .map(([keys, hashes, picks]) =>
+      encodeAggregatedRecord(
+        keys,
+        hashes,
+        picks.map(([p, h, data]) => ({
+          partitionKeyIndex: p,
+          ...(h !== null ? { explicitHashKeyIndex: h } : {}),
+          data: Buffer.from(data),
+        })),
+      ),
+    );
+  const damaged = fc
+    .tuple(encoded, fc.nat(), fc.integer({ min: 0, max: 2 }), fc.nat(255))
+    .map(([protobuf, at, how, byte]) => {
+      if (how === 0 || protobuf.length === 0) return protobuf;
+      const copy = Buffer.from(protobuf);
+      if (how === 1) return copy.subarray(0, at % copy.length);
+      copy[at % copy.length] = byte;
+      return copy;
+    });
+  const record = fc.oneof(
+    damaged.map((protobuf) => wrapKpl(protobuf)),
+    fc.tuple(damaged, fc.nat(15)).map(([protobuf, flip]) => {
+      const bytes = wrapKpl(protobuf);
+      const at = bytes.length - 1 - flip;
+      bytes[at] = (bytes[at] as number) ^ 1; // a bad MD5
+      return bytes;
+    }),
+    fc.uint8Array({ maxLength: 200 }).map((bytes) => wrap(Buffer.from(bytes))),
+    fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.concat([KPL_MAGIC, Buffer.from(bytes)])),
+    fc.uint8Array({ maxLength: 50 }).map((bytes) => Buffer.from(bytes)),
+  );
+
+  it('finds exactly the data deaggregate gives, or throws exactly what it throws', () => {
+    fc.assert(
+      fc.property(record, fc.boolean(), (bytes, verifyMd5) => {
+        // Act
+        const theirs = outcomeOf(() =>
+          deaggregate(
+            { data: bytes.toString('base64'), partitionKey: 'k', sequenceNumber: SEQ },
+            verifyMd5,
+          ).map((user) => user.data),
+        );
+        const ours = outcomeOf(() => {
+          const spans = userRecordSpans(bytes, verifyMd5);
+          if (spans === null) return [bytes];
+          return Array.from({ length: spans.length / 2 }, (_, k) =>
+            bytes.subarray(spans[2 * k], spans[2 * k + 1]),
+          );
+        });
+        // Assess
+        expect(ours).toEqual(theirs);
       }),
       { numRuns: 3000 },
     );

@@ -1,7 +1,8 @@
 /**
  * The Firehose transform's fast paths against the plain code they replace, on generated
  * adversarial inputs (the run's seed, tests/setup/): reading a record's text with `atob`,
- * encoding the output with `btoa`, and sizing an entry's metadata without building its JSON.
+ * encoding the output with `btoa`, sizing an entry's metadata without building its JSON, and
+ * cutting a recipient's domain without a regex when there is nothing to cut.
  */
 import { isUtf8 } from 'node:buffer';
 import type { FirehoseTransformationResult } from 'aws-lambda';
@@ -14,6 +15,7 @@ import {
   readRecordText,
   responseEntryBytes,
 } from '../../shared/firehose-transform/firehose-transform.js';
+import { emailDomain } from '../../shared/firehose-transform/ses.js';
 
 /** The reference: strict base64 (Buffer, checked), then a fatal UTF-8 reading. */
 function referenceText(data: string): RecordText {
@@ -134,6 +136,35 @@ describe('firehose transform, fast paths agree with the reference', () => {
         const entry = { recordId, result: 'Ok', data: 'YQ==', metadata: meta } as unknown as Entry;
         expect(responseEntryBytes(entry)).toBe(Buffer.byteLength(JSON.stringify(entry)) + ','.length);
       }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('cuts a recipient domain as the regex does, whatever follows the @', () => {
+    const reference = (address: string) => {
+      const at = address.lastIndexOf('@');
+      if (at < 0) return undefined;
+      const domain = address
+        .slice(at + 1)
+        .replace(/[>\s].*$/, '')
+        .toLowerCase();
+      return domain.length > 0 ? domain : undefined;
+    };
+    const part = fc.string({
+      unit: fc.constantFrom(...'aZ.-@>< \t\n\r"', '\u00a0', '\u2028', '\ufeff', '\u3000', '\u007f', 'é', 'İ'),
+      maxLength: 12,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          part,
+          fc.tuple(part, part).map(([a, b]) => `${a}@${b}`),
+          fc.string(),
+        ),
+        (address) => {
+          expect(emailDomain(address)).toBe(reference(address));
+        },
+      ),
       { numRuns: 3000 },
     );
   });

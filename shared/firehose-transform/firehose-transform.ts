@@ -434,19 +434,26 @@ function responseEntries(
     const { recordId } = record;
     const idBytes = jsonBytes(recordId);
     let entry: ResponseRecord;
-    if (outcome.result === 'Dropped') entry = { recordId, result: 'Dropped', data: record.data };
-    else if (outcome.result !== 'Ok') entry = originalEntry(record);
-    else {
+    let size: number;
+    if (outcome.result === 'Ok') {
       entry =
         outcome.partitionKeys && partitioned
           ? { recordId, result: 'Ok', data: outcome.data, metadata: { partitionKeys: outcome.partitionKeys } }
           : { recordId, result: 'Ok', data: outcome.data };
-      if (RESPONSE_FRAME_BYTES + entryBytes(entry, idBytes) > MAX_RESPONSE_BYTES) {
+      size = entryBytes(entry, idBytes);
+      if (RESPONSE_FRAME_BYTES + size > MAX_RESPONSE_BYTES) {
         outcomes[i] = fail('OUTPUT_TOO_LARGE', 'the transformed record alone would not fit the response');
         entry = originalEntry(record);
+        size = entryBytes(entry, idBytes);
       }
+    } else {
+      entry =
+        outcome.result === 'Dropped'
+          ? { recordId, result: 'Dropped', data: record.data }
+          : originalEntry(record);
+      size = entryBytes(entry, idBytes);
     }
-    bytes.push(entryBytes(entry, idBytes));
+    bytes.push(size);
     minimum.push(DROPPED_FRAME_BYTES + idBytes);
     return entry;
   });

@@ -96,14 +96,6 @@ function follow(nodes: readonly PathNode[], key: string): PathNode[] {
   return next;
 }
 
-/** The keys of `container` that some node names (or every own key, under a wildcard). */
-function keysToVisit(container: object, state: State): readonly string[] {
-  if (state.wildcard) return Object.keys(container);
-  const array = Array.isArray(container);
-  // `length` is an array's own property but no element of it.
-  return state.named.filter((key) => Object.hasOwn(container, key) && !(array && key === 'length'));
-}
-
 type Hash = (value: string) => string;
 
 function rewrite(value: unknown, state: State, hash: Hash): unknown {
@@ -112,10 +104,14 @@ function rewrite(value: unknown, state: State, hash: Hash): unknown {
   if (typeof value !== 'object' || value === null || state.empty) return value;
   const container = value as Record<string, unknown>;
   const array = Array.isArray(value);
-  // An array reached by a path has every string element hashed; elements may go deeper too.
-  const keys = array && reached ? Object.keys(container) : keysToVisit(container, state);
+  // Every own key under a wildcard, and of an array a path reaches (each string element is
+  // hashed; elements may go deeper too); else only the keys some node names, when present
+  // (`length` is an array's own property but no element of it). No list of them is built.
+  const every = state.wildcard || (array && reached);
+  const keys = every ? Object.keys(container) : state.named;
   let copy: Record<string, unknown> | unknown[] | undefined;
   for (const key of keys) {
+    if (!every && (!Object.hasOwn(container, key) || (array && key === 'length'))) continue;
     const child = container[key];
     const rewritten =
       array && reached && typeof child === 'string' ? hash(child) : rewrite(child, state.step(key), hash);

@@ -77,11 +77,20 @@ export function headerMap(headers: unknown): Record<string, string | string[]> {
 export function emailDomain(address: string): string | undefined {
   const at = address.lastIndexOf('@');
   if (at < 0) return undefined;
-  const domain = address
-    .slice(at + 1)
-    .replace(/[>\s].*$/, '')
-    .toLowerCase();
+  let domain = address.slice(at + 1);
+  // What follows a `>` or a space goes; a domain with neither (the usual) has nothing to cut.
+  if (!printableWithoutAngle(domain)) domain = domain.replace(/[>\s].*$/, '');
+  domain = domain.toLowerCase();
   return domain.length > 0 ? domain : undefined;
+}
+
+/** Only printable ASCII other than `>`: no character that `[>\s]` matches. */
+function printableWithoutAngle(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x3e) return false;
+  }
+  return true;
 }
 
 function recipientDomains(destination: unknown): string[] {
@@ -96,10 +105,14 @@ function recipientDomains(destination: unknown): string[] {
 }
 
 function strings(list: unknown, field: string): string[] {
-  if (!Array.isArray(list)) return [];
-  return list.flatMap((item) =>
-    isObject(item) && typeof item[field] === 'string' ? [item[field] as string] : [],
-  );
+  const out: string[] = [];
+  if (!Array.isArray(list)) return out;
+  for (const item of list) {
+    if (!isObject(item)) continue;
+    const value = item[field];
+    if (typeof value === 'string') out.push(value);
+  }
+  return out;
 }
 
 /** The top-level fields each event type adds, from its own details object. */

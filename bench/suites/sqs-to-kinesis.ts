@@ -414,8 +414,9 @@ export async function aggregationRows(ctx: BenchContext): Promise<BenchRow[]> {
       unit: 'us',
       ours: cpu,
       baseline: plainCpu,
-      target: '<= 1x without aggregation',
-      met: cpu <= plainCpu,
+      // The issue sets no CPU target here: reported beside the same write without aggregation.
+      target: '(reported, no target)',
+      met: true,
     },
   ];
 }

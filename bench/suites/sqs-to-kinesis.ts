@@ -28,11 +28,24 @@ const QUEUE = 'arn:aws:sqs:us-east-1:123456789012:bench-visits';
 const RUNS = 5;
 const WARMUP = 2;
 
-/** One route into `stream`: the body written as received, or reshaped like the page-visits route. */
-function benchConfig(stream: string, reshape: boolean) {
+/** One route from the bench queue into `stream`, keyed by the user id. */
+function routeConfig(
+  stream: string,
+  {
+    shards,
+    batchSize,
+    body,
+    aggregated = false,
+  }: { shards: number; batchSize: number; body?: object; aggregated?: boolean },
+) {
   return parseConfig(
     {
-      streams: { [stream]: { capacity: { mode: 'PROVISIONED', shards: 4 } } },
+      streams: {
+        [stream]: {
+          capacity: { mode: 'PROVISIONED', shards },
+          ...(aggregated ? { aggregation: { format: 'kpl' } } : {}),
+        },
+      },
       dlq: { stream: 'bench-dlq' },
       sqsToKinesis: {
         routes: [
@@ -41,21 +54,27 @@ function benchConfig(stream: string, reshape: boolean) {
             visibilityTimeoutSeconds: 180,
             target: stream,
             partitionKey: { from: 'body', path: 'user.id' },
-            body: reshape
-              ? {
-                  format: 'json',
-                  keep: ['page', 'user.id', 'referrer', 'at', 'pad'],
-                  rename: { 'user.id': 'userId' },
-                  addMetadata: { queueArn: '_queue', messageId: '_messageId', sentTimestamp: '_sentAt' },
-                }
-              : { format: 'json' },
-            eventSource: { batchSize: BATCH_SIZE, maximumBatchingWindowInSeconds: 1 },
+            ...(body ? { body } : {}),
+            eventSource: { batchSize, maximumBatchingWindowInSeconds: 1 },
           },
         ],
       },
     },
     { stage: 'bench', params: {} },
   );
+}
+
+/** The mapper rows' route: the body written as received, or reshaped like the page-visits route. */
+function benchConfig(stream: string, reshape: boolean) {
+  const body = reshape
+    ? {
+        format: 'json',
+        keep: ['page', 'user.id', 'referrer', 'at', 'pad'],
+        rename: { 'user.id': 'userId' },
+        addMetadata: { queueArn: '_queue', messageId: '_messageId', sentTimestamp: '_sentAt' },
+      }
+    : { format: 'json' };
+  return routeConfig(stream, { shards: 4, batchSize: BATCH_SIZE, body });
 }
 
 /** SQS records of about BODY_BYTES each, shaped as Lambda delivers them. */
@@ -303,29 +322,7 @@ export async function fastPathRows(ctx: BenchContext, records: readonly SQSRecor
 const AGGREGATION_BATCH = 100;
 
 function aggregationConfig(stream: string, aggregated: boolean) {
-  return parseConfig(
-    {
-      streams: {
-        [stream]: {
-          capacity: { mode: 'PROVISIONED', shards: 2 },
-          ...(aggregated ? { aggregation: { format: 'kpl' } } : {}),
-        },
-      },
-      dlq: { stream: 'bench-dlq' },
-      sqsToKinesis: {
-        routes: [
-          {
-            queueArn: QUEUE,
-            visibilityTimeoutSeconds: 180,
-            target: stream,
-            partitionKey: { from: 'body', path: 'user.id' },
-            eventSource: { batchSize: AGGREGATION_BATCH, maximumBatchingWindowInSeconds: 1 },
-          },
-        ],
-      },
-    },
-    { stage: 'bench', params: {} },
-  );
+  return routeConfig(stream, { shards: 2, batchSize: AGGREGATION_BATCH, aggregated });
 }
 
 /** One pass of MESSAGES through the mapper in batches of 100: CPU, requests, records on the stream. */

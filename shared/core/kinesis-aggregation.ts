@@ -358,20 +358,16 @@ export async function writeAggregated(
   );
   const outcomes = new Array<WriteOutcome>(entries.length);
   const stale = new Set<string>();
+  let retriedEntries = 0;
   records.forEach((record, k) => {
     const outcome = result.outcomes[k] as WriteOutcome;
     for (const i of record.members) outcomes[i] = outcome;
+    if (outcome.status !== 'oversize' && outcome.attempts > 1) retriedEntries += record.members.length;
     if (outcome.status === 'written' && record.shardId && outcome.shardId !== record.shardId) {
       stale.add(record.entry.stream);
     }
   });
   for (const stream of stale) deps.shardMaps.invalidate(stream);
-  let retriedEntries = 0;
-  records.forEach((record, k) => {
-    if (((result.outcomes[k] as WriteOutcome & { attempts?: number }).attempts ?? 0) > 1) {
-      retriedEntries += record.members.length;
-    }
-  });
   return {
     outcomes,
     requests: result.requests,

@@ -36,6 +36,15 @@ const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const BATCH = 100;
 
+/** A route from queue `queue` to `target`, keyed by the body field `key`, in batches of BATCH. */
+const route = (queue: string, target: string, key: string) => ({
+  queueArn: queueArn(queue),
+  visibilityTimeoutSeconds: 180,
+  target,
+  partitionKey: { from: 'body', path: key },
+  eventSource: { batchSize: BATCH, maximumBatchingWindowInSeconds: 1 },
+});
+
 const config: PipelineConfig = parseConfig(
   {
     streams: {
@@ -45,22 +54,7 @@ const config: PipelineConfig = parseConfig(
     },
     dlq: { stream: 'kpl-dlq' },
     sqsToKinesis: {
-      routes: [
-        {
-          queueArn: queueArn('kpl-small'),
-          visibilityTimeoutSeconds: 180,
-          target: 'kpl-two',
-          partitionKey: { from: 'body', path: 'user' },
-          eventSource: { batchSize: BATCH, maximumBatchingWindowInSeconds: 1 },
-        },
-        {
-          queueArn: queueArn('kpl-trades'),
-          visibilityTimeoutSeconds: 180,
-          target: 'kpl-four',
-          partitionKey: { from: 'body', path: 'account' },
-          eventSource: { batchSize: BATCH, maximumBatchingWindowInSeconds: 1 },
-        },
-      ],
+      routes: [route('kpl-small', 'kpl-two', 'user'), route('kpl-trades', 'kpl-four', 'account')],
     },
     kinesisAggregator: {
       input: { stream: 'kpl-four', batchSize: 500, tumblingWindowInSeconds: 60 },
@@ -183,15 +177,7 @@ describe.each(EMULATORS)('aggregation on write, on $name', ({ start }) => {
         },
         dlq: { stream: 'kpl-dlq' },
         sqsToKinesis: {
-          routes: [
-            {
-              queueArn: queueArn('kpl-split'),
-              visibilityTimeoutSeconds: 180,
-              target: 'kpl-split',
-              partitionKey: { from: 'body', path: 'user' },
-              eventSource: { batchSize: BATCH, maximumBatchingWindowInSeconds: 1 },
-            },
-          ],
+          routes: [route('kpl-split', 'kpl-split', 'user')],
         },
       },
       { stage: 'kpl', params: {} },

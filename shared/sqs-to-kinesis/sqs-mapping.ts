@@ -9,7 +9,9 @@ import { isFifoQueue, routeName } from '../core/config/rules.js';
 import type { MetadataField, PipelineConfig, Route } from '../core/config/schema.js';
 import { MappingError, NoRouteError, OversizeRecordError, PartitionKeyError } from '../core/errors.js';
 import { compileSqsFilter } from '../core/filter-pattern.js';
+import { isoTimestamp } from '../core/iso-time.js';
 import { compilePath, defineOwn, getPath } from '../core/json-path.js';
+import { escapeFreeSource, needsNoEscape, stringifyEscapeFree } from '../core/json-text.js';
 import { maxRecordBytesOf, type WriteEntry } from '../core/kinesis-writer.js';
 import { MAX_PARTITION_KEY_LENGTH } from '../core/partition-key.js';
 import { compileProjection } from '../core/projection.js';
@@ -24,8 +26,8 @@ export interface CompiledRoute {
   maxRecordBytes: number;
   format: 'json' | 'raw';
   partitionKey: (record: SQSRecord, body: unknown) => string;
-  /** Null when the body is written as received. */
-  reshape: ((body: Record<string, unknown>, record: SQSRecord) => Record<string, unknown>) | null;
+  /** The JSON text written for a parsed body (`text`, as received); null when it is written as received. */
+  reshape: ((body: Record<string, unknown>, record: SQSRecord, text: string) => string) | null;
   /** With `filter.where: function`: whether a message is kept (the others are acknowledged, counted as filtered). */
   keep?: (record: SQSRecord) => boolean;
 }
@@ -128,11 +130,21 @@ const METADATA_VALUES: Record<MetadataField, (record: SQSRecord) => unknown> = {
   messageId: (record) => record.messageId,
   sentTimestamp: (record) => {
     const ms = Number(record.attributes.SentTimestamp);
-    return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+    return Number.isFinite(ms) ? isoTimestamp(ms) : null;
   },
   approximateReceiveCount: (record) => Number(record.attributes.ApproximateReceiveCount),
   messageGroupId: (record) => record.attributes.MessageGroupId ?? null,
 };
+
+/** Every key a reshape can write from the config: kept paths' segments, new names. */
+function configKeys(body: Extract<Route['body'], { format: 'json' }>): string[] {
+  const { keep = [], rename = {}, addMetadata = {} } = body;
+  return [
+    ...keep.flatMap((path) => path.split('.')),
+    ...Object.values(rename),
+    ...Object.values(addMetadata).filter((to) => to !== undefined),
+  ];
+}
 
 function compileReshape(route: Route): CompiledRoute['reshape'] {
   if (route.body.format !== 'json') return null;
@@ -141,10 +153,19 @@ function compileReshape(route: Route): CompiledRoute['reshape'] {
     ([field, to]) => [METADATA_VALUES[field as MetadataField], to as string] as const,
   );
   if (!project && metadata.length === 0) return null;
-  return (body, record) => {
+  // The output's keys come from the body or the config; its strings from the body or the
+  // message's metadata. With no backslash in the body, clean config keys and clean
+  // metadata strings, nothing in it needs an escape (see json-text.ts).
+  const keysNeedNoEscape = configKeys(route.body).every(needsNoEscape);
+  return (body, record, text) => {
     const out = project ? project(body) : body;
-    for (const [read, to] of metadata) defineOwn(out, to, read(record));
-    return out;
+    let escapeFree = keysNeedNoEscape && escapeFreeSource(text);
+    for (const [read, to] of metadata) {
+      const value = read(record);
+      if (escapeFree && typeof value === 'string' && !needsNoEscape(value)) escapeFree = false;
+      defineOwn(out, to, value);
+    }
+    return escapeFree ? stringifyEscapeFree(out) : JSON.stringify(out);
   };
 }
 
@@ -176,7 +197,7 @@ export function mapSqsRecord(record: SQSRecord, router: Router): WriteEntry & { 
     const parsed = parseJsonObject(body);
     partitionKey = route.partitionKey(record, parsed);
     // Unchanged bodies are written as received: no re-serialisation, big numbers intact.
-    data = route.reshape ? JSON.stringify(route.reshape(parsed, record)) : body;
+    data = route.reshape ? route.reshape(parsed, record, body) : body;
   }
   const size = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(partitionKey, 'utf8');
   if (size > route.maxRecordBytes) throw new OversizeRecordError(size, route.maxRecordBytes);

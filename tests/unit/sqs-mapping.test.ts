@@ -230,6 +230,102 @@ describe('sqs mapping, property-based', () => {
   });
 });
 
+describe('sqs mapping: the JSON text a reshaping route writes', () => {
+  const route = testConfig((raw) => {
+    raw.sqsToKinesis.routes[0].partitionKey = { from: 'attribute', name: 'key' };
+    raw.sqsToKinesis.routes[0].body = {
+      format: 'json',
+      keep: ['page', 'user.id', 'note'],
+      rename: { 'user.id': 'userId' },
+      addMetadata: {
+        queueArn: '_queue',
+        messageId: '_messageId',
+        sentTimestamp: '_sentAt',
+        approximateReceiveCount: '_receives',
+      },
+    };
+  });
+  const router = compileRouter(route);
+  const template = loadEvent('sqs-standard.json').Records[0] as SQSRecord;
+  // Text with and without what JSON escapes: quotes, backslashes, control and lone surrogates.
+  const text = fc.string({
+    unit: fc.oneof(
+      { weight: 8, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }) },
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\ud800', '\u2028'),
+    ),
+    maxLength: 80,
+  });
+  const member = fc.oneof(text, fc.jsonValue(), fc.constant(undefined));
+
+  it('is JSON.stringify of the reshaped object, whatever the body and the metadata hold', () => {
+    let escapeFree = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          page: member,
+          user: fc.oneof(fc.record({ id: member }), fc.jsonValue()),
+          note: member,
+          pad: member,
+        }),
+        fc.oneof(text, fc.uuid()),
+        fc.oneof(text, fc.integer({ min: 1, max: 99 }).map(String)),
+        fc.option(fc.integer({ min: 0, max: 4_102_444_800_000 })),
+        (body, messageId, receives, sent) => {
+          // Prepare
+          const record = structuredClone(template);
+          record.eventSourceARN = queueArn('events');
+          record.body = JSON.stringify(body);
+          record.messageId = messageId;
+          record.messageAttributes = {
+            key: { dataType: 'String', stringValue: 'k', stringListValues: [], binaryListValues: [] },
+          };
+          record.attributes.ApproximateReceiveCount = receives;
+          record.attributes.SentTimestamp = sent === null ? 'not a time' : String(sent);
+          if (!record.body.includes('\\')) escapeFree++;
+          const user = body.user as { id?: unknown } | null;
+          const expected = {
+            page: body.page,
+            userId: typeof user === 'object' && user !== null && !Array.isArray(user) ? user.id : undefined,
+            note: body.note,
+            _queue: record.eventSourceARN,
+            _messageId: messageId,
+            _sentAt: sent === null ? null : new Date(sent).toISOString(),
+            _receives: Number(receives),
+          };
+          // Act
+          const mapped = mapSqsRecord(record, router);
+          // Assess: the very text JSON.stringify gives, key order included.
+          expect(mapped.data).toBe(JSON.stringify(expected));
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    expect(escapeFree).toBeGreaterThan(100);
+  });
+  it('escapes what the config brings: new names with a quote, a backslash, a tab', () => {
+    // Prepare
+    const quoting = compileRouter(
+      testConfig((raw) => {
+        raw.sqsToKinesis.routes[0].body = {
+          format: 'json',
+          keep: ['user.id', 'page'],
+          rename: { 'user.id': 'say "id"', page: 'back\\slash' },
+          addMetadata: { messageId: 'tab\there' },
+        };
+      }),
+    );
+    const record = structuredClone(template);
+    record.eventSourceARN = queueArn('events');
+    record.body = '{"user":{"id":"u-1"},"page":"/home"}';
+    // Act
+    const mapped = mapSqsRecord(record, quoting);
+    // Assess
+    expect(mapped.data).toBe(
+      JSON.stringify({ 'say "id"': 'u-1', 'back\\slash': '/home', 'tab\there': record.messageId }),
+    );
+  });
+});
+
 describe('sqs mapping: what a refusal says', () => {
   const using = compileRouter(testConfig());
   /** A message on the test route whose body is `body` (text as is, anything else as JSON). */

@@ -97,3 +97,55 @@ export function formatTable(rows: readonly BenchRow[]): string {
   const render = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
   return [render(header), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n');
 }
+
+/** One `npm run bench -- --json FILE` output. */
+export interface BenchRun {
+  at: string;
+  node: string;
+  rows: ReportedRow[];
+}
+
+/**
+ * The README's table from several runs (oldest first): the last run's figures, the range of
+ * the ratio (or of our figure, for a row without a baseline) over all runs, and how many runs
+ * met the target. A row is matched across runs by its suite and metric.
+ */
+export function markdownTable(runs: readonly BenchRun[]): string {
+  const last = runs.at(-1);
+  if (!last) throw new Error('no bench runs given');
+  const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
+  const range = (values: number[], unit: string) => {
+    const [low, high] = [Math.min(...values), Math.max(...values)];
+    return low === high ? `${fmt(low)}${unit}` : `${fmt(low)}-${fmt(high)}${unit}`;
+  };
+  const lines = last.rows.map((row) => {
+    const same = runs
+      .map((run) => run.rows.find((r) => r.suite === row.suite && r.metric === row.metric))
+      .filter((r): r is ReportedRow => r !== undefined);
+    const ratios = same.map((r) => r.ratio).filter((r): r is number => r !== null);
+    const spread =
+      ratios.length > 0
+        ? range(ratios, 'x')
+        : range(
+            same.map((r) => r.ours),
+            ` ${row.unit}`,
+          );
+    const met = same.filter((r) => r.met).length;
+    const cells = [
+      row.suite,
+      row.metric.trim(),
+      `${fmt(row.ours)} ${row.unit}`,
+      row.baseline === null ? '-' : `${fmt(row.baseline)} ${row.unit}`,
+      row.ratio === null ? '-' : `${row.ratio.toFixed(2)}x`,
+      spread,
+      row.target,
+      `${met === same.length ? 'yes' : 'no'} (${met} of ${same.length})`,
+    ];
+    return `| ${cells.join(' | ')} |`;
+  });
+  return [
+    `| suite | metric | ours | baseline (same run) | ratio | over ${runs.length} runs | target | met |`,
+    '|---|---|---|---|---|---|---|---|',
+    ...lines,
+  ].join('\n');
+}

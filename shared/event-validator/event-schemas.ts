@@ -5,11 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type Options } from 'ajv';
+import { _, Ajv, type Options } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import formats from 'ajv-formats';
+import ajvFormats from 'ajv-formats';
 import type { EventValidatorConfig } from '../core/config/schema.js';
 import { ConfigError, toError } from '../core/errors.js';
+import { formats } from './formats.js';
+import { withLengthKeywords } from './length-keywords.js';
 import { type AjvValidate, registryOf, type SchemaRegistry } from './schema-registry.js';
 
 export type { DetailValidator, SchemaRegistry, ValidationIssue } from './schema-registry.js';
@@ -17,12 +19,25 @@ export type { DetailValidator, SchemaRegistry, ValidationIssue } from './schema-
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema';
 
-const addFormats = formats as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ajvFormats as unknown as (ajv: Ajv) => Ajv;
+
+/**
+ * Where Ajv's standalone code finds the formats: formats.ts, named from the project root, where
+ * the package step's bundler resolves the generated code's imports (infra/bundle-embedding.ts).
+ */
+const FORMATS_MODULE = './shared/event-validator/formats.js';
+
+/** ajv-formats, with our `date-time` (formats.ts) and length keywords (length-keywords.ts) in place. */
+function withChecks(ajv: Ajv): Ajv {
+  addFormats(ajv).addFormat('date-time', formats['date-time']);
+  return withLengthKeywords(ajv);
+}
 
 /** The two engines, with formats; `extra` adds options (the package step's `code.source`). */
 function engines(extra: Options = {}) {
-  const options = { allErrors: true, strict: false, ...extra } as const;
-  return { draft2020: addFormats(new Ajv2020(options)), draft07: addFormats(new Ajv(options)) };
+  const code = { ...extra.code, formats: _`require(${FORMATS_MODULE}).formats` };
+  const options = { allErrors: true, strict: false, ...extra, code } as const;
+  return { draft2020: withChecks(new Ajv2020(options)), draft07: withChecks(new Ajv(options)) };
 }
 
 /** Reads schema files relative to `root` (the tools' working directory). */

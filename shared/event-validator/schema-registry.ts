@@ -33,13 +33,20 @@ function issues(errors: readonly ErrorObject[] | null | undefined): ValidationIs
   });
 }
 
-/** A registry of `[source, detailType, validate]` entries. */
+/** An Ajv validate function as a DetailValidator: no issues when it passes. */
+function detailValidator(validate: AjvValidate): DetailValidator {
+  return (detail) => (validate(detail) ? [] : issues(validate.errors));
+}
+
+/**
+ * A registry of `[source, detailType, validate]` entries: a map of maps, so a look-up per event
+ * hashes the event's own two strings and builds no key.
+ */
 export function registryOf(entries: Iterable<readonly [string, string, AjvValidate]>): SchemaRegistry {
-  const compiled = new Map<string, DetailValidator>();
+  const bySource = new Map<string, Map<string, DetailValidator>>();
   for (const [source, detailType, validate] of entries) {
-    compiled.set(`${source}\u0000${detailType}`, (detail) =>
-      validate(detail) ? [] : issues(validate.errors),
-    );
+    const byDetailType = bySource.get(source) ?? new Map<string, DetailValidator>();
+    bySource.set(source, byDetailType.set(detailType, detailValidator(validate)));
   }
-  return { get: (source, detailType) => compiled.get(`${source}\u0000${detailType}`) };
+  return { get: (source, detailType) => bySource.get(source)?.get(detailType) };
 }

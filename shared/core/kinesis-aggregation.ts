@@ -18,8 +18,8 @@
  */
 import { createHash } from 'node:crypto';
 import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
-import type { SequenceOf, WriteOutcome, WriteResult } from './batch-writer.js';
-import type { WriteEntry } from './kinesis-writer.js';
+import { type SequenceOf, type WriteOutcome, type WriteResult, writeBatches } from './batch-writer.js';
+import { kinesisSink, type WriteEntry, type WriterDeps, writeRecords } from './kinesis-writer.js';
 import { AggregateBuilder } from './kpl.js';
 
 /** A stream's aggregation settings, as the config resolves them. */
@@ -374,4 +374,27 @@ export async function writeAggregated(
     retriedEntries,
     aggregation: { kinesisRecords: records.length, staleShardMaps: [...stale], unaggregated },
   };
+}
+
+/**
+ * writeRecords (kinesis-writer.ts), with the entries bound for a stream with aggregation
+ * packed into KPL aggregated records first; each of them gets the outcome of the record that
+ * held it. Without `aggregation`, or with no entry for such a stream, it is writeRecords.
+ */
+export async function writeRecordsAggregating(
+  entries: readonly WriteEntry[],
+  deps: WriterDeps & { aggregation?: AggregationDeps },
+  sequenceOf?: SequenceOf,
+): Promise<WriteResult & { aggregation?: AggregationReport }> {
+  const { aggregation } = deps;
+  if (!aggregation || !entries.some((entry) => aggregation.aggregationOf(entry.stream))) {
+    return writeRecords(entries, deps, sequenceOf);
+  }
+  const sink = kinesisSink(deps);
+  return writeAggregated(
+    entries,
+    aggregation,
+    (records, lanes) => writeBatches(sink, records, deps, lanes),
+    sequenceOf,
+  );
 }

@@ -14,12 +14,7 @@ import {
 } from './batch-writer.js';
 import { DEFAULT_MAX_RECORD_SIZE_KIB } from './config/constants.js';
 import type { PipelineConfig } from './config/schema.js';
-import {
-  type AggregationDeps,
-  type AggregationReport,
-  type AggregationSettings,
-  writeAggregated,
-} from './kinesis-aggregation.js';
+import type { AggregationSettings } from './kinesis-aggregation.js';
 
 export {
   BLOCKED_BY_EARLIER_ENTRY,
@@ -71,8 +66,6 @@ export interface WriterDeps extends RetryDeps {
   kinesis: Pick<KinesisClient, 'send'>;
   /** Max record size of a stream in bytes; 1 MiB when not given. */
   maxRecordBytes?: (stream: string) => number;
-  /** Streams written with KPL aggregation (none when not given) and their shard maps. */
-  aggregation?: AggregationDeps;
 }
 
 /** Per-entry error codes Kinesis returns that are worth retrying. */
@@ -132,24 +125,15 @@ export function kinesisSink(deps: WriterDeps): BatchSink<WriteEntry> {
 /**
  * Writes `entries` with PutRecords. With `sequenceOf`, entries that share a key are written
  * one at a time, in input order, and a key stops at its first entry not written (see
- * SequenceOf in batch-writer.ts); entries of different keys still share requests. Entries
- * bound for a stream with aggregation are packed into KPL aggregated records first (see
- * kinesis-aggregation.ts); each of them gets the outcome of the record that held it.
+ * SequenceOf in batch-writer.ts); entries of different keys still share requests. (The
+ * mapper writes through writeRecordsAggregating in kinesis-aggregation.ts, which packs the
+ * entries bound for a stream with aggregation first; other handlers never aggregate, so
+ * their bundles leave that code out.)
  */
 export async function writeRecords(
   entries: readonly WriteEntry[],
   deps: WriterDeps,
   sequenceOf?: SequenceOf,
-): Promise<WriteResult & { aggregation?: AggregationReport }> {
-  const sink = kinesisSink(deps);
-  const { aggregation } = deps;
-  if (!aggregation || !entries.some((entry) => aggregation.aggregationOf(entry.stream))) {
-    return writeBatches(sink, entries, deps, sequenceOf);
-  }
-  return writeAggregated(
-    entries,
-    aggregation,
-    (records, lanes) => writeBatches(sink, records, deps, lanes),
-    sequenceOf,
-  );
+): Promise<WriteResult> {
+  return writeBatches(kinesisSink(deps), entries, deps, sequenceOf);
 }

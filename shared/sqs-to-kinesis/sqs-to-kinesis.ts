@@ -8,7 +8,7 @@ import { isFifoQueue } from '../core/config/rules.js';
 import type { PipelineConfig } from '../core/config/schema.js';
 import { dlqEntry } from '../core/dlq.js';
 import { type DlqReason, MappingError, toError } from '../core/errors.js';
-import { type ShardMaps, shardMapsOf } from '../core/kinesis-aggregation.js';
+import { type ShardMaps, shardMapsOf, writeRecordsAggregating } from '../core/kinesis-aggregation.js';
 import {
   aggregationOf,
   BLOCKED_BY_EARLIER_ENTRY,
@@ -16,7 +16,6 @@ import {
   type WriteEntry,
   type WriteOutcome,
   type WriterDeps,
-  writeRecords,
 } from '../core/kinesis-writer.js';
 import { type Counts, increment, type LogPort, type MetricsPort } from '../core/observability.js';
 import { type CompiledRoute, compileRouter, mapSqsRecord, type Router } from './sqs-mapping.js';
@@ -158,7 +157,7 @@ async function writeBatch(
     aggregationOf: (stream: string) => aggregationOf(deps.config, stream),
     shardMaps: deps.shardMaps ?? shardMapsOf(deps.kinesis),
   };
-  const result = await writeRecords(entries, { ...deps, maxRecordBytes, aggregation }, sequenceOf);
+  const result = await writeRecordsAggregating(entries, { ...deps, maxRecordBytes, aggregation }, sequenceOf);
   const handedBack = plans.map((plan): string | undefined => {
     if (plan.filtered) return undefined;
     const outcome = result.outcomes[plan.entry] as WriteOutcome;

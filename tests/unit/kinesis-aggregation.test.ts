@@ -21,8 +21,9 @@ import {
   shardMapsOf,
   shardOf,
   writeAggregated,
+  writeRecordsAggregating,
 } from '../../shared/core/kinesis-aggregation.js';
-import { type WriteEntry, writeRecords } from '../../shared/core/kinesis-writer.js';
+import type { WriteEntry } from '../../shared/core/kinesis-writer.js';
 import { AggregateBuilder, deaggregate } from '../../shared/core/kpl.js';
 import { evenShards, landingShard } from '../helpers/faulty-kinesis.js';
 
@@ -665,7 +666,7 @@ describe('an aggregated write', () => {
       },
     };
     // Act
-    const result = await writeRecords([{ stream: 'plain', partitionKey: 'k', data: 'd' }], {
+    const result = await writeRecordsAggregating([{ stream: 'plain', partitionKey: 'k', data: 'd' }], {
       kinesis: kinesis as never,
       aggregation: { aggregationOf, shardMaps: fixedMaps(TWO_SHARDS, new Error('must not be asked')) },
     });

@@ -5,8 +5,9 @@
  * any split and any order: first/last and ties carry the record's position in the stream.
  *
  * Folding is the hot path (tens of thousands of records per batch): each record's values
- * are read and checked first, then applied in place, so a record with a missing field
- * changes nothing and a valid one allocates next to nothing.
+ * are read once, those read as numbers converted once, all checked first, then applied in
+ * place, so a record with a missing field changes nothing and a valid one allocates next
+ * to nothing.
  */
 import type { AggregateMetric, KinesisAggregatorConfig } from '../core/config/schema.js';
 import { MissingFieldError } from '../core/errors.js';
@@ -106,15 +107,23 @@ const BEYOND_EXACT = 'its magnitude is beyond what is summed exactly (2^960)';
  */
 type Read = readonly unknown[];
 
+/**
+ * A record's values as numbers, by slot, for the slots a metric reads as a number (see
+ * `numericValue`): converted once per record, and kept unboxed.
+ */
+type Numbers = Float64Array;
+
 /** Gives a path's slot in `Read` (the same path, the same slot). */
 type SlotOf = (path: string) => number;
 
 interface CompiledMetric {
   name: string;
-  /** What `checkValue` and `applyValue` do for it (one switch, so the fold's calls stay monomorphic). */
+  /** What `checkMetric` and `applyValue` do for it (one switch, so the fold's calls stay monomorphic). */
   kind: Kind;
   /** The slot of its value (`path`, or `by` for top), and of its weight (weightedMean; else -1). */
   valueSlot: number;
+  /** Whether it reads its value as a number (all but count and countBy). */
+  numeric: boolean;
   weightSlot: number;
   /** The paths a top metric keeps, with their slots. */
   kept: readonly (readonly [string, number])[];
@@ -129,16 +138,26 @@ interface CompiledMetric {
   result(state: MetricState): unknown;
 }
 
-function numberOf(value: unknown, name: string): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
-    return Number(value);
-  throw new MissingFieldError(name);
+/**
+ * A value as a metric reads it: a number, or a string that holds one (not blank); NaN for
+ * anything else. A metric takes it when it is finite (see `numberAt`).
+ */
+function numericValue(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value.trim() !== '') return Number(value);
+  return Number.NaN;
 }
 
-/** A number that a sum or a mean adds exactly (see the limits in exact-sum.ts). */
-function summandOf(raw: unknown, name: string): number {
-  const value = numberOf(raw, name);
+/** A slot's number, or MissingFieldError naming `name` when it has none (or not a finite one). */
+function numberAt(numbers: Numbers, slot: number, name: string): number {
+  const value = numbers[slot] as number;
+  if (!Number.isFinite(value)) throw new MissingFieldError(name);
+  return value;
+}
+
+/** A slot's number that a sum or a mean adds exactly (see the limits in exact-sum.ts). */
+function summandAt(numbers: Numbers, slot: number, name: string): number {
+  const value = numberAt(numbers, slot, name);
   if (!isExactSummand(value)) throw new MissingFieldError(name, BEYOND_EXACT);
   return value;
 }
@@ -157,7 +176,7 @@ const compareTo = (at: Position, state: { s: string; i: number }): number =>
 
 /**
  * How one kind of metric merges its states (null before its first record) and gives its
- * result. Folding a record in is in `checkValue` and `applyValue` below, one switch over
+ * result. Folding a record in is in `checkMetric` and `applyValue` below, one switch over
  * every kind: there the fold's calls stay monomorphic (a call through eleven different
  * closures per record cost more than the work they did).
  */
@@ -281,67 +300,64 @@ const METRICS: { [K in Op]: (metric: MetricOf<K>) => object } = {
   countBy,
 };
 
-/**
- * Checks what a metric needs from a record's values (throws MissingFieldError) and gives
- * the value it folds in; a weighted mean's weight goes to `weights[i]`.
- */
-function checkValue(metric: CompiledMetric, read: Read, weights: number[], i: number): unknown {
+/** Checks what a metric needs from a record's values; throws MissingFieldError. */
+function checkMetric(metric: CompiledMetric, read: Read, numbers: Numbers): void {
   switch (metric.kind) {
     case KIND.count:
-      return 1;
+      return;
     case KIND.sum:
     case KIND.mean:
-      return summandOf(read[metric.valueSlot], metric.valuePath);
+      summandAt(numbers, metric.valueSlot, metric.valuePath);
+      return;
     case KIND.weightedMean: {
-      const w = summandOf(read[metric.weightSlot], metric.weightPath);
-      const v = numberOf(read[metric.valueSlot], metric.valuePath);
+      const w = summandAt(numbers, metric.weightSlot, metric.weightPath);
+      const v = numberAt(numbers, metric.valueSlot, metric.valuePath);
       if (!isExactProduct(v, w))
         throw new MissingFieldError(metric.valuePath, `${BEYOND_EXACT} once weighted`);
-      weights[i] = w;
-      return v;
+      return;
     }
     case KIND.countBy: {
       const value = read[metric.valueSlot];
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
         throw new MissingFieldError(metric.valuePath);
       }
-      return String(value);
+      return;
     }
     default: // min, max, first, last, top
-      return numberOf(read[metric.valueSlot], metric.valuePath);
+      numberAt(numbers, metric.valueSlot, metric.valuePath);
   }
 }
 
-/** Folds a checked value into a metric's state, in place where it can; gives the state. */
+/** Folds a checked record into a metric's state, in place where it can; gives the state. */
 function applyValue(
   metric: CompiledMetric,
   state: MetricState,
-  value: unknown,
-  weight: number,
   read: Read,
+  numbers: Numbers,
   at: Position,
 ): MetricState {
+  // Count has no slot (-1), countBy's is not numeric: neither reads it (nor reads out of bounds).
+  const value = metric.numeric ? (numbers[metric.valueSlot] as number) : 0;
   switch (metric.kind) {
     case KIND.count:
       return ((state as number | null) ?? 0) + 1;
     case KIND.sum: {
       const exact = state as Exact | null;
-      return addExact(Array.isArray(exact) ? exact : [...partialsOf(exact)], value as number);
+      return addExact(Array.isArray(exact) ? exact : [...partialsOf(exact)], value);
     }
     case KIND.min:
     case KIND.max: {
-      const v = value as number;
       const extreme = state as { m: number } | null;
-      if (extreme === null) return { m: v };
-      if (metric.kind === KIND.min ? v < extreme.m : v > extreme.m) extreme.m = v;
+      if (extreme === null) return { m: value };
+      if (metric.kind === KIND.min ? value < extreme.m : value > extreme.m) extreme.m = value;
       return extreme;
     }
     case KIND.first:
     case KIND.last: {
       const positioned = state as Positioned | null;
-      if (positioned === null) return { v: value as number, s: at.seq, i: at.sub };
+      if (positioned === null) return { v: value, s: at.seq, i: at.sub };
       if ((metric.kind === KIND.first ? -1 : 1) * compareTo(at, positioned) > 0) {
-        positioned.v = value as number;
+        positioned.v = value;
         positioned.s = at.seq;
         positioned.i = at.sub;
       }
@@ -349,27 +365,28 @@ function applyValue(
     }
     case KIND.mean: {
       const averaged = state as Mean | null;
-      if (averaged === null) return { s: addExact([], value as number), n: 1 };
-      averaged.s = addExact(ownPartials(averaged.s), value as number);
+      if (averaged === null) return { s: addExact([], value), n: 1 };
+      averaged.s = addExact(ownPartials(averaged.s), value);
       averaged.n += 1;
       return averaged;
     }
     case KIND.weightedMean: {
       const weighted = (state as Weighted | null) ?? { sw: [], w: [] };
-      weighted.sw = addProduct(ownPartials(weighted.sw), value as number, weight);
+      const weight = numbers[metric.weightSlot] as number;
+      weighted.sw = addProduct(ownPartials(weighted.sw), value, weight);
       weighted.w = addExact(ownPartials(weighted.w), weight);
       return weighted;
     }
     case KIND.top: {
       const current = state as Top | null;
-      if (current !== null && !topWins(value as number, at, current)) return current;
+      if (current !== null && !topWins(value, at, current)) return current;
       const kept: Record<string, unknown> = {};
       for (const [field, from] of metric.kept) kept[field] = read[from] ?? null;
-      return { b: value as number, s: at.seq, i: at.sub, r: kept };
+      return { b: value, s: at.seq, i: at.sub, r: kept };
     }
     default: {
       const counts = (state as Counted | null) ?? dictionary<number>();
-      const key = value as string;
+      const key = String(read[metric.valueSlot]);
       counts[key] = (counts[key] ?? 0) + 1;
       return counts;
     }
@@ -401,6 +418,7 @@ function compileMetric(name: string, metric: AggregateMetric, slot: SlotOf): Com
     name,
     kind: KIND[metric.op],
     valueSlot: paths.value === '' ? -1 : slot(paths.value),
+    numeric: metric.op !== 'count' && metric.op !== 'countBy',
     weightSlot: paths.weight === '' ? -1 : slot(paths.weight),
     kept: paths.kept.map((field) => [field, slot(field)] as const),
     valuePath: paths.value,
@@ -440,6 +458,12 @@ interface Compiled {
   metrics: CompiledMetric[];
   /** The distinct paths the reducer reads, by slot. */
   paths: CompiledPath[];
+  /** The slots some metric reads as a number. */
+  numericSlots: readonly number[];
+  /** Each weighted mean's value slot and weight slot, one pair after the other. */
+  products: readonly number[];
+  /** The slots a countBy reads. */
+  scalarSlots: readonly number[];
   groupSlot: number;
   /** The filter's slot and the value it keeps; slot -1 when there is no filter. */
   filterSlot: number;
@@ -448,17 +472,47 @@ interface Compiled {
   keepIndex: number;
 }
 
-const SKIP = Symbol('not this record');
+/** Converts the values of the numeric slots once (see `numericValue`). */
+function readNumbers(c: Compiled, read: Read, numbers: Numbers): void {
+  for (let k = 0; k < c.numericSlots.length; k++) {
+    const slot = c.numericSlots[k] as number;
+    numbers[slot] = numericValue(read[slot]);
+  }
+}
 
-/** Reads every metric's value of a record into `values` (SKIP where its `where` fails). */
-function extractAll(c: Compiled, read: Read, values: unknown[], weights: number[]): void {
+/** Whether metric's `where` holds for the record (or it has none). */
+const isFor = (metric: CompiledMetric, read: Read): boolean =>
+  metric.whereSlot < 0 || read[metric.whereSlot] === metric.whereEquals;
+
+/**
+ * Checks every metric the record is for, in the metrics' order (so the first missing field
+ * is the one reported); throws MissingFieldError.
+ */
+function checkAll(c: Compiled, read: Read, numbers: Numbers): void {
   for (let i = 0; i < c.metrics.length; i++) {
     const metric = c.metrics[i] as CompiledMetric;
-    values[i] =
-      metric.whereSlot >= 0 && read[metric.whereSlot] !== metric.whereEquals
-        ? SKIP
-        : checkValue(metric, read, weights, i);
+    if (isFor(metric, read)) checkMetric(metric, read, numbers);
   }
+}
+
+/**
+ * Whether no metric can refuse the record, whatever its `where`s say: every numeric slot
+ * holds a number a sum adds exactly, every weighted product is exact, every countBy value
+ * is a scalar. Then `checkAll` would pass; this asks each slot once instead of each metric.
+ */
+function surelyFits(c: Compiled, read: Read, numbers: Numbers): boolean {
+  for (let k = 0; k < c.numericSlots.length; k++) {
+    if (!isExactSummand(numbers[c.numericSlots[k] as number] as number)) return false;
+  }
+  for (let k = 0; k < c.products.length; k += 2) {
+    const value = numbers[c.products[k] as number] as number;
+    if (!isExactProduct(value, numbers[c.products[k + 1] as number] as number)) return false;
+  }
+  for (let k = 0; k < c.scalarSlots.length; k++) {
+    const value = read[c.scalarSlots[k] as number];
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return false;
+  }
+  return true;
 }
 
 /** The record's values at each path, once each (records are plain data: a read is pure). */
@@ -466,23 +520,14 @@ function readPaths(c: Compiled, record: unknown, read: unknown[]): void {
   for (let k = 0; k < c.paths.length; k++) read[k] = getPath(record, c.paths[k] as CompiledPath);
 }
 
-/** The buffers `add` reuses from one record to the next (folding is the hot path). */
+/** The buffers a fold reuses from one record to the next (folding is the hot path). */
 interface Scratch {
   read: unknown[];
-  values: unknown[];
-  /** A weighted mean's weight, beside its value in `values`. */
-  weights: number[];
+  numbers: Numbers;
 }
 
-function addRecord(
-  c: Compiled,
-  scratch: Scratch,
-  state: WindowState,
-  record: unknown,
-  at: Position,
-): boolean {
-  const { read, values, weights } = scratch;
-  readPaths(c, record, read);
+/** Folds a record whose values at the reducer's paths are in `read`, by slot. */
+function addRead(c: Compiled, scratch: Scratch, state: WindowState, read: Read, at: Position): boolean {
   if (c.filterSlot >= 0 && read[c.filterSlot] !== c.filterEquals) {
     state.filtered++;
     return false;
@@ -490,7 +535,9 @@ function addRecord(
   const key = read[c.groupSlot];
   if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(c.config.groupBy);
   // Check everything first: a missing field must leave the state untouched.
-  extractAll(c, read, values, weights);
+  const { numbers } = scratch;
+  readNumbers(c, read, numbers);
+  if (!surelyFits(c, read, numbers)) checkAll(c, read, numbers);
   const group = String(key);
   let current = state.groups[group];
   if (current === undefined) {
@@ -499,9 +546,9 @@ function addRecord(
   }
   current.n++;
   for (let i = 0; i < c.metrics.length; i++) {
-    if (values[i] === SKIP) continue;
     const metric = c.metrics[i] as CompiledMetric;
-    current.m[i] = applyValue(metric, current.m[i] ?? null, values[i], weights[i] as number, read, at);
+    if (!isFor(metric, read)) continue;
+    current.m[i] = applyValue(metric, current.m[i] ?? null, read, numbers, at);
   }
   return true;
 }
@@ -562,6 +609,16 @@ function boundState(c: Compiled, state: WindowState): number {
   return evicted;
 }
 
+/** The slots some metric reads as a number: every metric's value but count's and countBy's, and weights. */
+function numericSlotsOf(metrics: readonly CompiledMetric[]): number[] {
+  const slots = new Set<number>();
+  for (const metric of metrics) {
+    if (metric.numeric) slots.add(metric.valueSlot);
+    if (metric.weightSlot >= 0) slots.add(metric.weightSlot);
+  }
+  return [...slots];
+}
+
 export function compileReducer(config: KinesisAggregatorConfig): Reducer {
   const slots = new Map<string, number>();
   const slot: SlotOf = (path) => {
@@ -571,23 +628,29 @@ export function compileReducer(config: KinesisAggregatorConfig): Reducer {
   const groupSlot = slot(config.groupBy);
   const filterSlot = config.filter ? slot(config.filter.path) : -1;
   const metrics = Object.entries(config.metrics).map(([name, metric]) => compileMetric(name, metric, slot));
+  const paths = [...slots.keys()].map(compilePath);
   const c: Compiled = {
     config,
     metrics,
-    paths: [...slots.keys()].map(compilePath),
+    paths,
+    numericSlots: numericSlotsOf(metrics),
+    products: metrics.flatMap((m) => (m.kind === KIND.weightedMean ? [m.valueSlot, m.weightSlot] : [])),
+    scalarSlots: metrics.filter((m) => m.kind === KIND.countBy).map((m) => m.valueSlot),
     groupSlot,
     filterSlot,
     filterEquals: config.filter?.equals,
     keepIndex: config.state.keepBy ? metrics.findIndex((m) => m.name === config.state.keepBy) : -1,
   };
   const scratch: Scratch = {
-    read: new Array(c.paths.length),
-    values: new Array(metrics.length),
-    weights: new Array<number>(metrics.length).fill(0),
+    read: new Array(paths.length),
+    numbers: new Float64Array(paths.length),
   };
   return {
     metricNames: metrics.map((m) => m.name),
-    add: (state, record, at) => addRecord(c, scratch, state, record, at),
+    add: (state, record, at) => {
+      readPaths(c, record, scratch.read);
+      return addRead(c, scratch, state, scratch.read, at);
+    },
     merge: (a, b) => mergeStates(c, a, b),
     results: (state) => resultsOf(c, state),
     bound: (state) => boundState(c, state),

@@ -120,8 +120,11 @@ export function exactScaled(partials: Partials): bigint {
   return total;
 }
 
+/** Bits of a non-negative big integer, from its hex digits (a quarter of the binary ones). */
 function bitLength(n: bigint): number {
-  return n === 0n ? 0 : n.toString(2).length;
+  if (n === 0n) return 0;
+  const hex = n.toString(16);
+  return (hex.length - 1) * 4 + (32 - Math.clz32(Number.parseInt(hex[0] as string, 16)));
 }
 
 /** Double precision: 53 significant bits; one more is the rounding bit. */

@@ -235,7 +235,11 @@ describe('exact sums', () => {
 
 /** A reducer over every op, with a where clause, for records `{ k, x, w, c, side }`. */
 function everyOp(overrides: Partial<KinesisAggregatorConfig> = {}) {
-  return compileReducer({
+  return compileReducer(everyOpConfig(overrides));
+}
+
+function everyOpConfig(overrides: Partial<KinesisAggregatorConfig> = {}): KinesisAggregatorConfig {
+  return {
     ...settings,
     groupBy: 'k',
     metrics: {
@@ -254,7 +258,7 @@ function everyOp(overrides: Partial<KinesisAggregatorConfig> = {}) {
     },
     state: { maxBytes: 10_000 },
     ...overrides,
-  } as KinesisAggregatorConfig);
+  } as KinesisAggregatorConfig;
 }
 
 describe('reducer metrics', () => {
@@ -545,5 +549,190 @@ describe('reducer state', () => {
     // Assess
     expect(other.groups.k0).toBeDefined();
     expect(other.groups.k1).toBeUndefined();
+  });
+});
+
+describe('records of any values (numbers converted once per slot, checked per slot first)', () => {
+  // The reading the fold is held to, as it was written before values were converted once per
+  // slot: each metric reads its own value, in the metrics' order, and the first value a
+  // metric cannot use is the error.
+  const BEYOND = 'its magnitude is beyond what is summed exactly (2^960)';
+  function numberOf(value: unknown, name: string): number {
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
+      return Number(value);
+    throw new MissingFieldError(name);
+  }
+  function summandOf(value: unknown, name: string): number {
+    const x = numberOf(value, name);
+    if (Math.abs(x) > MAX_EXACT_MAGNITUDE) throw new MissingFieldError(name, BEYOND);
+    return x;
+  }
+  function checkMetric(metric: KinesisAggregatorConfig['metrics'][string], record: Record<string, unknown>) {
+    switch (metric.op) {
+      case 'count':
+        return;
+      case 'sum':
+      case 'mean':
+        summandOf(record[metric.path], metric.path);
+        return;
+      case 'weightedMean': {
+        const w = summandOf(record[metric.weight], metric.weight);
+        const v = numberOf(record[metric.path], metric.path);
+        if (!isExactProduct(v, w)) throw new MissingFieldError(metric.path, `${BEYOND} once weighted`);
+        return;
+      }
+      case 'countBy': {
+        const value = record[metric.path];
+        if (!['string', 'number', 'boolean'].includes(typeof value)) throw new MissingFieldError(metric.path);
+        return;
+      }
+      case 'top':
+        numberOf(record[metric.by], metric.by);
+        return;
+      default:
+        numberOf(record[metric.path], metric.path);
+    }
+  }
+  /** The message of the error `add` must throw for `record`, or null when it must take it. */
+  function refusalOf(config: KinesisAggregatorConfig, record: Record<string, unknown>): string | null {
+    try {
+      const key = record[config.groupBy];
+      if (typeof key !== 'string' && typeof key !== 'number') throw new MissingFieldError(config.groupBy);
+      for (const metric of Object.values(config.metrics)) {
+        if (metric.where && record[metric.where.path] !== metric.where.equals) continue;
+        checkMetric(metric, record);
+      }
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  /** Values as JSON gives them and worse: numbers, numeric and other strings, literals, containers. */
+  const anyValue = fc.oneof(
+    awkwardDouble(),
+    awkwardDouble().map(String),
+    fc.double(), // NaN and the infinities too
+    fc.constantFrom(2 ** 961, -(2 ** 961), MAX_EXACT_MAGNITUDE, 1e-300, -0, 1e300),
+    fc.constantFrom('', ' ', ' 12 ', '\t-0.5\n', '1e400', '-0', '0x10', '1_0', 'Infinity', 'abc', '\u00a07'),
+    fc.string({ unit: 'grapheme', maxLength: 4 }),
+    fc.constantFrom(true, false, null, undefined, {}, [2], { x: 1 }),
+  );
+  const recordArb = fc.record(
+    {
+      k: fc.oneof(fc.constantFrom('a', 'b', '1', 1, 'é'), anyValue),
+      x: anyValue,
+      w: fc.oneof(awkwardWeight(), anyValue),
+      c: anyValue,
+      side: fc.constantFrom('B', 'S', 'b', null),
+    },
+    { requiredKeys: [] },
+  );
+  const configs = [
+    everyOp().metricNames,
+    ['n', 'total'], // fewer metrics: a smaller set of slots
+  ].map((names) => {
+    const full = everyOpConfig();
+    return { ...full, metrics: Object.fromEntries(names.map((n) => [n, full.metrics[n]])) } as typeof full;
+  });
+
+  it('are refused with the same first missing field as each metric would name, leaving the state as it was', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...configs), fc.array(recordArb, { maxLength: 30 }), (config, records) => {
+        // Prepare
+        const r = compileReducer(config);
+        const state = emptyState();
+        records.forEach((record, i) => {
+          const before = JSON.stringify(state);
+          const expected = refusalOf(config, record);
+          // Act
+          let thrown: unknown = null;
+          try {
+            r.add(state, record, { seq: SEQ, sub: i });
+          } catch (error) {
+            thrown = error;
+          }
+          // Assess
+          if (expected === null) {
+            expect(thrown).toBeNull();
+          } else {
+            expect(thrown).toBeInstanceOf(MissingFieldError);
+            expect((thrown as Error).message).toBe(expected);
+            expect(JSON.stringify(state)).toBe(before);
+          }
+        });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('give every metric the value each metric would read itself (numbers, numeric strings, scalars)', () => {
+    const config = configs[0] as KinesisAggregatorConfig;
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 30 }), (records) => {
+        // Prepare: the records it takes, in order, and what each metric reads of them.
+        const r = compileReducer(config);
+        const state = emptyState();
+        const taken = records.filter((record) => refusalOf(config, record) === null);
+        // Act
+        records.forEach((record, i) => {
+          try {
+            r.add(state, record, { seq: SEQ, sub: i });
+          } catch (error) {
+            if (!(error instanceof MissingFieldError)) throw error;
+          }
+        });
+        const results = r.results(state); // not through JSON, which turns -0 into 0
+        // Assess: per group, against the values read one metric at a time.
+        const groups = [...new Set(taken.map((t) => String(t.k)))].sort();
+        expect(results.map((g) => g.group)).toEqual(groups);
+        for (const result of results) {
+          const mine = taken.filter((t) => String(t.k) === result.group);
+          const xs = mine.map((t) => numberOf(t.x, 'x'));
+          const ws = mine.map((t) => numberOf(t.w, 'w'));
+          const m = result.metrics as Record<string, unknown>;
+          expect(result.records).toBe(mine.length);
+          expect(m.n).toBe(mine.length);
+          expect(m.buys).toBe(mine.filter((t) => t.side === 'B').length);
+          expect(isCorrectlyRounded(m.total as number, sumOf(xs.map(rationalOf)))).toBe(true);
+          expect(
+            Object.is(
+              m.low,
+              xs.reduce((a, b) => (b < a ? b : a)),
+            ),
+          ).toBe(true);
+          expect(
+            Object.is(
+              m.high,
+              xs.reduce((a, b) => (b > a ? b : a)),
+            ),
+          ).toBe(true);
+          expect(Object.is(m.first, xs[0])).toBe(true);
+          expect(Object.is(m.last, xs[xs.length - 1])).toBe(true);
+          const exactW = sumOf(ws.map(rationalOf));
+          const exactSw = sumOf(xs.map((x, i) => mul(rationalOf(x), rationalOf(ws[i] as number))));
+          if (exactW.num === 0n) expect(m.weighted).toBeNull();
+          else expect(isCorrectlyRounded(m.weighted as number, div(exactSw, exactW))).toBe(true);
+          const best = ws.reduce((b, w, i) => (w > (ws[b] as number) ? i : b), 0);
+          expect(m.top).toEqual({ x: (mine[best] as Record<string, unknown>).x ?? null, missing: null });
+          const kinds: Record<string, number> = {};
+          for (const t of mine) kinds[String(t.c)] = (kinds[String(t.c)] ?? 0) + 1;
+          expect(JSON.stringify(m.kinds)).toBe(
+            JSON.stringify(Object.fromEntries(Object.entries(kinds).sort())),
+          );
+          const buys = xs.filter((_, i) => (mine[i] as Record<string, unknown>).side === 'B');
+          if (buys.length === 0) expect(m.buyMean).toBeNull();
+          else
+            expect(
+              isCorrectlyRounded(
+                m.buyMean as number,
+                div(sumOf(buys.map(rationalOf)), { num: BigInt(buys.length), den: 1n }),
+              ),
+            ).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

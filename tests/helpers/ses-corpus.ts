@@ -224,3 +224,80 @@ export function sesEventOf(type: SesEventType): fc.Arbitrary<Json> {
 
 /** One event of every type, in SES_EVENT_TYPES order. */
 export const allTenTypes = fc.tuple(...SES_EVENT_TYPES.map(sesEventOf));
+
+/** Values that do not belong where they land: any JSON (lone surrogates too), lists, long text. */
+const stray = fc.oneof(
+  fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' }),
+  fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), address), { maxLength: 3 }),
+  fc.string({ unit: 'grapheme', minLength: 2000, maxLength: 6000 }),
+);
+
+/** Keys that trip up naive object code, and keys the normaliser writes itself. */
+const ODD_KEYS = [
+  ...['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'length', '0', '1', ''],
+  ...['headers', 'recipientDomains', 'timestamp', 'eventType', 'notificationType', 'subject', 'mail'],
+];
+
+/** One change to an event: a value set (under an existing or an odd key) or removed, somewhere. */
+interface Damage {
+  where: 'root' | 'mail' | 'detail' | 'anywhere';
+  at: number;
+  key: string | undefined;
+  pick: number;
+  remove: boolean;
+  value: unknown;
+}
+
+const damage: fc.Arbitrary<Damage> = fc.record({
+  where: fc.constantFrom('root', 'mail', 'detail', 'anywhere'),
+  at: fc.nat(),
+  key: fc.option(fc.constantFrom(...ODD_KEYS), { nil: undefined }),
+  pick: fc.nat(),
+  remove: fc.boolean(),
+  value: stray,
+});
+
+/** Every object and array in a value, depth first. */
+function containers(value: unknown, into: object[] = []): object[] {
+  if (typeof value !== 'object' || value === null) return into;
+  into.push(value);
+  for (const child of Object.values(value)) containers(child, into);
+  return into;
+}
+
+function applyDamage(event: Json, { where, at, key, pick, remove, value }: Damage): void {
+  const detailKey = Object.keys(event).find((k) => !['eventType', 'notificationType', 'mail'].includes(k));
+  const pool =
+    where === 'root'
+      ? [event]
+      : where === 'mail'
+        ? containers(event.mail).slice(0, 1)
+        : where === 'detail' && detailKey !== undefined
+          ? containers(event[detailKey]).slice(0, 1)
+          : containers(event);
+  const target = pool[at % Math.max(pool.length, 1)] as Record<string, unknown> | undefined;
+  if (target === undefined) return;
+  const own = Object.keys(target);
+  const name = key ?? own[pick % Math.max(own.length, 1)];
+  // A list keeps only elements (JSON has nothing else to write of it).
+  if (name === undefined || (Array.isArray(target) && !/^\d+$/.test(name))) return;
+  if (remove) {
+    if (Array.isArray(target)) target.splice(Number(name), 1);
+    else delete target[name];
+  } else {
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+}
+
+/**
+ * An SES event of any type, then damaged a few times: values replaced by any JSON (objects
+ * and lists where text belongs, lone surrogates, long text), odd keys added (`__proto__`,
+ * `headers`, `0`), fields removed; most often in the event itself, its mail or its details.
+ */
+export const damagedSesEvent: fc.Arbitrary<Json> = fc
+  .tuple(fc.constantFrom(...SES_EVENT_TYPES).chain(sesEventOf), fc.array(damage, { maxLength: 5 }))
+  .map(([event, damages]) => {
+    const copy = structuredClone(event);
+    for (const change of damages) applyDamage(copy, change);
+    return copy;
+  });

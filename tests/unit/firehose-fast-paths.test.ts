@@ -1,21 +1,38 @@
 /**
  * The Firehose transform's fast paths against the plain code they replace, on generated
  * adversarial inputs (the run's seed, tests/setup/): reading a record's text with `atob`,
- * encoding the output with `btoa`, sizing an entry's metadata without building its JSON, and
- * cutting a recipient's domain without a regex when there is nothing to cut.
+ * encoding the output with `btoa`, sizing an entry's metadata without building its JSON,
+ * cutting a recipient's domain without a regex when there is nothing to cut, and normalising
+ * and hashing a freshly parsed SES event in place rather than in copies.
  */
 import { isUtf8 } from 'node:buffer';
 import type { FirehoseTransformationResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { FirehoseTransformConfig } from '../../shared/core/config/schema.js';
+import { MappingError } from '../../shared/core/errors.js';
+import { compilePath, getPath, visitPath } from '../../shared/core/json-path.js';
 import {
+  compileTransform,
   decodeBase64Strict,
   encodeOutput,
+  keyedHasher,
+  type RecordOutcome,
   type RecordText,
   readRecordText,
   responseEntryBytes,
+  toIso,
 } from '../../shared/firehose-transform/firehose-transform.js';
-import { emailDomain } from '../../shared/firehose-transform/ses.js';
+import { compileHashing } from '../../shared/firehose-transform/hash-paths.js';
+import {
+  emailDomain,
+  normalizeParsedSesEvent,
+  normalizeSesEvent,
+  sesEventType,
+} from '../../shared/firehose-transform/ses.js';
+import { localConfig } from '../helpers/fixtures.js';
+import { damagedSesEvent } from '../helpers/ses-corpus.js';
+import { TEST_HASH_KEY } from '../helpers/test-deps.js';
 
 /** The reference: strict base64 (Buffer, checked), then a fatal UTF-8 reading. */
 function referenceText(data: string): RecordText {
@@ -166,6 +183,159 @@ describe('firehose transform, fast paths agree with the reference', () => {
         },
       ),
       { numRuns: 3000 },
+    );
+  });
+});
+
+/** A value's JSON with undefined values kept (as a marker), so that no key goes unseen. */
+const exactJson = (value: unknown) =>
+  JSON.stringify(value, (_key, item: unknown) => (item === undefined ? '<undefined>' : item));
+
+/** What `fn` returns, or the error it throws (its class and message). */
+function attempt<T>(fn: () => T): { value: T } | { error: string } {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    return { error: `${(error as Error).constructor.name}: ${(error as Error).message}` };
+  }
+}
+
+/** Whether no object or array is reachable by two paths of `value`. */
+function isTree(value: unknown, seen = new Set<object>()): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (seen.has(value)) return false;
+  seen.add(value);
+  return Object.values(value).every((child) => isTree(child, seen));
+}
+
+describe('SES normalisation of a freshly parsed event, in place', () => {
+  it('gives the document the copying normaliser gives, key for key and in order, or the same error', () => {
+    fc.assert(
+      fc.property(damagedSesEvent, (event) => {
+        // Prepare
+        const text = JSON.stringify(event);
+        // Act
+        const copying = attempt(() => exactJson(normalizeSesEvent(JSON.parse(text))));
+        const inPlace = attempt(() => {
+          const parsed = JSON.parse(text);
+          return exactJson(normalizeParsedSesEvent(parsed, sesEventType(parsed)).doc);
+        });
+        // Assess
+        expect(inPlace).toEqual(copying);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('says the document is a tree exactly when no object or array in it is in two places', () => {
+    let trees = 0;
+    let shared = 0;
+    fc.assert(
+      fc.property(damagedSesEvent, (event) => {
+        // Prepare
+        const parsed = JSON.parse(JSON.stringify(event));
+        let type: ReturnType<typeof sesEventType>;
+        try {
+          type = sesEventType(parsed);
+        } catch {
+          return;
+        }
+        // Act
+        const normalised = attempt(() => normalizeParsedSesEvent(parsed, type));
+        if ('error' in normalised) return;
+        // Assess
+        const { doc, tree } = normalised.value;
+        expect(tree).toBe(isTree(doc));
+        if (tree) trees++;
+        else shared++;
+      }),
+      { numRuns: 1500 },
+    );
+    // Both answers were put to the test.
+    expect(trees).toBeGreaterThan(100);
+    expect(shared).toBeGreaterThan(10);
+  });
+});
+
+type SesSettings = Extract<FirehoseTransformConfig, { mode: 'ses' }>;
+
+/** Paths that reach into what the normaliser lifts from the details, and into the details. */
+const REACHING = [
+  ...['*', '*.*', '*.*.*', 'details.*', 'details.*.*', 'details.bounceType.*', 'bounceType.*'],
+  ...['recipients.*.*', 'details.recipients.*.*', 'userAgent', 'details.userAgent.*', 'reason.0'],
+  ...['mail.*', 'mail.headers.*', 'mail.destination.0', 'smtpResponse.*', 'details.errorMessage'],
+];
+
+/**
+ * The SES path of the transform as it was: the copying normaliser, the removals, hashing into
+ * fresh containers, the output encoded and its partition keys read from it. For records whose
+ * data is the base64 of JSON text of an object (the path the fast paths change).
+ */
+function copyingTransform(settings: SesSettings, key: Uint8Array): (data: string) => RecordOutcome {
+  const keep = settings.keepEventTypes ? new Set<string>(settings.keepEventTypes) : undefined;
+  const removals = settings.remove.map(compilePath);
+  const hashing = compileHashing(settings.hash, keyedHasher(key));
+  const partitions = Object.entries(settings.partitionKeys ?? {});
+  return (data) => {
+    const event = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+    let doc: Record<string, unknown>;
+    try {
+      if (keep && !keep.has(sesEventType(event))) return { result: 'Dropped', reason: 'FILTERED' };
+      doc = normalizeSesEvent(event);
+    } catch (error) {
+      if (!(error instanceof MappingError)) throw error;
+      return { result: 'ProcessingFailed', reason: error.reason, message: error.message };
+    }
+    for (const path of removals) {
+      const targets: [Record<string, unknown> | unknown[], string | number][] = [];
+      visitPath(doc, path, (parent, at) => targets.push([parent, at]));
+      for (const [parent, at] of targets.reverse()) {
+        if (Array.isArray(parent)) parent.splice(at as number, 1);
+        else delete parent[at as string];
+      }
+    }
+    const hashed = hashing(doc);
+    const out = encodeOutput(JSON.stringify(hashed), settings.appendNewline);
+    if (partitions.length === 0) return { result: 'Ok', data: out };
+    const partitionKeys: Record<string, string> = {};
+    for (const [name, { path, as }] of partitions) {
+      const value = getPath(hashed, compilePath(path));
+      if (as === 'value') {
+        partitionKeys[name] = ['string', 'number', 'boolean'].includes(typeof value)
+          ? String(value)
+          : 'unknown';
+      } else {
+        const iso = toIso(value);
+        const [from, to] = { date: [0, 10], year: [0, 4], month: [5, 7], day: [8, 10], hour: [11, 13] }[as];
+        partitionKeys[name] = iso ? iso.slice(from, to) : 'unknown';
+      }
+    }
+    return { result: 'Ok', data: out, partitionKeys };
+  };
+}
+
+describe('the transform on SES events, against its copying path', () => {
+  const project = localConfig().firehoseTransform as SesSettings;
+  const settings = fc.record({
+    hash: fc.oneof(fc.constant(project.hash), fc.subarray([...project.hash, ...REACHING], { minLength: 1 })),
+    remove: fc.oneof(fc.constant(project.remove), fc.subarray(REACHING, { maxLength: 2 })),
+    keepEventTypes: fc.constantFrom(project.keepEventTypes, undefined),
+  });
+
+  it('gives every record the outcome the copying path gives, whatever the paths reach', () => {
+    fc.assert(
+      fc.property(settings, fc.array(damagedSesEvent, { minLength: 1, maxLength: 5 }), (edits, events) => {
+        // Prepare
+        const config = { ...project, ...edits };
+        const transform = compileTransform(config, TEST_HASH_KEY);
+        const reference = copyingTransform(config, TEST_HASH_KEY);
+        for (const event of events) {
+          const data = Buffer.from(`${JSON.stringify(event)}\n`).toString('base64');
+          // Act / Assess
+          expect(transform(data)).toEqual(reference(data));
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -97,6 +97,40 @@ describe('hashing configured paths', () => {
   });
 });
 
+describe('hashing a tree in place', () => {
+  it('gives the document hashing a copy gives, key for key and in order, edited in place', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...KEYS), tree, { maxKeys: 4 }),
+        fc.array(path, { minLength: 1, maxLength: 4 }),
+        (shape, paths) => {
+          // Prepare: a tree (through JSON, so no container is in two places)
+          const text = JSON.stringify(withAliases(shape, ['ana@example.com', { a: 'bo@example.org' }]));
+          const hashing = compileHashing(paths, hmac);
+          const doc = JSON.parse(text) as Json;
+          // Act
+          const copied = hashing(JSON.parse(text) as Json);
+          const edited = hashing(doc, true);
+          // Assess
+          expect(JSON.stringify(edited)).toBe(JSON.stringify(copied));
+          expect(edited).toBe(doc);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('follows the paths that name an index of an array it walks whole', () => {
+    // Prepare: `list.*` walks every element; `list.2.x` goes deeper into one of them.
+    const doc = { list: ['a', ['b', 'c'], { x: 'd' }], other: ['e'] };
+    const hashing = compileHashing(['list.*', 'list.2.x', 'other.length'], (v) => `h(${v})`);
+    const expected = { list: ['h(a)', ['h(b)', 'h(c)'], { x: 'h(d)' }], other: ['e'] };
+    // Act / Assess
+    expect(hashing(structuredClone(doc))).toEqual(expected);
+    expect(hashing(structuredClone(doc), true)).toEqual(expected);
+  });
+});
+
 describe('hashing where paths meet other values', () => {
   const tag = (value: string) => `h(${value})`;
 

@@ -106,30 +106,24 @@ export interface BenchRun {
 }
 
 /**
- * The README's table from several runs (oldest first): the last run's figures, the range of
- * the ratio (or of our figure, for a row without a baseline) over all runs, and how many runs
- * met the target. A row is matched across runs by its suite and metric.
+ * The README's table from several runs (oldest first): the last run's figures, the ranges of
+ * our figure and of the ratio over all runs, and how many runs met the target. A row is
+ * matched across runs by its suite and metric.
  */
 export function markdownTable(runs: readonly BenchRun[]): string {
   const last = runs.at(-1);
   if (!last) throw new Error('no bench runs given');
   const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
-  const range = (values: number[], unit: string) => {
+  const range = (values: number[], show: (n: number) => string, unit: string) => {
+    if (values.length === 0) return '-';
     const [low, high] = [Math.min(...values), Math.max(...values)];
-    return low === high ? `${fmt(low)}${unit}` : `${fmt(low)}-${fmt(high)}${unit}`;
+    return `${low === high ? show(low) : `${show(low)}-${show(high)}`}${unit}`;
   };
   const lines = last.rows.map((row) => {
     const same = runs
       .map((run) => run.rows.find((r) => r.suite === row.suite && r.metric === row.metric))
       .filter((r): r is ReportedRow => r !== undefined);
     const ratios = same.map((r) => r.ratio).filter((r): r is number => r !== null);
-    const spread =
-      ratios.length > 0
-        ? range(ratios, 'x')
-        : range(
-            same.map((r) => r.ours),
-            ` ${row.unit}`,
-          );
     const met = same.filter((r) => r.met).length;
     const cells = [
       row.suite,
@@ -137,15 +131,21 @@ export function markdownTable(runs: readonly BenchRun[]): string {
       `${fmt(row.ours)} ${row.unit}`,
       row.baseline === null ? '-' : `${fmt(row.baseline)} ${row.unit}`,
       row.ratio === null ? '-' : `${row.ratio.toFixed(2)}x`,
-      spread,
+      range(
+        same.map((r) => r.ours),
+        fmt,
+        ` ${row.unit}`,
+      ),
+      range(ratios, (n) => n.toFixed(2), 'x'),
       row.target,
       `${met === same.length ? 'yes' : 'no'} (${met} of ${same.length})`,
     ];
     return `| ${cells.join(' | ')} |`;
   });
+  const runsOf = `${runs.length} run${runs.length === 1 ? '' : 's'}`;
   return [
-    `| suite | metric | ours | baseline (same run) | ratio | over ${runs.length} runs | target | met |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| suite | metric | ours | baseline (same run) | ratio | ours, ${runsOf} | ratio, ${runsOf} | target | met |`,
+    '|---|---|---|---|---|---|---|---|---|',
     ...lines,
   ].join('\n');
 }

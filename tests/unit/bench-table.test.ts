@@ -25,9 +25,11 @@ describe('the bench table', () => {
     // Act
     const lines = markdownTable(runs).split('\n');
     // Assess
-    expect(lines[0]).toContain('over 3 runs');
-    expect(lines[2]).toBe('| mapper | cpu | 8.00 us | 10.00 us | 0.80x | 0.80-1.20x | <= 1x | no (2 of 3) |');
-    expect(lines[3]).toBe('| mapper | core | 2.75 us | - | - | 2.50-3.00 us | <= 1x | yes (3 of 3) |');
+    expect(lines[0]).toContain('ratio, 3 runs');
+    expect(lines[2]).toBe(
+      '| mapper | cpu | 8.00 us | 10.00 us | 0.80x | 8.00-12.00 us | 0.80-1.20x | <= 1x | no (2 of 3) |',
+    );
+    expect(lines[3]).toBe('| mapper | core | 2.75 us | - | - | 2.50-3.00 us | - | <= 1x | yes (3 of 3) |');
   });
 
   it('counts only the runs that have the row', () => {
@@ -35,7 +37,7 @@ describe('the bench table', () => {
     const table = markdownTable([run([]), run([row('cpu', 5, 10, true)])]);
     // Assess
     expect(table.split('\n')[2]).toBe(
-      '| mapper | cpu | 5.00 us | 10.00 us | 0.50x | 0.50x | <= 1x | yes (1 of 1) |',
+      '| mapper | cpu | 5.00 us | 10.00 us | 0.50x | 5.00 us | 0.50x | <= 1x | yes (1 of 1) |',
     );
   });
 

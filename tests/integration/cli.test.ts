@@ -62,6 +62,8 @@ describe('the scripts refuse what they do not understand', () => {
     ['local/run.ts', ['--only', 'nope'], 'start: --only: "nope" is not one of sqs-to-kinesis'],
     ['local/run.ts', ['--seed', '3'], 'start: --seed sets the fault schedule: use it with --faults'],
     ['bench/run.ts', ['--only', 'nope'], 'bench: --only: "nope" is not one of'],
+    ['bench/table.ts', [], 'bench:table: give at least one bench JSON file'],
+    ['bench/table.ts', ['--last', 'a.json'], "bench:table: Unknown option '--last'"],
     ['tools/write-config-schema.ts', ['--check'], "config-schema: Unknown option '--check'"],
     ['bench/firehose-memory.ts', ['full', 'x', '9'], 'firehose-memory: --count: "x"'],
     ['tools/cost.ts', ['--stage', 'nope'], 'cost: --stage nope: not in config/stages.json'],

@@ -41,6 +41,11 @@ export const GROUPS: Record<string, Group> = {
     mutate: ['shared/core/kinesis-aggregation.ts', 'shared/core/kpl.ts'],
     testFiles: unit('kinesis-aggregation', 'kpl', 'fifo-order', 'sqs-to-kinesis', 'kinesis-writer'),
   },
+  // The mapper's hot path: the PutRecords body as bytes, JSON text without the escape scan, ISO times.
+  'hot-path': {
+    mutate: ['shared/core/kinesis-protocol.ts', 'shared/core/json-text.ts', 'shared/core/iso-time.ts'],
+    testFiles: unit('kinesis-protocol', 'json-text', 'sqs-mapping'),
+  },
   mapping: {
     mutate: [
       'shared/sqs-to-kinesis/sqs-mapping.ts',

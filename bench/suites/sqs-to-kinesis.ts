@@ -126,15 +126,16 @@ async function naive(kinesis: KinesisClient, records: readonly SQSRecord[]): Pro
   return failures;
 }
 
-async function mapper(
+/** Sends `records` through the mapper in SQS batches of `batchSize`; returns how many were handed back. */
+async function sendBatches(
   kinesis: KinesisClient,
   records: readonly SQSRecord[],
-  config: PipelineConfig,
+  prepared: ReturnType<typeof prepareMapper>,
+  batchSize: number,
 ): Promise<number> {
-  const prepared = prepareMapper(config);
   let failures = 0;
-  for (let i = 0; i < records.length; i += BATCH_SIZE) {
-    const event: SQSEvent = { Records: records.slice(i, i + BATCH_SIZE) as SQSRecord[] };
+  for (let i = 0; i < records.length; i += batchSize) {
+    const event: SQSEvent = { Records: records.slice(i, i + batchSize) as SQSRecord[] };
     const response = await processSqsBatch(event, {
       ...prepared,
       kinesis,
@@ -146,6 +147,14 @@ async function mapper(
     failures += response.batchItemFailures.length;
   }
   return failures;
+}
+
+async function mapper(
+  kinesis: KinesisClient,
+  records: readonly SQSRecord[],
+  config: PipelineConfig,
+): Promise<number> {
+  return sendBatches(kinesis, records, prepareMapper(config), BATCH_SIZE);
 }
 
 /**
@@ -337,22 +346,9 @@ async function aggregationRun(
   await createStreams(setup.client, config);
   const counted = ctx.kinesisClient();
   const prepared = prepareMapper(config);
-  const { result: handedBack, cpuMicros } = await measure(async () => {
-    let failures = 0;
-    for (let i = 0; i < records.length; i += AGGREGATION_BATCH) {
-      const event: SQSEvent = { Records: records.slice(i, i + AGGREGATION_BATCH) as SQSRecord[] };
-      const response = await processSqsBatch(event, {
-        ...prepared,
-        kinesis: counted.client,
-        logger: silentLogger,
-        metrics: noMetrics,
-        now: () => new Date(),
-        remainingTimeMs: () => 30_000,
-      });
-      failures += response.batchItemFailures.length;
-    }
-    return failures;
-  });
+  const { result: handedBack, cpuMicros } = await measure(() =>
+    sendBatches(counted.client, records, prepared, AGGREGATION_BATCH),
+  );
   if (handedBack > 0) throw new Error(`aggregation bench: ${handedBack} messages handed back`);
   const written = await readStream(setup.client, stream);
   return { cpuPerMessage: cpuMicros / records.length, requests: counted.requests(), records: written.length };

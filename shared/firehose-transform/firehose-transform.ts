@@ -17,7 +17,7 @@ import { type Counts, increment, type LogPort, type MetricsPort } from '../core/
 import { cutPartitionKey } from '../core/partition-key.js';
 import { compileProjection } from '../core/projection.js';
 import { compileHashing } from './hash-paths.js';
-import { CANONICAL_ISO, normalizeParsedSesEvent, sesEventType } from './ses.js';
+import { CANONICAL_ISO, normalizeParsedSesEvent, type SesDocument, sesEventType } from './ses.js';
 
 export const HANDLER_NAME = 'firehose-transform';
 /**
@@ -119,12 +119,10 @@ type Json = Record<string, unknown>;
 
 /**
  * A document to edit, and whether it is a tree (no object or array in it reachable by two
- * paths), so that hashing may edit it in place rather than copy what it changes.
+ * paths), so that hashing may edit it in place rather than copy what it changes: the shape
+ * the SES normaliser returns, and JSON mode's documents too (never trees there).
  */
-interface Shaped {
-  doc: Json;
-  tree: boolean;
-}
+type Shaped = SesDocument;
 
 /** A keyed hash: joinable (the same input, the same output) and unreadable without the key. */
 export function keyedHasher(key: Uint8Array): (value: string) => string {

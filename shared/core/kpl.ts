@@ -47,13 +47,28 @@ class Reader {
   pos: number;
   constructor(
     readonly buf: Buffer,
-    readonly end: number,
+    public end: number,
     start = 0,
   ) {
     this.pos = start;
   }
 
+  /** Reads [start, end) of the same buffer next (one reader serves every field of a record). */
+  at(start: number, end: number): this {
+    this.pos = start;
+    this.end = end;
+    return this;
+  }
+
   varint(): number {
+    // Most varints here are one byte (tags, indexes, short lengths).
+    if (this.pos < this.end) {
+      const first = this.buf[this.pos] as number;
+      if (first < 0x80) {
+        this.pos++;
+        return first;
+      }
+    }
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -68,14 +83,14 @@ class Reader {
     }
   }
 
-  /** A length-delimited field's [start, end). */
-  span(): [number, number] {
+  /** Skips a length-delimited field; gives its start (its end is then `pos`). */
+  span(): number {
     const length = this.varint();
     const start = this.pos;
     if (start + length > this.end)
       throw new KplError('KPL_CORRUPT', 'Length-delimited field runs past the record');
     this.pos = start + length;
-    return [start, start + length];
+    return start;
   }
 
   skip(wireType: number): void {
@@ -147,7 +162,8 @@ function readAggregated(bytes: Buffer, start: number, end: number, out: Layout):
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (wireType === 2 && field >= 1 && field <= 3) {
-      const [from, to] = top.span();
+      const from = top.span();
+      const to = top.pos;
       if (field === 1) out.partitionKeys.push(from, to);
       else if (field === 2) out.hashKeys.push(from, to);
       else out.records.push(from, to, -1, -1);
@@ -161,10 +177,9 @@ function readAggregated(bytes: Buffer, start: number, end: number, out: Layout):
  * Step 2: one `Record` message, at `out.records[at]` (its span), rewritten in place to its
  * data's span and its table indexes; throws for a record that lacks them.
  */
-function readUserRecord(bytes: Buffer, out: Layout, at: number, index: number): void {
-  const from = out.records[at] as number;
+function readUserRecord(reader: Reader, out: Layout, at: number, index: number): void {
   const to = out.records[at + 1] as number;
-  const reader = new Reader(bytes, to, from);
+  reader.at(out.records[at] as number, to);
   let partitionIndex = -1;
   let hashIndex = -1;
   let dataStart = -1;
@@ -175,8 +190,10 @@ function readUserRecord(bytes: Buffer, out: Layout, at: number, index: number): 
     const wireType = tag & 7;
     if (field === 1 && wireType === 0) partitionIndex = reader.varint();
     else if (field === 2 && wireType === 0) hashIndex = reader.varint();
-    else if (field === 3 && wireType === 2) [dataStart, dataEnd] = reader.span();
-    else reader.skip(wireType);
+    else if (field === 3 && wireType === 2) {
+      dataStart = reader.span();
+      dataEnd = reader.pos;
+    } else reader.skip(wireType);
   }
   if (partitionIndex < 0 || partitionIndex >= out.partitionKeys.length / 2 || dataStart < 0) {
     throw new KplError('KPL_CORRUPT', `User record ${index} lacks its partition key or data`);
@@ -195,8 +212,9 @@ function layoutOf(bytes: Buffer, verifyMd5: boolean): Layout {
   const { start, end } = bodyOf(bytes, verifyMd5);
   const layout: Layout = { partitionKeys: [], hashKeys: [], records: [] };
   readAggregated(bytes, start, end, layout);
+  const reader = new Reader(bytes, end);
   for (let at = 0; at < layout.records.length; at += RECORD_SLOTS) {
-    readUserRecord(bytes, layout, at, at / RECORD_SLOTS);
+    readUserRecord(reader, layout, at, at / RECORD_SLOTS);
   }
   return layout;
 }

@@ -7,7 +7,8 @@
  * Folding is the hot path (tens of thousands of records per batch): each record's values
  * are read once, those read as numbers converted once, all checked first, then applied in
  * place, so a record with a missing field changes nothing and a valid one allocates next
- * to nothing.
+ * to nothing. This general fold (`add`) is the reference; a batch is folded by a `tally`
+ * written out for the config (fold-code.ts), held to this fold by property tests.
  */
 import type { AggregateMetric, KinesisAggregatorConfig } from '../core/config/schema.js';
 import { MissingFieldError } from '../core/errors.js';
@@ -20,10 +21,12 @@ import {
   mergeExact,
   type Partials,
   partialsOf,
+  RunningSum,
   roundedMean,
   roundedRatio,
   roundedSum,
 } from './exact-sum.js';
+import { type FoldPlan, generatedTally } from './fold-code.js';
 
 export const STATE_VERSION = 1;
 
@@ -204,6 +207,11 @@ const KIND = {
   countBy: 9,
 } as const satisfies Record<Op, number>;
 type Kind = (typeof KIND)[Op];
+/** The op of each tag. */
+const OP_OF_KIND = Object.fromEntries(Object.entries(KIND).map(([op, kind]) => [kind, op])) as Record<
+  Kind,
+  Op
+>;
 
 /** A sum's partials, or a plain number from a state written before sums were exact. */
 type Exact = Partials | number;
@@ -328,6 +336,13 @@ function checkMetric(metric: CompiledMetric, read: Read, numbers: Numbers): void
   }
 }
 
+/** The fields a top metric keeps of a record, by their paths (null for a missing one). */
+function keptOf(metric: CompiledMetric, read: Read): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [field, from] of metric.kept) kept[field] = read[from] ?? null;
+  return kept;
+}
+
 /** Folds a checked record into a metric's state, in place where it can; gives the state. */
 function applyValue(
   metric: CompiledMetric,
@@ -380,9 +395,7 @@ function applyValue(
     case KIND.top: {
       const current = state as Top | null;
       if (current !== null && !topWins(value, at, current)) return current;
-      const kept: Record<string, unknown> = {};
-      for (const [field, from] of metric.kept) kept[field] = read[from] ?? null;
-      return { b: value, s: at.seq, i: at.sub, r: kept };
+      return { b: value, s: at.seq, i: at.sub, r: keptOf(metric, read) };
     }
     default: {
       const counts = (state as Counted | null) ?? dictionary<number>();
@@ -437,6 +450,19 @@ export interface GroupResult {
   metrics: Record<string, unknown>;
 }
 
+/**
+ * A fold of one batch into a state of its own, from empty (the handler's hot path). It takes
+ * and refuses what `add` does, with the same errors, and ends in the state `add` would give
+ * from an empty one, but for the form of its exact sums: other partials of the same exact
+ * value (so every result is the same).
+ */
+export interface Tally {
+  /** As `Reducer.add`, into the tally's state. */
+  add(record: unknown, at: Position): boolean;
+  /** The state of what was added. Ends the tally. */
+  state(): WindowState;
+}
+
 export interface Reducer {
   metricNames: string[];
   /**
@@ -444,6 +470,8 @@ export interface Reducer {
    * state is left as it was); returns false when the filter skips it.
    */
   add(state: WindowState, record: unknown, at: Position): boolean;
+  /** A fold of a batch from an empty state: the same state as `add`'s, sooner. */
+  tally(): Tally;
   /** Merges two states; it takes them over (fold nothing into them afterwards). */
   merge(a: WindowState, b: WindowState): WindowState;
   /** Metric values per group. */
@@ -619,7 +647,46 @@ function numericSlotsOf(metrics: readonly CompiledMetric[]): number[] {
   return [...slots];
 }
 
-export function compileReducer(config: KinesisAggregatorConfig): Reducer {
+/** The batch fold written out for the config (see fold-code.ts); null where code cannot be generated. */
+function generatedTallyOf(c: Compiled, scratch: Scratch): (() => Tally) | null {
+  const plan: FoldPlan = {
+    names: c.paths.map((path) => (path.length === 1 && path.plain ? (path[0] as string) : null)),
+    numericSlots: c.numericSlots,
+    products: c.products,
+    scalarSlots: c.scalarSlots,
+    groupSlot: c.groupSlot,
+    filterSlot: c.filterSlot,
+    metrics: c.metrics.map((metric) => ({ ...metric, op: OP_OF_KIND[metric.kind] })),
+  };
+  const make = generatedTally(plan, {
+    getPath: getPath as (record: unknown, path: unknown) => unknown,
+    paths: c.paths,
+    numericValue,
+    isExactSummand,
+    isExactProduct,
+    checkAll: (read, numbers) => checkAll(c, read, numbers),
+    numbers: scratch.numbers,
+    missingGroup: () => {
+      throw new MissingFieldError(c.config.groupBy);
+    },
+    RunningSum,
+    keptOf: (i, read) => keptOf(c.metrics[i] as CompiledMetric, read),
+    dictionary,
+    emptyState,
+    filterEquals: c.filterEquals,
+    whereEquals: c.metrics.map((metric) => metric.whereEquals),
+  });
+  // What the generated `state()` builds is a WindowState (see the state expressions in fold-code.ts).
+  return make as (() => Tally) | null;
+}
+
+/** Options of compileReducer (for the tests). */
+export interface ReducerOptions {
+  /** Tally with the code written out for the config (the default), or with the general fold. */
+  generated?: boolean;
+}
+
+export function compileReducer(config: KinesisAggregatorConfig, options: ReducerOptions = {}): Reducer {
   const slots = new Map<string, number>();
   const slot: SlotOf = (path) => {
     if (!slots.has(path)) slots.set(path, slots.size);
@@ -645,12 +712,19 @@ export function compileReducer(config: KinesisAggregatorConfig): Reducer {
     read: new Array(paths.length),
     numbers: new Float64Array(paths.length),
   };
+  const add: Reducer['add'] = (state, record, at) => {
+    readPaths(c, record, scratch.read);
+    return addRead(c, scratch, state, scratch.read, at);
+  };
+  // Without generated code, a tally is the general fold into an empty state.
+  const generalTally = (): Tally => {
+    const state = emptyState();
+    return { add: (record, at) => add(state, record, at), state: () => state };
+  };
   return {
     metricNames: metrics.map((m) => m.name),
-    add: (state, record, at) => {
-      readPaths(c, record, scratch.read);
-      return addRead(c, scratch, state, scratch.read, at);
-    },
+    add,
+    tally: (options.generated === false ? null : generatedTallyOf(c, scratch)) ?? generalTally,
     merge: (a, b) => mergeStates(c, a, b),
     results: (state) => resultsOf(c, state),
     bound: (state) => boundState(c, state),

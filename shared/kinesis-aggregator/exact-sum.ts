@@ -65,19 +65,69 @@ export function addExact(partials: Partials, x: number): Partials {
   return partials;
 }
 
-/** Adds `a * b` to `partials` exactly (Dekker's two-product), in place. */
-export function addProduct(partials: Partials, a: number, b: number): Partials {
-  const p = a * b;
+/** What `a * b` (rounded) lacks of the exact product: Dekker's two-product, with Veltkamp's split. */
+export function productError(a: number, b: number, p: number): number {
   const ca = SPLITTER * a;
   const aHi = ca - (ca - a);
   const aLo = a - aHi;
   const cb = SPLITTER * b;
   const bHi = cb - (cb - b);
   const bLo = b - bHi;
-  const error = aHi * bHi - p + aHi * bLo + aLo * bHi + aLo * bLo;
+  return aHi * bHi - p + aHi * bLo + aLo * bHi + aLo * bLo;
+}
+
+/** Adds `a * b` to `partials` exactly (Dekker's two-product), in place. */
+export function addProduct(partials: Partials, a: number, b: number): Partials {
+  const p = a * b;
+  const error = productError(a, b, p);
   addExact(partials, p);
   if (error !== 0) addExact(partials, error);
   return partials;
+}
+
+/**
+ * An exact running sum made for many adds in a row (a batch's fold): a leading pair of doubles
+ * (`hi`, `lo`) and partials for what the pair cannot hold. Adding x is two two-sums:
+ * hi + x = s + e, then lo + e = u + f, all exact; the pair becomes (s, u), and only a non-zero
+ * f goes to the partials. The rounding errors gathered in `lo` are multiples of the smallest
+ * ulp among the values, so for values of like scale `lo` stays exact for millions of adds and
+ * f is zero: an add is a dozen flops and no branch that goes either way at random.
+ * The sum is always exactly hi + lo + the partials; `partials()` gives it as partials.
+ */
+export class RunningSum {
+  hi = 0;
+  lo = 0;
+  rest: Partials | null = null;
+
+  add(x: number): void {
+    const s = this.hi + x;
+    const b = s - this.hi;
+    const e = this.hi - (s - b) + (x - b);
+    const u = this.lo + e;
+    const c = u - this.lo;
+    const f = this.lo - (u - c) + (e - c);
+    this.hi = s;
+    this.lo = u;
+    if (f !== 0) {
+      this.rest ??= [];
+      addExact(this.rest, f);
+    }
+  }
+
+  /** Adds `a * b` exactly. */
+  addProduct(a: number, b: number): void {
+    const p = a * b;
+    this.add(p);
+    this.add(productError(a, b, p));
+  }
+
+  /** The exact sum as partials (a fresh array, or the running one: add nothing afterwards). */
+  partials(): Partials {
+    const out = this.rest ?? [];
+    addExact(out, this.lo);
+    addExact(out, this.hi);
+    return out;
+  }
 }
 
 /** A copy of `a` with every partial of `b` added: the exact sum of both (neither changes). */

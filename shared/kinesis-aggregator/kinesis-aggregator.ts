@@ -25,11 +25,11 @@ import type { Counts, LogPort, MetricsPort } from '../core/observability.js';
 import { cutPartitionKey } from '../core/partition-key.js';
 import {
   compileReducer,
-  emptyState,
   type GroupResult,
   type Position,
   type Reducer,
   stateFrom,
+  type Tally,
   type WindowState,
 } from './aggregation.js';
 
@@ -102,9 +102,13 @@ interface Fold {
   deadLetters: DeadLetter[];
 }
 
+/** A Fold on its way: the records taken so far are in the tally. */
+type Folding = Omit<Fold, 'state'> & { tally: Tally };
+
 /** Step 1: de-aggregate, parse and fold the first `upTo` records into a state of their own. */
 function fold(records: readonly KinesisStreamRecord[], upTo: number, reducer: Reducer): Fold {
-  const out: Fold = { state: emptyState(), userRecords: 0, deadLetters: [] };
+  const tally = reducer.tally();
+  const out: Folding = { tally, userRecords: 0, deadLetters: [] };
   // One position for every user record: the reducer copies what it keeps of it.
   const at: Position = { seq: '', sub: 0 };
   for (let index = 0; index < upTo; index++) {
@@ -123,16 +127,16 @@ function fold(records: readonly KinesisStreamRecord[], upTo: number, reducer: Re
     at.seq = kinesis.sequenceNumber;
     if (spans === null) {
       at.sub = 0;
-      foldUserRecord(out, { index, bytes, aggregated: false, ascii: null }, 0, bytes.length, at, reducer);
+      foldUserRecord(out, { index, bytes, aggregated: false, ascii: null }, 0, bytes.length, at);
       continue;
     }
     const source: Source = { index, bytes, aggregated: true, ascii: asciiText(bytes, spans) };
     for (let k = 0; k < spans.length; k += 2) {
       at.sub = k / 2;
-      foldUserRecord(out, source, spans[k] as number, spans[k + 1] as number, at, reducer);
+      foldUserRecord(out, source, spans[k] as number, spans[k + 1] as number, at);
     }
   }
-  return out;
+  return { state: tally.state(), userRecords: out.userRecords, deadLetters: out.deadLetters };
 }
 
 /**
@@ -168,12 +172,11 @@ interface Source {
 
 /** One user record: the bytes [start, end) of its Kinesis record's, at `at`. */
 function foldUserRecord(
-  out: Fold,
+  out: Folding,
   { index, bytes, aggregated, ascii }: Source,
   start: number,
   end: number,
   at: Position,
-  reducer: Reducer,
 ): void {
   let value: unknown;
   try {
@@ -189,7 +192,7 @@ function foldUserRecord(
   }
   out.userRecords++;
   try {
-    reducer.add(out.state, value, at);
+    out.tally.add(value, at);
   } catch (error) {
     if (!(error instanceof MissingFieldError)) throw error;
     const { message } = error;

@@ -82,6 +82,11 @@ export const GROUPS: Record<string, Group> = {
     ],
     testFiles: unit('aggregation', 'kpl', 'kinesis-aggregator'),
   },
+  // The batch fold written out per config, with the running sums and category counts it uses.
+  fold: {
+    mutate: ['shared/kinesis-aggregator/fold-code.ts', 'shared/kinesis-aggregator/exact-sum.ts'],
+    testFiles: unit('fold-code', 'aggregation', 'kinesis-aggregator'),
+  },
   analytics: {
     mutate: [
       'shared/search-index/search-index.ts',

@@ -87,7 +87,7 @@ export class CategoryCounts {
     const { keys } = this;
     for (let j = 0; j < keys.length; j++) {
       if (keys[j] === key) {
-        (this.counts[j] as number)++;
+        this.counts[j] = (this.counts[j] as number) + 1;
         return;
       }
     }

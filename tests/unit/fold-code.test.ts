@@ -293,6 +293,17 @@ describe('the fold written out for a config', () => {
     });
   });
 
+  it('is what the reducer folds a batch with (not the general fold it falls back to)', () => {
+    // Prepare: a fallback would give the same states, so the pin is on what is built. The
+    // general fold's tally is a plain object; the written-out one is an instance of its class.
+    const general = compileReducer(settings, { generated: false }).tally();
+    // Act
+    const tally = compileReducer(settings).tally();
+    // Assess
+    expect(tally.constructor.name).toBe('Tally');
+    expect(general.constructor).toBe(Object);
+  });
+
   it('is the general fold where code generation is not allowed, and only then', () => {
     // Prepare
     const plan: FoldPlan = {

@@ -121,6 +121,7 @@ type SlotOf = (path: string) => number;
 
 interface CompiledMetric {
   name: string;
+  op: Op;
   /** What `checkMetric` and `applyValue` do for it (one switch, so the fold's calls stay monomorphic). */
   kind: Kind;
   /** The slot of its value (`path`, or `by` for top), and of its weight (weightedMean; else -1). */
@@ -207,11 +208,6 @@ const KIND = {
   countBy: 9,
 } as const satisfies Record<Op, number>;
 type Kind = (typeof KIND)[Op];
-/** The op of each tag. */
-const OP_OF_KIND = Object.fromEntries(Object.entries(KIND).map(([op, kind]) => [kind, op])) as Record<
-  Kind,
-  Op
->;
 
 /** A sum's partials, or a plain number from a state written before sums were exact. */
 type Exact = Partials | number;
@@ -429,6 +425,7 @@ function compileMetric(name: string, metric: AggregateMetric, slot: SlotOf): Com
   // Every compiled metric has the same shape, so the fold's property reads stay monomorphic.
   return {
     name,
+    op: metric.op,
     kind: KIND[metric.op],
     valueSlot: paths.value === '' ? -1 : slot(paths.value),
     numeric: metric.op !== 'count' && metric.op !== 'countBy',
@@ -656,10 +653,10 @@ function generatedTallyOf(c: Compiled, scratch: Scratch): (() => Tally) | null {
     scalarSlots: c.scalarSlots,
     groupSlot: c.groupSlot,
     filterSlot: c.filterSlot,
-    metrics: c.metrics.map((metric) => ({ ...metric, op: OP_OF_KIND[metric.kind] })),
+    metrics: c.metrics,
   };
-  const make = generatedTally(plan, {
-    getPath: getPath as (record: unknown, path: unknown) => unknown,
+  return generatedTally(plan, {
+    getPath,
     paths: c.paths,
     numericValue,
     isExactSummand,
@@ -676,8 +673,6 @@ function generatedTallyOf(c: Compiled, scratch: Scratch): (() => Tally) | null {
     filterEquals: c.filterEquals,
     whereEquals: c.metrics.map((metric) => metric.whereEquals),
   });
-  // What the generated `state()` builds is a WindowState (see the state expressions in fold-code.ts).
-  return make as (() => Tally) | null;
 }
 
 /** Options of compileReducer (for the tests). */

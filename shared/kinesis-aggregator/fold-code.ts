@@ -16,6 +16,8 @@
  * to it) and the fallback where code generation is not allowed.
  */
 import type { AggregateMetric } from '../core/config/schema.js';
+import type { CompiledPath, getPath } from '../core/json-path.js';
+import type { Tally, WindowState } from './aggregation.js';
 
 type Op = AggregateMetric['op'];
 
@@ -39,9 +41,9 @@ export interface FoldPlan {
 
 /** The functions and values the generated code calls and compares with, by these names. */
 export interface FoldHelpers {
-  getPath: (record: unknown, path: unknown) => unknown;
+  getPath: typeof getPath;
   /** The compiled paths, by slot (for the paths read with getPath). */
-  paths: readonly unknown[];
+  paths: readonly CompiledPath[];
   numericValue: (value: unknown) => number;
   isExactSummand: (x: number) => boolean;
   isExactProduct: (a: number, b: number) => boolean;
@@ -60,7 +62,7 @@ export interface FoldHelpers {
   keptOf: (metric: number, read: unknown[]) => Record<string, unknown>;
   dictionary: () => Record<string, number>;
   /** A fresh WindowState (see aggregation.ts). */
-  emptyState: () => { groups: Record<string, unknown>; filtered: number };
+  emptyState: () => WindowState;
   filterEquals: unknown;
   /** Each metric's `where` value, by metric index. */
   whereEquals: readonly unknown[];
@@ -106,12 +108,6 @@ export class CategoryCounts {
     }
     return out;
   }
-}
-
-/** A batch fold (see `Tally` in aggregation.ts). */
-export interface GeneratedTally {
-  add(record: unknown, at: { seq: string; sub: number }): boolean;
-  state(): unknown;
 }
 
 /** What the generated code finds here rather than in the helpers. */
@@ -342,10 +338,10 @@ export function tallySource(plan: FoldPlan): string {
 }
 
 /** Compiles generated source into a function of the helpers (`new Function`, unless a test says otherwise). */
-export type Compile = (source: string) => (h: FoldHelpers & Runtime) => () => GeneratedTally;
+export type Compile = (source: string) => (h: FoldHelpers & Runtime) => () => Tally;
 
 const compileSource: Compile = (source) =>
-  new Function('h', source) as (h: FoldHelpers & Runtime) => () => GeneratedTally;
+  new Function('h', source) as (h: FoldHelpers & Runtime) => () => Tally;
 
 /**
  * A maker of tallies for `plan`, or null where the runtime does not allow code generation
@@ -355,7 +351,7 @@ export function generatedTally(
   plan: FoldPlan,
   helpers: FoldHelpers,
   compile: Compile = compileSource,
-): (() => GeneratedTally) | null {
+): (() => Tally) | null {
   let build: ReturnType<Compile>;
   try {
     build = compile(tallySource(plan));
